@@ -1,0 +1,26 @@
+// Minimal DER TLV reading, enough to tell "this is one complete DER object" without OpenSSL.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+
+namespace estgw {
+
+struct DerHeader {
+    std::uint8_t tag = 0;           // first identifier octet (multi-octet tags are rejected)
+    std::size_t header_length = 0;  // identifier + length octets
+    std::size_t content_length = 0;
+    std::size_t total_length() const { return header_length + content_length; }
+};
+
+// Reads the header of the first TLV. Definite lengths only (DER), minimal length encoding required,
+// declared length checked against the bytes available.
+Result<DerHeader> read_der_header(ByteView der);
+
+// True when `der` is exactly one complete TLV whose tag is `expected_tag` (0x30 SEQUENCE by default).
+bool is_single_der_object(ByteView der, std::uint8_t expected_tag = 0x30);
+
+}  // namespace estgw

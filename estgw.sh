@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# estgw developer entry point: installs what is missing, builds, tests, fuzzes, measures coverage.
+# Usage: ./estgw.sh deps | build | test | fuzz [SECONDS] | coverage | help
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+JOBS="$(nproc 2>/dev/null || echo 2)"
+
+# Debian 12 packages the project needs; each later feature appends its own.
+PACKAGES=(
+    cmake g++ make pkg-config
+    libssl-dev openssl
+    libcoap3-dev libcoap3-bin
+    libcpp-httplib-dev
+    libboost-program-options-dev
+    libgtest-dev googletest
+    clang-14 libclang-rt-14-dev
+    gcovr
+)
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'estgw.sh: %s\n' "$*" >&2; exit 1; }
+
+missing_packages() {
+    local p
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || printf '%s\n' "$p"
+    done
+}
+
+cmd_deps() {
+    local missing
+    missing="$(missing_packages)"
+    if [[ -z "$missing" ]]; then
+        log "all packages present"
+        return 0
+    fi
+    command -v apt-get >/dev/null || die "missing packages and no apt-get: $(echo $missing)"
+    local sudo=()
+    if [[ "$(id -u)" != 0 ]]; then
+        command -v sudo >/dev/null || die "run as root (or install sudo) to install: $(echo $missing)"
+        sudo=(sudo)
+    fi
+    log "installing: $(echo $missing)"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # shellcheck disable=SC2086
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing \
+        </dev/null
+}
+
+configure_and_build() {  # dir, cmake args...
+    local dir="$1"
+    shift
+    cmake -S "$ROOT" -B "$ROOT/$dir" "$@" >/dev/null
+    cmake --build "$ROOT/$dir" -j "$JOBS"
+}
+
+cmd_build() {
+    log "Release build in build/"
+    configure_and_build build -DCMAKE_BUILD_TYPE=Release
+    log "binary: build/estgw"
+}
+
+run_ctest() {  # dir, label
+    local dir="$1" label="$2" rc=0
+    log "ctest: $label"
+    ctest --test-dir "$ROOT/$dir" --output-on-failure -j "$JOBS" --timeout 600 || rc=$?
+    return $rc
+}
+
+cmd_test() {
+    cmd_deps
+    cmd_build
+    log "ASan+UBSan build of the unit tests in build-asan/"
+    configure_and_build build-asan -DCMAKE_BUILD_TYPE=Debug -DESTGW_SANITIZE=ON -DESTGW_BUILD_PROGRAM=OFF
+    local rc=0
+    run_ctest build "release build (all tests)" || rc=1
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_ctest build-asan "sanitizer build (unit tests)" || rc=1
+    if [[ $rc -ne 0 ]]; then
+        log "FAILED: see the ctest output above"
+    else
+        log "all tests passed"
+    fi
+    return $rc
+}
+
+cmd_fuzz() {
+    local seconds="${1:-60}"
+    [[ "$seconds" =~ ^[0-9]+$ ]] || die "fuzz: SECONDS must be a whole number, got '$seconds'"
+    cmd_deps
+    log "building fuzz targets with clang-14 in build-fuzz/"
+    CXX=clang++-14 configure_and_build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DESTGW_FUZZ=ON
+    local out="$ROOT/fuzz-out"
+    mkdir -p "$out"
+    local parallel="${FUZZ_PARALLEL:-$JOBS}"
+    local targets=() t
+    for t in "$ROOT"/build-fuzz/fuzz/fuzz_*; do
+        [[ -x "$t" ]] && targets+=("$t")
+    done
+    [[ ${#targets[@]} -gt 0 ]] || die "no fuzz targets were built"
+    log "running ${#targets[@]} targets for ${seconds}s each, $parallel at a time; logs in fuzz-out/"
+    local pids=() names=()
+    run_one() {
+        local bin="$1" name corpus
+        name="$(basename "$bin")"
+        corpus="$out/corpus-${name#fuzz_}"
+        mkdir -p "$corpus"
+        # Work corpus in fuzz-out/ (grows), seeds read from the repo (never modified).
+        "$bin" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$out/$name-" \
+            -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+            "$corpus" "$ROOT/tests/fuzz/corpus/${name#fuzz_}" >"$out/$name.log" 2>&1
+    }
+    local i=0 failed=0
+    for t in "${targets[@]}"; do
+        run_one "$t" &
+        pids+=($!)
+        names+=("$(basename "$t")")
+        i=$((i + 1))
+        if (( ${#pids[@]} >= parallel )); then
+            wait "${pids[0]}" || failed=1
+            pids=("${pids[@]:1}")
+        fi
+    done
+    for p in "${pids[@]}"; do wait "$p" || failed=1; done
+    printf '\n%-28s %14s %10s  %s\n' target executions exec/s result
+    for t in "${names[@]}"; do
+        local logf="$out/$t.log" runs speed result=ok
+        runs="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$logf" | grep -o '[0-9]*$' || echo '?')"
+        speed="$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$logf" | grep -o '[0-9]*$' || echo '?')"
+        if grep -qE 'ERROR: (libFuzzer|AddressSanitizer|UndefinedBehaviorSanitizer)|runtime error:|SUMMARY: ' "$logf"; then
+            result="CRASH (see fuzz-out/$t.log and fuzz-out/$t-*)"
+            failed=1
+        fi
+        printf '%-28s %14s %10s  %s\n' "$t" "$runs" "$speed" "$result"
+    done
+    [[ $failed -eq 0 ]] || die "fuzzing found a problem"
+    log "fuzzing found nothing"
+}
+
+cmd_coverage() {
+    cmd_deps
+    log "coverage build in build-cov/"
+    configure_and_build build-cov -DCMAKE_BUILD_TYPE=Debug -DESTGW_COVERAGE=ON -DESTGW_BUILD_PROGRAM=OFF
+    find "$ROOT/build-cov" -name '*.gcda' -delete
+    ctest --test-dir "$ROOT/build-cov" -j "$JOBS" --output-on-failure >/dev/null || die "tests failed in the coverage build"
+    local rc=0 lib line pct
+    mkdir -p "$ROOT/coverage"
+    for lib in common mapping; do
+        line="$(gcovr -r "$ROOT" --object-directory "$ROOT/build-cov" --filter "$ROOT/$lib/" \
+            --html-details "$ROOT/coverage/$lib.html" --print-summary 2>/dev/null | grep '^lines:')"
+        pct="$(printf '%s' "$line" | grep -oE '[0-9]+(\.[0-9]+)?%' | head -1 | tr -d '%')"
+        printf '%-8s %s\n' "$lib/" "$line"
+        awk -v p="$pct" 'BEGIN { exit !(p >= 90) }' || { log "$lib/ is below 90% line coverage"; rc=1; }
+    done
+    log "HTML reports: coverage/common.html, coverage/mapping.html"
+    return $rc
+}
+
+usage() {
+    cat <<'EOF'
+Usage: ./estgw.sh <command>
+  deps              install the Debian 12 packages the build needs (no-op when present)
+  build             Release build in build/ (binary: build/estgw)
+  test              deps + build + ASan/UBSan build + every test; non-zero exit on any failure
+  fuzz [SECONDS]    build the libFuzzer targets (clang-14) and run each for SECONDS (default 60)
+  coverage          line coverage of common/ and mapping/ (fails below 90%)
+EOF
+}
+
+case "${1:-help}" in
+    deps) cmd_deps ;;
+    build) cmd_deps && cmd_build ;;
+    test) cmd_test ;;
+    fuzz) shift; cmd_fuzz "${1:-60}" ;;
+    coverage) cmd_coverage ;;
+    help | -h | --help) usage ;;
+    *) usage >&2; exit 2 ;;
+esac
