@@ -1,6 +1,7 @@
 // PEM (RFC 7468) ⇄ DER. Armour is optional on input: bare base64 is accepted as the body.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
