@@ -45,6 +45,7 @@ struct PeerIdentity {
     std::vector<Bytes> chain;  // DER, leaf first; empty when the client sent no certificate
     Bytes tls_unique;          // first Finished message of the handshake (RFC 5929), 12 bytes for DTLS 1.2
     std::string address;       // "[::1]:5683" style, for logs
+    std::string subject;       // RFC 2253 subject of chain[0], for logs; empty without a certificate
 };
 
 struct EstRequest {
@@ -69,6 +70,7 @@ struct EstResponse {
     std::vector<BodyPart> parts;                      // filled instead of body when format is MultipartCore
     std::optional<std::chrono::seconds> retry_after;  // 202/503 Retry-After → Max-Age
     std::string diagnostic;                           // human-readable, UTF-8; sent as diagnostic payload
+    int upstream_status = 0;                          // HTTP status from the upstream (logs); 0 when none
 
     static EstResponse error(Status s, std::string diagnostic) {
         EstResponse r;

@@ -1,0 +1,78 @@
+#include "certs/csr_policy.hpp"
+
+#include "common/base64.hpp"
+#include "common/x509.hpp"
+
+namespace estgw::certs {
+
+bool carries_csr(Operation op) {
+    switch (op) {
+        case Operation::SimpleEnroll:
+        case Operation::SimpleReenroll:
+        case Operation::ServerKeyGen:
+        case Operation::ServerKeyGenCert:
+            return true;
+        default:
+            return false;
+    }
+}
+
+namespace {
+
+Result<void> check_tls_unique(const X509_REQ* csr, const PeerIdentity& peer, const CsrPolicy& policy) {
+    auto password = csr_challenge_password(csr);
+    if (!password) return password.error();
+    if (!password->has_value()) {
+        if (policy.require_tls_unique) {
+            return make_error(Status::Forbidden,
+                              "the CSR must carry challengePassword = base64(tls-unique) (RFC 7030 §3.5)");
+        }
+        return {};
+    }
+    if (peer.tls_unique.empty()) {
+        return make_error(Status::Forbidden,
+                          "the CSR carries challengePassword but this session has no tls-unique");
+    }
+    if (**password != base64_encode(peer.tls_unique)) {
+        // RFC 7030 §3.5: the value links the CSR to this TLS session; a CSR from another session is refused.
+        return make_error(Status::Forbidden,
+                          "challengePassword does not match this DTLS session's tls-unique");
+    }
+    return {};
+}
+
+Result<void> check_reenroll_identity(const X509_REQ* csr, const PeerIdentity& peer) {
+    if (peer.chain.empty()) {
+        return make_error(Status::Forbidden, "re-enrollment needs the DTLS client certificate being renewed");
+    }
+    auto cert = parse_certificate_der(peer.chain.front());
+    if (!cert)
+        return make_error(Status::Forbidden,
+                          "cannot read the DTLS client certificate: " + cert.error().message);
+    auto same = csr_matches_certificate_identity(csr, cert->get());
+    if (!same) return same.error();
+    if (!*same) {
+        return make_error(
+            Status::Forbidden,
+            "re-enrollment CSR subject/subjectAltName differ from the client certificate (RFC 7030 "
+            "§4.2.2)");
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<X509ReqPtr> check_enrollment_request(const EstRequest& request, const CsrPolicy& policy) {
+    auto csr = parse_csr_der(request.body);
+    if (!csr) return make_error(Status::BadRequest, "malformed CSR: " + csr.error().message);
+    if (auto sig = verify_csr_signature(csr->get()); !sig) {
+        return make_error(Status::BadRequest, "CSR signature does not verify: " + sig.error().message);
+    }
+    if (auto linked = check_tls_unique(csr->get(), request.peer, policy); !linked) return linked.error();
+    if (request.op == Operation::SimpleReenroll) {
+        if (auto same = check_reenroll_identity(csr->get(), request.peer); !same) return same.error();
+    }
+    return std::move(*csr);
+}
+
+}  // namespace estgw::certs

@@ -1,0 +1,526 @@
+#include "gateway/coap_front.hpp"
+
+#include <netdb.h>
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "common/log.hpp"
+#include "common/x509.hpp"
+#include "mapping/coap_request.hpp"
+#include "mapping/resources.hpp"
+
+namespace estgw::gateway {
+
+namespace {
+
+// Debug-only TLS key log (--keylog-file); OpenSSL's callback carries no user pointer.
+std::mutex g_keylog_mutex;
+std::FILE* g_keylog = nullptr;
+
+void write_keylog(const SSL*, const char* line) {
+    std::lock_guard lock(g_keylog_mutex);
+    if (g_keylog) {
+        std::fprintf(g_keylog, "%s\n", line);
+        std::fflush(g_keylog);
+    }
+}
+
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+void release_bytes(coap_session_t*, void* app_ptr) {
+    std::unique_ptr<Bytes> owned(static_cast<Bytes*>(app_ptr));
+}
+
+std::optional<unsigned> uint_option(const coap_pdu_t* pdu, coap_option_num_t number) {
+    coap_opt_iterator_t it;
+    coap_opt_t* opt = coap_check_option(pdu, number, &it);
+    if (!opt) return std::nullopt;
+    return coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt));
+}
+
+std::vector<std::string> uri_path(const coap_pdu_t* pdu) {
+    std::vector<std::string> segments;
+    coap_opt_filter_t filter;
+    coap_option_filter_clear(&filter);
+    coap_option_filter_set(&filter, COAP_OPTION_URI_PATH);
+    coap_opt_iterator_t it;
+    coap_option_iterator_init(pdu, &it, &filter);
+    while (coap_opt_t* opt = coap_option_next(&it)) {
+        segments.emplace_back(reinterpret_cast<const char*>(coap_opt_value(opt)), coap_opt_length(opt));
+    }
+    return segments;
+}
+
+std::string join_path(const std::vector<std::string>& segments) {
+    std::string out;
+    for (const auto& s : segments)
+        out += "/" + s;
+    return out.empty() ? "/" : out;
+}
+
+std::string address_text(const coap_session_t* session) {
+    char buf[INET6_ADDRSTRLEN + 16];
+    size_t n = coap_print_addr(coap_session_get_addr_remote(session), reinterpret_cast<unsigned char*>(buf),
+                               sizeof buf);
+    return std::string(buf, n);
+}
+
+Result<coap_address_t> resolve(const ListenAddress& listen) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    addrinfo* found = nullptr;
+    std::string port = std::to_string(listen.port);
+    int rc = getaddrinfo(listen.host.c_str(), port.c_str(), &hints, &found);
+    if (rc != 0 || !found) {
+        return make_error(Status::BadRequest,
+                          "cannot resolve listen address " + listen.text() + ": " + gai_strerror(rc));
+    }
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(found, freeaddrinfo);
+    coap_address_t addr;
+    coap_address_init(&addr);
+    addr.size = found->ai_addrlen;
+    std::memcpy(&addr.addr, found->ai_addr, found->ai_addrlen);
+    return addr;
+}
+
+}  // namespace
+
+CoapFront::CoapFront(FrontConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
+
+CoapFront::~CoapFront() {
+    // Sessions we still reference (answers that never arrived) are freed with the context.
+    context_.reset();
+    std::lock_guard lock(g_keylog_mutex);
+    if (g_keylog) {
+        std::fclose(g_keylog);
+        g_keylog = nullptr;
+    }
+}
+
+int CoapFront::tls_setup(void* tls_session, coap_dtls_pki_t*) {
+    auto* ssl = static_cast<SSL*>(tls_session);
+    // RFC 9148 §3 (after RFC 7925): TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 is mandatory; the rest are the forward
+    // secret AEAD suites OpenSSL offers for DTLS 1.2.
+    SSL_set_cipher_list(
+        ssl,
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-CCM8:ECDHE-ECDSA-AES128-CCM:"
+        "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:"
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305");
+    std::lock_guard lock(g_keylog_mutex);
+    if (g_keylog) SSL_CTX_set_keylog_callback(SSL_get_SSL_CTX(ssl), write_keylog);
+    return 1;
+}
+
+Result<void> CoapFront::start() {
+    context_.reset(coap_new_context(nullptr));
+    if (!context_) return make_error(Status::Internal, "cannot create the CoAP context");
+    coap_context_t* ctx = context_.get();
+    coap_set_app_data(ctx, this);
+    coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    // Uri-Path-Abbrev is critical: without registering it libcoap would answer 4.02 before we can expand it.
+    coap_register_option(ctx, mapping::kUriPathAbbrevOption);
+    coap_register_event_handler(ctx, handle_event);
+
+    if (!config_.keylog_file.empty()) {
+        std::lock_guard lock(g_keylog_mutex);
+        g_keylog = std::fopen(config_.keylog_file.c_str(), "a");
+        if (!g_keylog)
+            return make_error(Status::BadRequest, "--keylog-file: cannot open " + config_.keylog_file);
+        log::warn("keylog-enabled",
+                  {{"file", config_.keylog_file}, {"note", "DTLS secrets are being written: debug only"}});
+    }
+
+    coap_dtls_pki_t pki{};
+    pki.version = COAP_DTLS_PKI_SETUP_VERSION;
+    pki.verify_peer_cert = 1;  // RFC 9148 §3: clients MUST authenticate with a certificate
+    pki.check_common_ca = 0;   // the trust anchors come from --client-ca (coap_context_set_pki_root_cas)
+    pki.allow_self_signed = 0;
+    pki.allow_expired_certs = 0;
+    pki.cert_chain_validation = 1;
+    pki.cert_chain_verify_depth = 4;
+    pki.additional_tls_setup_call_back = tls_setup;
+    pki.pki_key.key_type = COAP_PKI_KEY_PEM;
+    pki.pki_key.key.pem.public_cert = config_.cert_file.c_str();
+    pki.pki_key.key.pem.private_key = config_.key_file.c_str();
+    pki.pki_key.key.pem.ca_file = nullptr;
+    if (!coap_context_set_pki(ctx, &pki)) {
+        return make_error(Status::BadRequest, "DTLS set-up failed for --cert " + config_.cert_file +
+                                                  " / --key " + config_.key_file);
+    }
+    if (!coap_context_set_pki_root_cas(ctx, config_.client_ca_file.c_str(), nullptr)) {
+        return make_error(Status::BadRequest,
+                          "--client-ca: libcoap could not load " + config_.client_ca_file);
+    }
+
+    for (const auto& listen : config_.listen) {
+        auto addr = resolve(listen);
+        if (!addr) return addr.error();
+        if (!coap_new_endpoint(ctx, &*addr, COAP_PROTO_DTLS)) {
+            return make_error(Status::BadRequest,
+                              "cannot listen on " + listen.text() + " (UDP): " + std::strerror(errno));
+        }
+        log::info("listening", {{"address", listen.text()}, {"protocol", "coaps"}});
+    }
+    return add_resources();
+}
+
+Result<void> CoapFront::add_resources() {
+    coap_context_t* ctx = context_.get();
+    auto disabled = [&](Operation op) {
+        for (Operation d : config_.routes.disabled) {
+            if (d == op) return true;
+        }
+        return false;
+    };
+    auto add = [&](const std::string& path, coap_method_handler_t handler) {
+        coap_str_const_t* uri =
+            coap_new_str_const(reinterpret_cast<const uint8_t*>(path.data()), path.size());
+        coap_resource_t* r = coap_resource_init(uri, COAP_RESOURCE_FLAGS_RELEASE_URI);
+        for (coap_request_t m : {COAP_REQUEST_GET, COAP_REQUEST_POST, COAP_REQUEST_PUT, COAP_REQUEST_DELETE,
+                                 COAP_REQUEST_FETCH, COAP_REQUEST_PATCH, COAP_REQUEST_IPATCH}) {
+            coap_register_request_handler(r, m, handler);
+        }
+        coap_add_resource(ctx, r);
+    };
+    // One libcoap resource per concrete path. libcoap 4.3.1 serves follow-up Block2 requests from a cache
+    // keyed by resource and query only, so distinct paths must be distinct resources.
+    std::vector<std::string> est_roots{std::string(mapping::kWellKnownEstRoot)};
+    est_roots.insert(est_roots.end(), config_.routes.est_roots.begin(), config_.routes.est_roots.end());
+    std::vector<std::string> brski_roots{std::string(mapping::kWellKnownBrskiRoot)};
+    brski_roots.insert(brski_roots.end(), config_.routes.brski_roots.begin(),
+                       config_.routes.brski_roots.end());
+    for (const auto& res : mapping::resources()) {
+        if (disabled(res.op)) continue;
+        const auto& roots = res.family == mapping::Family::Est ? est_roots : brski_roots;
+        for (const auto& root : roots) {
+            add(root.substr(1) + "/" + std::string(res.short_name), handle_request);
+            if (res.family != mapping::Family::Est) continue;
+            for (const auto& label : config_.discovery.labels) {
+                add(root.substr(1) + "/" + label + "/" + std::string(res.short_name), handle_request);
+            }
+        }
+    }
+    add(".well-known/core", handle_discovery);
+    // Everything else (unknown paths, unknown labels) still gets a precise answer from mapping/.
+    coap_resource_t* unknown = coap_resource_unknown_init2(handle_request, 0);
+    for (coap_request_t m : {COAP_REQUEST_GET, COAP_REQUEST_POST, COAP_REQUEST_DELETE, COAP_REQUEST_FETCH,
+                             COAP_REQUEST_PATCH, COAP_REQUEST_IPATCH}) {
+        coap_register_request_handler(unknown, m, handle_request);
+    }
+    coap_add_resource(ctx, unknown);
+    return {};
+}
+
+void CoapFront::handle_request(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+                               const coap_string_t* query, coap_pdu_t* response) {
+    auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
+    try {
+        self->on_request(resource, session, request, query, response);
+    } catch (const std::exception& e) {
+        // No exception may cross into libcoap (C); answer 5.00 instead.
+        log::error("request-handler-failed", {{"what", e.what()}});
+        coap_pdu_set_code(response, COAP_RESPONSE_CODE_INTERNAL_ERROR);
+    }
+}
+
+void CoapFront::handle_discovery(coap_resource_t* resource, coap_session_t* session,
+                                 const coap_pdu_t* request, const coap_string_t* query,
+                                 coap_pdu_t* response) {
+    auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
+    auto started = std::chrono::steady_clock::now();
+    mapping::CoapResponse answer;
+    if (coap_pdu_get_code(request) != COAP_REQUEST_CODE_GET) {
+        answer = mapping::coap_error_response(Status::MethodNotAllowed, "/.well-known/core answers GET only");
+    } else {
+        std::string_view q =
+            query ? std::string_view(reinterpret_cast<const char*>(query->s), query->length) : "";
+        std::string links = mapping::discovery_payload(self->config_.discovery, mapping::split_query(q));
+        answer.code = mapping::k2_05;
+        answer.content_format = static_cast<unsigned>(ContentFormat::LinkFormat);
+        answer.payload = to_bytes(links);
+    }
+    self->send(resource, session, request, query, response, answer);
+    self->log_request(nullptr, self->peer_for(session), answer, 0, 0, started, "/.well-known/core");
+}
+
+int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
+    if (event == COAP_EVENT_DTLS_CLOSED || event == COAP_EVENT_SERVER_SESSION_DEL) {
+        auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
+        self->peers_.erase(session);
+    }
+    return 0;
+}
+
+const PeerIdentity& CoapFront::peer_for(coap_session_t* session) {
+    auto found = peers_.find(session);
+    if (found != peers_.end()) return found->second;
+    PeerIdentity peer;
+    peer.address = address_text(session);
+    coap_tls_library_t library;
+    auto* ssl = static_cast<SSL*>(coap_session_get_tls(session, &library));
+    if (ssl && library == COAP_TLS_LIBRARY_OPENSSL) {
+        X509Ptr leaf(SSL_get1_peer_certificate(ssl));
+        if (leaf) {
+            if (auto der = certificate_to_der(leaf.get())) peer.chain.push_back(std::move(*der));
+            peer.subject = name_to_string(X509_get_subject_name(leaf.get()));
+            // On the server side the stack excludes the leaf (SSL_get_peer_cert_chain(3)).
+            STACK_OF(X509)* rest = SSL_get_peer_cert_chain(ssl);
+            for (int i = 0; rest && i < sk_X509_num(rest); ++i) {
+                X509* c = sk_X509_value(rest, i);
+                if (X509_cmp(c, leaf.get()) == 0) continue;
+                if (auto der = certificate_to_der(c)) peer.chain.push_back(std::move(*der));
+            }
+        }
+        // tls-unique (RFC 5929 §3.1): the first Finished of the latest handshake, the client's on a full
+        // handshake and the server's on a resumed one.
+        std::uint8_t finished[64];
+        std::size_t n = SSL_session_reused(ssl) ? SSL_get_finished(ssl, finished, sizeof finished)
+                                                : SSL_get_peer_finished(ssl, finished, sizeof finished);
+        peer.tls_unique.assign(finished, finished + std::min(n, sizeof finished));
+    }
+    return peers_.emplace(session, std::move(peer)).first->second;
+}
+
+void CoapFront::send(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+                     const coap_string_t* query, coap_pdu_t* response, const mapping::CoapResponse& answer) {
+    coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(answer.code));
+    std::uint8_t buf[8];
+    if (answer.size1) {
+        coap_add_option(response, COAP_OPTION_SIZE1, coap_encode_var_safe(buf, sizeof buf, *answer.size1),
+                        buf);
+    }
+    if (answer.content_format) {
+        // libcoap keeps the body for the follow-up Block2 requests and calls release_bytes when done with it.
+        auto body = std::make_unique<Bytes>(answer.payload);
+        const std::uint8_t* data = body->data();
+        std::size_t length = body->size();
+        int max_age =
+            answer.max_age ? static_cast<int>(std::min<std::uint32_t>(*answer.max_age, INT32_MAX)) : -1;
+        coap_add_data_large_response(resource, session, request, response, query,
+                                     static_cast<std::uint16_t>(*answer.content_format), max_age, 0, length,
+                                     data, release_bytes, body.release());
+        return;
+    }
+    if (answer.max_age) {
+        coap_add_option(response, COAP_OPTION_MAXAGE, coap_encode_var_safe(buf, sizeof buf, *answer.max_age),
+                        buf);
+    }
+    if (!answer.payload.empty()) coap_add_data(response, answer.payload.size(), answer.payload.data());
+}
+
+void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+                           const coap_string_t* query, coap_pdu_t* response) {
+    coap_bin_const_t token = coap_pdu_get_token(request);
+    if (coap_find_async(session, token)) {
+        finish_async(resource, session, request, query, response);
+        return;
+    }
+    auto started = std::chrono::steady_clock::now();
+    const PeerIdentity& peer = peer_for(session);
+
+    mapping::CoapRequestView view;
+    view.method = static_cast<std::uint8_t>(coap_pdu_get_code(request));
+    view.uri_path = uri_path(request);
+    view.uri_path_abbrev = uint_option(request, mapping::kUriPathAbbrevOption);
+    view.content_format = uint_option(request, COAP_OPTION_CONTENT_FORMAT);
+    view.accept = uint_option(request, COAP_OPTION_ACCEPT);
+    std::size_t length = 0, offset = 0, total = 0;
+    const std::uint8_t* data = nullptr;
+    if (coap_get_data_large(request, &length, &data, &offset, &total)) view.payload = ByteView(data, length);
+    std::string path = join_path(view.uri_path);
+
+    if (draining_) {
+        auto answer = mapping::coap_error_response(Status::ServiceUnavailable, "shutting down",
+                                                   std::chrono::seconds(5));
+        send(resource, session, request, query, response, answer);
+        log_request(nullptr, peer, answer, length, 0, started, path);
+        return;
+    }
+
+    auto parsed = mapping::parse_coap_request(view, config_.routes);
+    if (parsed && !parsed->label.empty()) {
+        bool known = false;
+        for (const auto& l : config_.discovery.labels)
+            known = known || l == parsed->label;
+        if (!known) parsed = make_error(Status::NotFound, "unknown label '" + parsed->label + "'");
+    }
+    if (!parsed) {
+        auto answer = mapping::error_response(parsed.error(), config_.routes);
+        send(resource, session, request, query, response, answer);
+        log_request(nullptr, peer, answer, length, 0, started, path);
+        return;
+    }
+    EstRequest est = std::move(*parsed);
+    est.peer = peer;
+
+    if (mapping::resource_for(est.op).method == mapping::CoapMethod::Get) {
+        EstResponse result = backend_.answer_now(est);
+        auto converted = mapping::to_coap_response(est, result);
+        auto answer = converted
+                          ? *converted
+                          : mapping::coap_error_response(converted.error().status, converted.error().message);
+        send(resource, session, request, query, response, answer);
+        log_request(&est, peer, answer, length, result.upstream_status, started, path);
+        return;
+    }
+
+    // A separate response (RFC 7252 §5.2.2): libcoap sends the empty ACK when we return without a code.
+    // Its async copy of the request drops bodies over ~1 KB, which is why `est` already holds the body.
+    coap_async_t* async = coap_register_async(session, request, 0);
+    if (!async) {
+        auto answer = mapping::coap_error_response(Status::ServiceUnavailable, "cannot defer the answer",
+                                                   std::chrono::seconds(5));
+        send(resource, session, request, query, response, answer);
+        log_request(&est, peer, answer, length, 0, started, path);
+        return;
+    }
+    coap_session_reference(session);
+    PendingKey key{session, Bytes(token.s, token.s + token.length)};
+    Pending& pending = pending_[key];
+    pending.request.op = est.op;
+    pending.request.label = est.label;
+    pending.request.accept = est.accept;
+    pending.request.content_format = est.content_format;
+    pending.request.peer = est.peer;
+    pending.started = started;
+    pending.bytes_in = length;
+    backend_.submit(std::move(est), [this, key](EstResponse r) {
+        completions_.push(Completion{key, std::move(r)});
+    });
+}
+
+void CoapFront::deliver_completions() {
+    for (auto& c : completions_.take_all()) {
+        auto it = pending_.find(c.key);
+        if (it == pending_.end()) continue;
+        coap_bin_const_t token{c.key.token.size(), c.key.token.data()};
+        coap_async_t* async = coap_find_async(c.key.session, token);
+        if (!async) {
+            // The session went away (or libcoap dropped the async): nobody to answer.
+            log::info("answer-dropped",
+                      {{"peer", it->second.request.peer.address}, {"reason", "session gone"}});
+            pending_.erase(it);
+            coap_session_release(c.key.session);
+            continue;
+        }
+        it->second.response = std::move(c.response);
+        coap_async_trigger(async);
+    }
+}
+
+void CoapFront::finish_async(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
+                             const coap_string_t* query, coap_pdu_t* response) {
+    coap_bin_const_t token = coap_pdu_get_token(request);
+    PendingKey key{session, Bytes(token.s, token.s + token.length)};
+    auto it = pending_.find(key);
+    if (it == pending_.end() || !it->second.response) {
+        // A repeated request with a token whose answer is still being prepared: keep waiting.
+        return;
+    }
+    Pending pending = std::move(it->second);
+    pending_.erase(it);
+    auto converted = mapping::to_coap_response(pending.request, *pending.response);
+    auto answer = converted
+                      ? *converted
+                      : mapping::coap_error_response(converted.error().status, converted.error().message);
+    send(resource, session, request, query, response, answer);
+    auto segments = uri_path(request);
+    log_request(&pending.request, pending.request.peer, answer, pending.bytes_in,
+                pending.response->upstream_status, pending.started, join_path(segments));
+    coap_session_release(session);
+}
+
+void CoapFront::log_request(const EstRequest* request, const PeerIdentity& peer,
+                            const mapping::CoapResponse& answer, std::size_t bytes_in, int upstream_status,
+                            std::chrono::steady_clock::time_point started, std::string_view path) {
+    if (!log::enabled(log::Level::Info)) return;
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    char ms_text[32];
+    std::snprintf(ms_text, sizeof ms_text, "%.2f", ms);
+    std::string op = request ? std::string(mapping::resource_for(request->op).short_name) : "-";
+    log::info("request", {{"peer", peer.address},
+                          {"client", peer.subject.empty() ? std::string("-") : peer.subject},
+                          {"path", path},
+                          {"op", op},
+                          {"code", mapping::coap_code_string(answer.code)},
+                          {"upstream", upstream_status ? std::to_string(upstream_status) : std::string("-")},
+                          {"in", bytes_in},
+                          {"out", answer.payload.size()},
+                          {"ms", std::string(ms_text)}});
+}
+
+Result<void> CoapFront::run() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    FdCloser signal_fd{signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC)};
+    FdCloser epoll_fd{epoll_create1(EPOLL_CLOEXEC)};
+    int coap_fd = coap_context_get_coap_fd(context_.get());
+    if (signal_fd.fd < 0 || epoll_fd.fd < 0 || coap_fd < 0) {
+        return make_error(Status::Internal, std::string("event loop set-up failed: ") + std::strerror(errno));
+    }
+    for (int fd : {coap_fd, completions_.fd(), signal_fd.fd}) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = fd;
+        if (epoll_ctl(epoll_fd.fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            return make_error(Status::Internal, std::string("epoll_ctl: ") + std::strerror(errno));
+        }
+    }
+
+    std::chrono::steady_clock::time_point drain_deadline{};
+    while (true) {
+        coap_tick_t now;
+        coap_ticks(&now);
+        unsigned next = coap_io_prepare_epoll(context_.get(), now);
+        int timeout_ms = next == 0 ? 1000 : static_cast<int>(std::min(next, 1000u));
+        epoll_event events[8];
+        int n = epoll_wait(epoll_fd.fd, events, 8, timeout_ms);
+        if (n < 0 && errno != EINTR)
+            return make_error(Status::Internal, std::string("epoll_wait: ") + std::strerror(errno));
+        for (int i = 0; i < n; ++i) {
+            if (events[i].data.fd == completions_.fd()) {
+                deliver_completions();
+            } else if (events[i].data.fd == signal_fd.fd) {
+                signalfd_siginfo info;
+                while (::read(signal_fd.fd, &info, sizeof info) == sizeof info) {
+                    if (!draining_) {
+                        draining_ = true;
+                        drain_deadline = std::chrono::steady_clock::now() + config_.drain_timeout;
+                        log::info("draining", {{"signal", strsignal(static_cast<int>(info.ssi_signo))},
+                                               {"in_flight", pending_.size()}});
+                    }
+                }
+            }
+        }
+        // Always let libcoap run: it handles the socket, retransmissions, and the asyncs just triggered.
+        coap_io_process(context_.get(), COAP_IO_NO_WAIT);
+        if (draining_) {
+            bool answered_all = pending_.empty();
+            if (answered_all || std::chrono::steady_clock::now() >= drain_deadline) {
+                if (!answered_all) log::warn("drain-timeout", {{"unanswered", pending_.size()}});
+                break;
+            }
+        }
+    }
+    log::info("stopped", {});
+    return {};
+}
+
+}  // namespace estgw::gateway

@@ -1,0 +1,261 @@
+#include "gateway/serve_options.hpp"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "common/openssl.hpp"
+#include "common/pem.hpp"
+#include "common/x509.hpp"
+
+namespace po = boost::program_options;
+
+namespace estgw::gateway {
+
+std::string ListenAddress::text() const {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+Result<ListenAddress> parse_listen_address(std::string_view text) {
+    ListenAddress a;
+    std::string_view port;
+    if (!text.empty() && text.front() == '[') {
+        std::size_t close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+            return make_error(Status::BadRequest, "'" + std::string(text) + "' is not [IPv6]:PORT");
+        }
+        a.host = std::string(text.substr(1, close - 1));
+        port = text.substr(close + 2);
+    } else {
+        std::size_t colon = text.rfind(':');
+        if (colon == std::string_view::npos || text.find(':') != colon) {
+            return make_error(
+                Status::BadRequest,
+                "'" + std::string(text) + "' is not HOST:PORT (write IPv6 addresses as [::1]:5684)");
+        }
+        a.host = std::string(text.substr(0, colon));
+        port = text.substr(colon + 1);
+    }
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), a.port);
+    if (a.host.empty() || ec != std::errc{} || end != port.data() + port.size() || a.port < 0 ||
+        a.port > 65535) {
+        return make_error(Status::BadRequest, "'" + std::string(text) + "' has no valid host and port");
+    }
+    return a;
+}
+
+namespace {
+
+Error option_error(std::string_view option, std::string message) {
+    return make_error(Status::BadRequest, "--" + std::string(option) + ": " + message);
+}
+
+Result<std::string> read_file(std::string_view option, const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return option_error(option, "cannot read '" + path + "': " + std::strerror(errno));
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+Result<void> check_certificate_file(std::string_view option, const std::string& path) {
+    ESTGW_TRY(text, read_file(option, path));
+    auto blocks = pem_decode_all(text);
+    if (!blocks || blocks->empty()) {
+        return option_error(option, "'" + path + "' holds no PEM certificate" +
+                                        (blocks ? std::string() : ": " + blocks.error().message));
+    }
+    for (const auto& b : *blocks) {
+        if (b.label != "CERTIFICATE") {
+            return option_error(
+                option, "'" + path + "' holds a '" + b.label + "' block; only certificates belong here");
+        }
+        if (auto c = parse_certificate_der(b.der); !c) {
+            return option_error(option, "'" + path + "': " + c.error().message);
+        }
+    }
+    return {};
+}
+
+// The key must be readable and belong to the first certificate of the chain file.
+Result<void> check_key_matches(std::string_view key_option, const std::string& key_path,
+                               const std::string& cert_path) {
+    BioPtr bio(BIO_new_file(key_path.c_str(), "r"));
+    if (!bio) return option_error(key_option, "cannot read '" + key_path + "': " + openssl_errors());
+    EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    if (!key) return option_error(key_option, "'" + key_path + "' is not an unencrypted PEM private key");
+    BioPtr cbio(BIO_new_file(cert_path.c_str(), "r"));
+    X509Ptr cert(cbio ? PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr) : nullptr);
+    if (!cert || X509_check_private_key(cert.get(), key.get()) != 1) {
+        openssl_errors();
+        return option_error(key_option,
+                            "'" + key_path + "' does not match the certificate in '" + cert_path + "'");
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, std::ostream& help_out) {
+    std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    po::options_description desc("estgw serve options");
+    // clang-format off
+    desc.add_options()
+        ("help,h", "print this help and exit")
+        ("config", po::value<std::string>(), "INI-style file with any of these options (name = value); the command line overrides it")
+        ("mode", po::value<std::string>()->default_value("gateway"), "gateway: relay to an RFC 7030 EST server")
+        ("listen", po::value<std::vector<std::string>>(), "HOST:PORT to serve CoAP over DTLS on, repeatable; default [::]:5684")
+        ("cert", po::value<std::string>(), "DTLS server certificate (PEM; may be followed by its chain)")
+        ("key", po::value<std::string>(), "private key of --cert (PEM, unencrypted)")
+        ("client-ca", po::value<std::string>(), "PEM bundle of the issuers whose client certificates are accepted")
+        ("root", po::value<std::vector<std::string>>(), "extra EST root such as /est, repeatable; /.well-known/est is always served")
+        ("brski-root", po::value<std::vector<std::string>>(), "extra BRSKI root such as /b, repeatable; /.well-known/brski is always served")
+        ("label", po::value<std::vector<std::string>>(), "CA label served as <root>/<label>/<op> and passed upstream, repeatable")
+        ("max-body", po::value<std::size_t>()->default_value(16384), "largest request body in bytes; larger ones get 4.13 with Size1")
+        ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for upstream calls and signing (default: cores)")
+        ("queue-limit", po::value<std::size_t>()->default_value(1024), "requests waiting for a worker before new ones get 5.03 + Max-Age")
+        ("upstream", po::value<std::string>(), "gateway: RFC 7030 server, https://host:port[/prefix]; default prefix /.well-known/est")
+        ("upstream-ca", po::value<std::string>(), "gateway: PEM trust anchors for the upstream certificate (its host name is verified)")
+        ("upstream-cert", po::value<std::string>(), "gateway: our RA certificate towards the upstream (should carry id-kp-cmcRA)")
+        ("upstream-key", po::value<std::string>(), "gateway: private key of --upstream-cert")
+        ("upstream-user", po::value<std::string>(), "gateway: HTTP Basic user, sent pre-emptively")
+        ("upstream-password-file", po::value<std::string>(), "gateway: file holding the HTTP Basic password (first line)")
+        ("forward-client-cert", po::value<std::string>(), "gateway: header that carries the pledge certificate upstream (URL-encoded PEM)")
+        ("upstream-timeout", po::value<unsigned>()->default_value(30), "gateway: seconds to wait for the upstream; then 5.04")
+        ("crts-refresh", po::value<unsigned>()->default_value(300), "gateway: seconds between refreshes of the cached /crts and /att answers")
+        ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error or off")
+        ("keylog-file", po::value<std::string>(), "DEBUG ONLY: append DTLS secrets to this file for tshark; never in production");
+    // clang-format on
+
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(args).options(desc).run(), vm);
+        if (vm.count("config")) {
+            std::string path = vm["config"].as<std::string>();
+            std::ifstream in(path);
+            if (!in) return option_error("config", "cannot read '" + path + "': " + std::strerror(errno));
+            po::store(po::parse_config_file(in, desc, false), vm);
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        return make_error(Status::BadRequest, e.what());
+    }
+
+    ParsedCommand parsed;
+    if (vm.count("help")) {
+        help_out << "Usage: estgw serve --mode gateway [options]\n\n" << desc;
+        parsed.help = true;
+        return parsed;
+    }
+    ServeOptions& o = parsed.options;
+
+    std::string mode = vm["mode"].as<std::string>();
+    if (mode != "gateway")
+        return option_error("mode", "'" + mode + "' is not a mode this build serves (gateway)");
+    o.mode = Mode::Gateway;
+
+    std::vector<std::string> listen = vm.count("listen") ? vm["listen"].as<std::vector<std::string>>()
+                                                         : std::vector<std::string>{"[::]:5684"};
+    for (const auto& l : listen) {
+        auto a = parse_listen_address(l);
+        if (!a) return option_error("listen", a.error().message);
+        o.listen.push_back(*a);
+    }
+
+    for (const char* required : {"cert", "key", "client-ca"}) {
+        if (!vm.count(required)) {
+            return option_error(required, "is required (the DTLS server identity and the client issuers)");
+        }
+    }
+    o.cert_file = vm["cert"].as<std::string>();
+    o.key_file = vm["key"].as<std::string>();
+    o.client_ca_file = vm["client-ca"].as<std::string>();
+    if (auto r = check_certificate_file("cert", o.cert_file); !r) return r.error();
+    if (auto r = check_key_matches("key", o.key_file, o.cert_file); !r) return r.error();
+    if (auto r = check_certificate_file("client-ca", o.client_ca_file); !r) return r.error();
+
+    if (vm.count("root")) o.routes.est_roots = vm["root"].as<std::vector<std::string>>();
+    if (vm.count("brski-root")) o.routes.brski_roots = vm["brski-root"].as<std::vector<std::string>>();
+    o.routes.max_body = vm["max-body"].as<std::size_t>();
+    auto routes = mapping::validate_route_config(o.routes);
+    if (!routes) return option_error("root", routes.error().message);
+    o.routes = *routes;
+
+    if (vm.count("label")) {
+        for (const auto& label : vm["label"].as<std::vector<std::string>>()) {
+            if (!mapping::is_valid_label(label)) {
+                return option_error(
+                    "label",
+                    "'" + label +
+                        "' is not a valid label (1-64 of A-Z a-z 0-9 - . _ ~, not an operation name)");
+            }
+            o.labels.push_back(label);
+        }
+    }
+
+    o.workers = vm["workers"].as<std::size_t>();
+    if (o.workers == 0 || o.workers > 1024) return option_error("workers", "must be between 1 and 1024");
+    o.queue_limit = vm["queue-limit"].as<std::size_t>();
+    if (o.queue_limit == 0) return option_error("queue-limit", "must be at least 1");
+
+    auto level = log::parse_level(vm["log-level"].as<std::string>());
+    if (!level)
+        return option_error("log-level", "'" + vm["log-level"].as<std::string>() + "' is not a level");
+    o.log_level = *level;
+    if (vm.count("keylog-file")) o.keylog_file = vm["keylog-file"].as<std::string>();
+
+    if (o.mode == Mode::Gateway) {
+        if (!vm.count("upstream")) return option_error("upstream", "is required in gateway mode");
+        auto url = parse_https_url(vm["upstream"].as<std::string>());
+        if (!url) return option_error("upstream", url.error().message);
+        o.upstream.url = *url;
+        if (!url->path_prefix.empty()) o.upstream_mapping.est_prefix = url->path_prefix;
+        if (!vm.count("upstream-ca")) {
+            return option_error("upstream-ca",
+                                "is required in gateway mode (trust for the upstream certificate)");
+        }
+        o.upstream.ca_file = vm["upstream-ca"].as<std::string>();
+        if (auto r = check_certificate_file("upstream-ca", o.upstream.ca_file); !r) return r.error();
+        if (vm.count("upstream-cert") != vm.count("upstream-key")) {
+            return option_error(vm.count("upstream-cert") ? "upstream-key" : "upstream-cert",
+                                "--upstream-cert and --upstream-key go together");
+        }
+        if (vm.count("upstream-cert")) {
+            o.upstream.cert_file = vm["upstream-cert"].as<std::string>();
+            o.upstream.key_file = vm["upstream-key"].as<std::string>();
+            if (auto r = check_certificate_file("upstream-cert", o.upstream.cert_file); !r) return r.error();
+            if (auto r = check_key_matches("upstream-key", o.upstream.key_file, o.upstream.cert_file); !r) {
+                return r.error();
+            }
+        }
+        if (vm.count("upstream-user") != vm.count("upstream-password-file")) {
+            return option_error("upstream-password-file",
+                                "--upstream-user and --upstream-password-file go together");
+        }
+        if (vm.count("upstream-user")) {
+            o.upstream_mapping.basic_user = vm["upstream-user"].as<std::string>();
+            ESTGW_TRY(secret,
+                      read_file("upstream-password-file", vm["upstream-password-file"].as<std::string>()));
+            std::string password = secret.substr(0, secret.find_first_of("\r\n"));
+            if (password.empty())
+                return option_error("upstream-password-file", "the file's first line is empty");
+            o.upstream_mapping.basic_password = password;
+        }
+        if (vm.count("forward-client-cert")) {
+            o.upstream_mapping.forward_client_cert_header = vm["forward-client-cert"].as<std::string>();
+        }
+        unsigned timeout = vm["upstream-timeout"].as<unsigned>();
+        if (timeout == 0) return option_error("upstream-timeout", "must be at least 1 second");
+        o.upstream.timeout = std::chrono::seconds(timeout);
+        o.upstream.max_idle_connections = o.workers;
+        unsigned refresh = vm["crts-refresh"].as<unsigned>();
+        if (refresh == 0) return option_error("crts-refresh", "must be at least 1 second");
+        o.crts_refresh = std::chrono::seconds(refresh);
+    }
+    return parsed;
+}
+
+}  // namespace estgw::gateway

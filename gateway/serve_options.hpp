@@ -1,0 +1,54 @@
+// `estgw serve`: every option on the command line and in an INI-style --config file (the command line wins),
+// validated up front so that a bad configuration stops the process with a message naming the option and the
+// fix (exit 2) instead of failing on the first request.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+#include "common/result.hpp"
+#include "gateway/upstream_client.hpp"
+#include "mapping/http_request.hpp"
+#include "mapping/paths.hpp"
+
+namespace estgw::gateway {
+
+enum class Mode { Gateway, Server };
+
+struct ListenAddress {
+    std::string host;  // without brackets
+    int port = 5684;
+    std::string text() const;  // "[::]:5684" / "127.0.0.1:5684"
+};
+Result<ListenAddress> parse_listen_address(std::string_view text);
+
+struct ServeOptions {
+    Mode mode = Mode::Gateway;
+    std::vector<ListenAddress> listen;
+    std::string cert_file, key_file, client_ca_file;  // DTLS identity and accepted client issuers
+    mapping::RouteConfig routes;
+    std::vector<std::string> labels;  // RFC 7030 §3.2.2 labels served under every EST root
+    std::size_t workers = 2;
+    std::size_t queue_limit = 1024;  // jobs waiting for a worker before 5.03 + Max-Age
+    log::Level log_level = log::Level::Info;
+    std::string keylog_file;  // debug only: TLS secrets for tshark
+
+    // gateway mode
+    UpstreamClientConfig upstream;
+    mapping::UpstreamConfig upstream_mapping;
+    std::chrono::seconds crts_refresh{300};
+};
+
+struct ParsedCommand {
+    bool help = false;  // --help was given: usage printed, nothing to run
+    ServeOptions options;
+};
+
+// argv without the program name and the "serve" word. Errors are Status::BadRequest with the message to
+// print.
+Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, std::ostream& help_out);
+
+}  // namespace estgw::gateway

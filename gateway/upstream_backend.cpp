@@ -1,0 +1,183 @@
+#include "gateway/upstream_backend.hpp"
+
+#include "common/log.hpp"
+#include "mapping/http_response.hpp"
+#include "mapping/resources.hpp"
+
+namespace estgw::gateway {
+
+UpstreamBackend::UpstreamBackend(UpstreamBackendConfig config, UpstreamClient& client, WorkerPool& pool)
+    : config_(std::move(config)), client_(client), pool_(pool) {
+    {
+        std::lock_guard lock(cache_mutex_);
+        cache_[CacheKey{Operation::CaCerts, ""}];
+        cache_[CacheKey{Operation::CsrAttrs, ""}];
+    }
+    refresher_ = std::thread([this] { refresher_loop(); });
+}
+
+UpstreamBackend::~UpstreamBackend() {
+    {
+        std::lock_guard lock(stop_mutex_);
+        stopping_ = true;
+    }
+    stop_cv_.notify_all();
+    if (refresher_.joinable()) refresher_.join();
+}
+
+std::vector<Operation> UpstreamBackend::unavailable_operations() const {
+    // RFC 8995 §5.2 / cBRSKI §9.2.1: the voucher request pins whoever terminates DTLS and the registrar
+    // request must carry the pledge's DTLS chain, so /rv can only be relayed to an upstream registrar that
+    // trusts the gateway and receives the pledge certificate (digest §12).
+    if (!config_.mapping.forward_client_cert_header) return {Operation::RequestVoucher};
+    return {};
+}
+
+bool UpstreamBackend::cacheable(const EstResponse& r) {
+    switch (r.status) {
+        case Status::UpstreamFailed:
+        case Status::UpstreamTimeout:
+        case Status::ServiceUnavailable:
+        case Status::AcceptedRetryLater:
+        case Status::Internal:
+            return false;
+        default:
+            return true;  // a definite answer, including "not offered" (404/204)
+    }
+}
+
+EstResponse UpstreamBackend::process(const EstRequest& request) {
+    if (certs::carries_csr(request.op)) {
+        auto checked = certs::check_enrollment_request(request, config_.policy);
+        if (!checked) return EstResponse::from_error(checked.error());
+    }
+    auto http = mapping::to_http_request(request, config_.mapping);
+    if (!http) return EstResponse::from_error(http.error());
+    upstream_calls_.fetch_add(1);
+    UpstreamReply reply = client_.call(*http);
+    switch (reply.failure) {
+        case UpstreamFailure::None:
+            break;
+        case UpstreamFailure::Timeout:
+            return EstResponse::error(Status::UpstreamTimeout, reply.detail);
+        case UpstreamFailure::Connect:
+        case UpstreamFailure::Tls:
+        case UpstreamFailure::Io:
+            return EstResponse::error(Status::UpstreamFailed, reply.detail);
+    }
+    EstResponse response =
+        mapping::from_http_response(request, reply.response, std::chrono::system_clock::now());
+    response.upstream_status = reply.response.status;
+    if (reply.response.status == 401 || reply.response.status == 403) {
+        // The upstream sees only the gateway's RA identity (RFC 9148 §5): a refusal usually means our own
+        // credentials were rejected, which an operator must fix.
+        log::warn("upstream-refused-gateway", {{"status", reply.response.status},
+                                               {"path", http->path},
+                                               {"hint", "check --upstream-cert/--upstream-user"}});
+    }
+    return response;
+}
+
+EstResponse UpstreamBackend::answer_now(const EstRequest& request) {
+    CacheKey key{request.op, request.label};
+    bool start_refresh = false;
+    std::optional<EstResponse> cached;
+    {
+        std::lock_guard lock(cache_mutex_);
+        CacheEntry& entry = cache_[key];
+        cached = entry.answer;
+        bool stale = !cached || std::chrono::steady_clock::now() - entry.fetched > config_.crts_refresh;
+        if (stale && !entry.refreshing) {
+            entry.refreshing = true;
+            start_refresh = true;
+        }
+    }
+    if (start_refresh) {
+        if (!pool_.try_submit([this, key] { refresh(key); })) {
+            std::lock_guard lock(cache_mutex_);
+            cache_[key].refreshing = false;
+        }
+    }
+    if (cached) return *cached;
+    EstResponse busy = EstResponse::error(Status::ServiceUnavailable,
+                                          "the CA certificates are being fetched from the upstream; retry");
+    busy.retry_after = config_.busy_retry;
+    return busy;
+}
+
+void UpstreamBackend::refresh(const CacheKey& key) {
+    EstRequest request;
+    request.op = key.op;
+    request.label = key.label;
+    EstResponse answer = process(request);
+    std::lock_guard lock(cache_mutex_);
+    CacheEntry& entry = cache_[key];
+    entry.refreshing = false;
+    if (cacheable(answer)) {
+        entry.answer = std::move(answer);
+        entry.fetched = std::chrono::steady_clock::now();
+    } else {
+        log::warn("upstream-cache-refresh-failed",
+                  {{"resource", std::string(mapping::resource_for(key.op).short_name)},
+                   {"label", key.label},
+                   {"reason", answer.diagnostic}});
+    }
+}
+
+int UpstreamBackend::refresh_now() {
+    std::vector<CacheKey> keys;
+    {
+        std::lock_guard lock(cache_mutex_);
+        for (auto& [k, e] : cache_)
+            keys.push_back(k);
+    }
+    int ok = 0;
+    for (const auto& k : keys) {
+        refresh(k);
+        std::lock_guard lock(cache_mutex_);
+        if (cache_[k].answer) ++ok;
+    }
+    return ok;
+}
+
+void UpstreamBackend::refresher_loop() {
+    std::unique_lock lock(stop_mutex_);
+    while (!stopping_) {
+        lock.unlock();
+        std::vector<CacheKey> due;
+        {
+            std::lock_guard cache_lock(cache_mutex_);
+            auto now = std::chrono::steady_clock::now();
+            for (auto& [k, e] : cache_) {
+                if (!e.refreshing && (!e.answer || now - e.fetched >= config_.crts_refresh)) {
+                    e.refreshing = true;
+                    due.push_back(k);
+                }
+            }
+        }
+        for (const auto& k : due)
+            refresh(k);
+        lock.lock();
+        // Retry soon while something has never been fetched; otherwise wake once per refresh period.
+        bool missing = false;
+        {
+            std::lock_guard cache_lock(cache_mutex_);
+            for (auto& [k, e] : cache_)
+                missing = missing || !e.answer;
+        }
+        auto wait = missing ? std::min<std::chrono::seconds>(config_.busy_retry, config_.crts_refresh)
+                            : config_.crts_refresh;
+        stop_cv_.wait_for(lock, wait, [this] { return stopping_; });
+    }
+}
+
+void UpstreamBackend::submit(EstRequest request, std::function<void(EstResponse)> done) {
+    auto job = [this, request = std::move(request), done]() mutable { done(process(request)); };
+    if (!pool_.try_submit(std::move(job))) {
+        EstResponse busy = EstResponse::error(Status::ServiceUnavailable, "the gateway is busy; retry");
+        busy.retry_after = config_.busy_retry;
+        done(std::move(busy));
+    }
+}
+
+}  // namespace estgw::gateway

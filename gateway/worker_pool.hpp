@@ -1,0 +1,46 @@
+// A fixed set of worker threads behind a bounded job queue (DESIGN.md "Threads").
+//
+// Slow work (upstream HTTPS, signing, key generation) runs here, never on the CoAP I/O thread. The queue is
+// bounded so that overload turns into 5.03 + Max-Age at the front instead of unbounded memory.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace estgw::gateway {
+
+class WorkerPool {
+  public:
+    using Job = std::function<void()>;
+
+    WorkerPool(std::size_t threads, std::size_t max_queued);
+    ~WorkerPool();  // drains: runs every queued job, then joins
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    // False when the queue is full or the pool is stopping; the job is then not run.
+    bool try_submit(Job job);
+
+    // Stops accepting jobs, finishes every queued and running job, joins the threads. Idempotent.
+    void drain();
+
+    std::size_t queued() const;
+    std::size_t threads() const { return threads_.size(); }
+
+  private:
+    void run();
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<Job> jobs_;
+    std::size_t max_queued_;
+    bool stopping_ = false;
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace estgw::gateway
