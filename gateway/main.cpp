@@ -65,6 +65,7 @@ int serve(const std::vector<std::string>& args) {
         gateway::UpstreamBackendConfig backend_config;
         backend_config.mapping = o.upstream_mapping;
         backend_config.crts_refresh = o.crts_refresh;
+        backend_config.labels = o.labels;
         gateway::UpstreamBackend backend(backend_config, client, pool);
 
         gateway::FrontConfig front_config;

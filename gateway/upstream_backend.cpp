@@ -10,8 +10,14 @@ UpstreamBackend::UpstreamBackend(UpstreamBackendConfig config, UpstreamClient& c
     : config_(std::move(config)), client_(client), pool_(pool) {
     {
         std::lock_guard lock(cache_mutex_);
-        cache_[CacheKey{Operation::CaCerts, ""}];
-        cache_[CacheKey{Operation::CsrAttrs, ""}];
+        for (const std::string& label : [&] {
+                 std::vector<std::string> all{""};
+                 all.insert(all.end(), config_.labels.begin(), config_.labels.end());
+                 return all;
+             }()) {
+            cache_[CacheKey{Operation::CaCerts, label}];
+            cache_[CacheKey{Operation::CsrAttrs, label}];
+        }
     }
     refresher_ = std::thread([this] { refresher_loop(); });
 }

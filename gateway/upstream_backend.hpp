@@ -22,6 +22,7 @@ struct UpstreamBackendConfig {
     mapping::UpstreamConfig mapping;
     certs::CsrPolicy policy;
     std::chrono::seconds crts_refresh{300};
+    std::vector<std::string> labels;  // their /crts and /att are cached from the start too
     // Max-Age sent while /crts or /att has never been fetched successfully, or when the queue is full.
     std::chrono::seconds busy_retry{5};
 };

@@ -63,15 +63,24 @@ UpstreamClient::UpstreamClient(UpstreamClientConfig config) : config_(std::move(
 
 UpstreamClient::~UpstreamClient() = default;
 
-std::unique_ptr<httplib::SSLClient> UpstreamClient::acquire() {
+std::unique_ptr<httplib::SSLClient> UpstreamClient::acquire(bool& reused) {
     {
         std::lock_guard lock(mutex_);
-        if (!idle_.empty()) {
-            auto c = std::move(idle_.back());
+        auto now = std::chrono::steady_clock::now();
+        while (!idle_.empty()) {
+            Idle idle = std::move(idle_.back());
             idle_.pop_back();
-            return c;
+            if (now - idle.since < config_.max_idle_age) {
+                reused = true;
+                return std::move(idle.client);
+            }
         }
     }
+    reused = false;
+    return connect();
+}
+
+std::unique_ptr<httplib::SSLClient> UpstreamClient::connect() const {
     auto c = std::make_unique<httplib::SSLClient>(config_.url.host, config_.url.port, config_.cert_file,
                                                   config_.key_file);
     c->set_ca_cert_path(config_.ca_file.c_str());
@@ -89,7 +98,9 @@ std::unique_ptr<httplib::SSLClient> UpstreamClient::acquire() {
 
 void UpstreamClient::release(std::unique_ptr<httplib::SSLClient> client) {
     std::lock_guard lock(mutex_);
-    if (idle_.size() < config_.max_idle_connections) idle_.push_back(std::move(client));
+    if (idle_.size() < config_.max_idle_connections) {
+        idle_.push_back(Idle{std::move(client), std::chrono::steady_clock::now()});
+    }
 }
 
 namespace {
@@ -125,7 +136,8 @@ std::string same_origin_path(const std::string& location, const HttpsUrl& origin
 
 }  // namespace
 
-UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mapping::HttpRequest& request) {
+UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mapping::HttpRequest& request,
+                                        bool& write_failed) {
     httplib::Headers headers;
     std::string content_type;
     for (const auto& h : request.headers) {
@@ -141,6 +153,7 @@ UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mappin
                                                                 content_type.c_str());
     UpstreamReply reply;
     if (!res) {
+        write_failed = res.error() == httplib::Error::Write;
         reply.failure = classify(res.error(), std::chrono::steady_clock::now() - started, config_.timeout);
         reply.detail = "upstream " + config_.url.host + ":" + std::to_string(config_.url.port) + ": " +
                        httplib::to_string(res.error());
@@ -154,11 +167,21 @@ UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mappin
 }
 
 UpstreamReply UpstreamClient::call(const mapping::HttpRequest& request) {
-    auto client = acquire();
+    bool reused = false;
+    auto client = acquire(reused);
     mapping::HttpRequest current = request;
     UpstreamReply reply;
     for (int hop = 0; hop <= 3; ++hop) {
-        reply = call_once(*client, current);
+        bool write_failed = false;
+        reply = call_once(*client, current, write_failed);
+        if (reply.failure != UpstreamFailure::None && write_failed && reused) {
+            // The server closed the idle connection under us. The request was not sent whole, so sending it
+            // again on a fresh connection cannot enroll twice.
+            log::debug("upstream-stale-connection", {{"path", current.path}});
+            client = connect();
+            reused = false;
+            reply = call_once(*client, current, write_failed);
+        }
         if (reply.failure != UpstreamFailure::None) {
             return reply;  // the connection is in an unknown state: do not put it back
         }

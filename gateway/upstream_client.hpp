@@ -33,6 +33,9 @@ struct UpstreamClientConfig {
     std::string key_file;
     std::chrono::seconds timeout{30};
     std::size_t max_idle_connections = 8;
+    // Idle connections older than this are not reused: servers close keep-alive connections after a few
+    // seconds (cpp-httplib and Apache after 5), and a write on a half-closed connection fails.
+    std::chrono::milliseconds max_idle_age{4000};
 };
 
 // How a call ended when no HTTP response came back.
@@ -58,13 +61,19 @@ class UpstreamClient {
     const UpstreamClientConfig& config() const { return config_; }
 
   private:
-    std::unique_ptr<httplib::SSLClient> acquire();
+    struct Idle {
+        std::unique_ptr<httplib::SSLClient> client;
+        std::chrono::steady_clock::time_point since;
+    };
+    std::unique_ptr<httplib::SSLClient> acquire(bool& reused);
+    std::unique_ptr<httplib::SSLClient> connect() const;
     void release(std::unique_ptr<httplib::SSLClient> client);
-    UpstreamReply call_once(httplib::SSLClient& client, const mapping::HttpRequest& request);
+    UpstreamReply call_once(httplib::SSLClient& client, const mapping::HttpRequest& request,
+                            bool& write_failed);
 
     UpstreamClientConfig config_;
     std::mutex mutex_;
-    std::vector<std::unique_ptr<httplib::SSLClient>> idle_;
+    std::vector<Idle> idle_;
 };
 
 }  // namespace estgw::gateway

@@ -1,0 +1,83 @@
+// A real RFC 7030 EST server over HTTPS for the gateway's end-to-end tests: cpp-httplib's SSLServer,
+// requiring client certificates, issuing from a test CA. Answers can be scripted per operation to behave like
+// the servers found in the field (line-broken base64, Content-Transfer-Encoding, 202/503 + Retry-After,
+// errors, slow answers, dropped connections).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <httplib.h>
+
+#include "common/openssl.hpp"
+
+namespace estgw::test {
+
+struct FakeReply {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+    std::chrono::milliseconds delay{0};
+    bool drop_connection = false;  // close the TLS connection without answering
+};
+
+enum class BodyStyle {
+    Base64OneLine,           // no line breaks, no Content-Transfer-Encoding
+    Base64CrlfLinesWithCte,  // 64-column CRLF lines and Content-Transfer-Encoding: base64
+    Base64LfLines76,         // 76-column LF lines, no Content-Transfer-Encoding
+    RawDer,                  // binary DER (some servers do this despite RFC 7030)
+};
+
+struct RecordedRequest {
+    std::string method, path, content_type, body;
+    std::map<std::string, std::string> headers;
+    std::string client_subject;  // from the TLS client certificate
+};
+
+class FakeEstServer {
+  public:
+    FakeEstServer(std::string cert_file, std::string key_file, std::string client_ca_file, const X509* ca,
+                  const EVP_PKEY* ca_key);
+    ~FakeEstServer();
+
+    int start();  // listens on 127.0.0.1, returns the port
+    void stop();
+
+    // The next request for `operation` ("cacerts", "simpleenroll", ...) gets `reply` instead of the normal
+    // answer. Several scripted replies are used in order.
+    void script(const std::string& operation, FakeReply reply);
+    void set_body_style(BodyStyle style) { style_ = style; }
+    // Extra delay before every answer.
+    void set_delay(std::chrono::milliseconds d) { delay_ms_ = static_cast<int>(d.count()); }
+
+    int calls(const std::string& operation) const;
+    std::vector<RecordedRequest> requests() const;
+
+    // The normal answers, usable in scripts.
+    FakeReply encoded_reply(const std::string& der, const std::string& content_type) const;  // per body style
+
+  private:
+    void handle(const httplib::Request& request, httplib::Response& response);
+    FakeReply normal_answer(const std::string& operation, const std::string& body);
+
+    std::string cert_file_, key_file_, client_ca_file_;
+    X509Ptr ca_;
+    EvpPkeyPtr ca_key_;
+    std::unique_ptr<httplib::SSLServer> server_;
+    std::thread thread_;
+    std::atomic<BodyStyle> style_{BodyStyle::Base64OneLine};
+    std::atomic<int> delay_ms_{0};
+    mutable std::mutex mutex_;
+    std::map<std::string, std::deque<FakeReply>> scripts_;
+    std::map<std::string, int> calls_;
+    std::vector<RecordedRequest> requests_;
+};
+
+}  // namespace estgw::test

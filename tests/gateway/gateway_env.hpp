@@ -1,0 +1,73 @@
+// End-to-end environment for gateway tests: a throw-away PKI on disk, the fake RFC 7030 upstream, the real
+// estgw binary, and coap-client-openssl as the pledge.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/openssl.hpp"
+#include "gateway/fake_est_server.hpp"
+#include "support/process.hpp"
+
+namespace estgw::test {
+
+// What coap-client-openssl did, read from its -v 7 output (it exits 0 even on errors).
+struct CoapOutcome {
+    std::string code;                            // last response code, "2.04"; empty if none came back
+    std::map<std::string, std::string> options;  // options of that response, "Max-Age" → "5"
+    std::string diagnostic;                      // text payload of an error response
+    std::string payload;                         // the body written with -o (whole, after Block2)
+    std::string output;                          // everything the client printed
+    int blocks_received = 0;                     // responses carrying a Block2 option
+};
+
+struct Credentials {
+    std::string cert, key;
+};
+
+class GatewayEnv {
+  public:
+    GatewayEnv();
+    ~GatewayEnv();
+
+    // Starts estgw in gateway mode with the default options plus `extra` (each "--opt", "value").
+    void start_gateway(const std::vector<std::string>& extra = {}, bool wait_ready = true);
+    void stop_gateway();
+    int gateway_exit(int signal);  // sends the signal, returns the exit code
+    std::string gateway_log() const;
+
+    // Runs one request. `args` are coap-client options such as {"-m", "post", "-t", "286"}.
+    CoapOutcome coap(const std::string& path, const std::vector<std::string>& args = {},
+                     const std::optional<Credentials>& who = std::nullopt);
+    std::vector<std::string> coap_command(const std::string& path, const std::vector<std::string>& args,
+                                          const std::optional<Credentials>& who, const std::string& out_file);
+    static CoapOutcome parse_outcome(const std::string& output);
+
+    // A DER CSR written to a file: subject/SAN as given, a fresh P-256 key (or the pledge's own key).
+    std::string write_csr(const std::string& name, const std::string& subject,
+                          const std::vector<std::string>& sans, bool use_pledge_key = false,
+                          const std::optional<std::string>& challenge = std::nullopt);
+
+    TempDir dir;
+    X509Ptr ca;
+    EvpPkeyPtr ca_key;
+    X509Ptr pledge_cert;
+    EvpPkeyPtr pledge_key;
+    Credentials pledge;          // CN=pledge-1 from the test CA, SAN DNS:pledge-1.example
+    Credentials foreign_pledge;  // from another CA that the gateway does not trust
+    std::string ca_file, gateway_cert, gateway_key, upstream_cert, upstream_key, ra_cert, ra_key,
+        foreign_ca_file;
+    std::unique_ptr<FakeEstServer> upstream;
+    int upstream_port = 0;
+    int port = 0;  // the gateway's DTLS port
+
+  private:
+    std::unique_ptr<ChildProcess> gateway_;
+    int outputs_ = 0;
+};
+
+}  // namespace estgw::test
