@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -37,16 +38,18 @@ struct Value {
     Storage v;
 
     Value() : v(nullptr) {}
-    Value(std::uint64_t u) : v(u) {}             // NOLINT
-    Value(int i);                                // NOLINT: non-negative → uint, negative → int64
-    Value(std::int64_t i);                       // NOLINT
-    Value(Bytes b) : v(std::move(b)) {}          // NOLINT
-    Value(std::string s) : v(std::move(s)) {}    // NOLINT
-    Value(const char* s) : v(std::string(s)) {}  // NOLINT
-    Value(Array a) : v(std::move(a)) {}          // NOLINT
-    Value(Map m) : v(std::move(m)) {}            // NOLINT
-    Value(bool b) : v(b) {}                      // NOLINT
-    Value(std::nullptr_t) : v(nullptr) {}        // NOLINT
+    Value(std::uint64_t u) : v(u) {}                // NOLINT
+    Value(unsigned int u) : v(std::uint64_t{u}) {}  // NOLINT: without it Value(5u) would be ambiguous
+    Value(int i);                                   // NOLINT: non-negative → uint, negative → int64
+    Value(std::int64_t i);                          // NOLINT
+    Value(NegativeBig n) : v(n) {}                  // NOLINT
+    Value(Bytes b) : v(std::move(b)) {}             // NOLINT
+    Value(std::string s) : v(std::move(s)) {}       // NOLINT
+    Value(const char* s) : v(std::string(s)) {}     // NOLINT
+    Value(Array a) : v(std::move(a)) {}             // NOLINT
+    Value(Map m) : v(std::move(m)) {}               // NOLINT
+    Value(bool b) : v(b) {}                         // NOLINT
+    Value(std::nullptr_t) : v(nullptr) {}           // NOLINT
     static Value tagged(std::uint64_t tag, Value inner);
 
     bool is_uint() const { return std::holds_alternative<std::uint64_t>(v); }
@@ -68,7 +71,13 @@ struct Value {
     const Map& as_map() const { return std::get<Map>(v); }
     const Tagged& as_tag() const { return *std::get<std::shared_ptr<Tagged>>(v); }
     bool as_bool() const { return std::get<bool>(v); }
+    // Any integer in [INT64_MIN, INT64_MAX] (COSE labels and algorithms such as -7); nullopt otherwise.
+    std::optional<std::int64_t> to_int64() const;
+    // The value stored under key when this is a map holding it; nullptr otherwise.
+    const Value* find(const Value& key) const;
 
+    // Integers compare by value whichever alternative holds them; tags compare by number and content; maps
+    // compare pair by pair in order.
     bool operator==(const Value& other) const;
 };
 
@@ -78,8 +87,9 @@ struct Tagged {
 };
 
 struct DecodeLimits {
-    std::size_t max_depth = 16;
-    std::size_t max_items = 100000;  // total data items, against quadratic blow-ups
+    std::size_t max_depth = 16;      // arrays, maps and tags nested in one another; 0 admits only scalars
+    std::size_t max_items = 100000;  // total data items, against quadratic blow-ups; an array of N counts
+                                     // its N items (a map 2N) when it declares them, before they are read
 };
 
 Bytes encode(const Value& v);
