@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
@@ -22,5 +23,8 @@ Result<DerHeader> read_der_header(ByteView der);
 
 // True when `der` is exactly one complete TLV whose tag is `expected_tag` (0x30 SEQUENCE by default).
 bool is_single_der_object(ByteView der, std::uint8_t expected_tag = 0x30);
+// The same check with a diagnostic: Status::BadRequest "<what>: ..." saying what is wrong (bad header,
+// unexpected tag, trailing bytes).
+Result<void> require_single_der_object(ByteView der, std::string_view what, std::uint8_t expected_tag = 0x30);
 
 }  // namespace estgw

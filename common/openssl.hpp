@@ -3,14 +3,21 @@
 
 #include <openssl/bio.h>
 #include <openssl/cms.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pkcs7.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <climits>
 #include <memory>
 #include <string>
+#include <string_view>
+
+#include "common/bytes.hpp"
+#include "common/der.hpp"
+#include "common/result.hpp"
 
 namespace estgw {
 
@@ -41,6 +48,13 @@ using BignumPtr = std::unique_ptr<BIGNUM, OpensslDeleter<BIGNUM, BN_free>>;
 using SslCtxPtr = std::unique_ptr<SSL_CTX, OpensslDeleter<SSL_CTX, SSL_CTX_free>>;
 using SslPtr = std::unique_ptr<SSL, OpensslDeleter<SSL, SSL_free>>;
 
+// Memory OpenSSL allocated for the caller (PEM_read_bio names, i2d output with a null buffer, ...).
+struct OpensslFreeDeleter {
+    void operator()(void* p) const noexcept { OPENSSL_free(p); }
+};
+template <class T>
+using OpensslMallocPtr = std::unique_ptr<T, OpensslFreeDeleter>;
+
 inline void free_x509_stack(STACK_OF(X509) * s) {
     sk_X509_pop_free(s, X509_free);
 }
@@ -54,5 +68,42 @@ using X509ExtensionStackPtr =
 
 // The OpenSSL error queue as one line ("error:...; error:..."), clearing the queue. Empty when none.
 std::string openssl_errors();
+
+// "<context>: <what>" plus " (<openssl_errors()>)" when the queue holds anything; clears the queue.
+Error openssl_error(Status status, std::string_view context, std::string_view what);
+
+// The DER encoding of an OpenSSL object through its i2d_* function, e.g. i2d_bytes(cert, i2d_X509).
+template <class T>
+Result<Bytes> i2d_bytes(const T* object, int (*i2d)(const T*, unsigned char**)) {
+    if (object == nullptr) return make_error(Status::Internal, "DER encoding: no object");
+    const int length = i2d(object, nullptr);
+    if (length <= 0) return openssl_error(Status::Internal, "DER encoding", "i2d failed");
+    Bytes out(static_cast<std::size_t>(length));
+    unsigned char* p = out.data();
+    if (i2d(object, &p) != length)
+        return openssl_error(Status::Internal, "DER encoding", "i2d length changed");
+    return out;
+}
+
+// Decodes `der` with a d2i_* function. The input must be exactly one DER SEQUENCE (so BER indefinite
+// lengths and trailing bytes are refused before OpenSSL sees them) and d2i must consume every byte.
+// Any failure is Status::BadRequest; `what` names the object in the message ("certificate").
+template <class Owner, class T>
+Result<Owner> d2i_exactly(ByteView der, T* (*d2i)(T**, const unsigned char**, long), std::string_view what) {
+    if (auto framed = require_single_der_object(der, what); !framed) return framed.error();
+    if (der.size() > static_cast<std::size_t>(LONG_MAX)) {
+        return make_error(Status::BadRequest, std::string(what) + ": input too large");
+    }
+    const unsigned char* p = der.data();
+    Owner object(d2i(nullptr, &p, static_cast<long>(der.size())));
+    if (!object) return openssl_error(Status::BadRequest, what, "not valid DER");
+    const auto used = static_cast<std::size_t>(p - der.data());
+    if (used != der.size()) {
+        return make_error(Status::BadRequest, std::string(what) + ": " + std::to_string(der.size() - used) +
+                                                  " trailing byte(s) after " + std::to_string(used) +
+                                                  " byte(s)");
+    }
+    return object;
+}
 
 }  // namespace estgw

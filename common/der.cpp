@@ -1,0 +1,76 @@
+#include "common/der.hpp"
+
+#include <string>
+
+namespace estgw {
+
+namespace {
+
+constexpr std::uint8_t kHighTagNumber = 0x1f;  // X.690 §8.1.2.4: tag number continues in later octets
+constexpr std::uint8_t kLongFormBit = 0x80;    // X.690 §8.1.3.5
+constexpr std::uint8_t kIndefinite = 0x80;     // X.690 §8.1.3.6, forbidden in DER (§10.1)
+constexpr std::uint8_t kReserved = 0xff;       // X.690 §8.1.3.5 c)
+// Four length octets describe objects up to 4 GiB, far beyond anything EST carries; more is hostile.
+constexpr std::size_t kMaxLengthOctets = 4;
+
+Error der_error(const std::string& what) {
+    return make_error(Status::BadRequest, "DER: " + what);
+}
+
+}  // namespace
+
+Result<DerHeader> read_der_header(ByteView der) {
+    if (der.empty()) return der_error("empty input");
+    DerHeader header;
+    header.tag = der[0];
+    if ((header.tag & kHighTagNumber) == kHighTagNumber) return der_error("multi-octet tag not supported");
+    if (der.size() < 2) return der_error("truncated before the length");
+
+    const std::uint8_t first = der[1];
+    if ((first & kLongFormBit) == 0) {
+        header.header_length = 2;
+        header.content_length = first;
+    } else {
+        if (first == kIndefinite) return der_error("indefinite length is not DER");
+        if (first == kReserved) return der_error("reserved length octet 0xff");
+        const std::size_t octets = first & ~kLongFormBit;
+        if (octets > kMaxLengthOctets) return der_error("length needs " + std::to_string(octets) + " octets");
+        if (der.size() < 2 + octets) return der_error("truncated inside the length");
+        // X.690 §10.1: the fewest possible octets, so no leading zero and no long form below 128.
+        if (der[2] == 0) return der_error("length has a leading zero octet");
+        std::size_t length = 0;
+        for (std::size_t i = 0; i < octets; ++i)
+            length = (length << 8) | der[2 + i];
+        if (length < kLongFormBit) return der_error("long-form length below 128");
+        header.header_length = 2 + octets;
+        header.content_length = length;
+    }
+    if (header.content_length > der.size() - header.header_length) {
+        return der_error("declares " + std::to_string(header.content_length) + " content bytes, " +
+                         std::to_string(der.size() - header.header_length) + " available");
+    }
+    return header;
+}
+
+bool is_single_der_object(ByteView der, std::uint8_t expected_tag) {
+    return require_single_der_object(der, {}, expected_tag).ok();
+}
+
+Result<void> require_single_der_object(ByteView der, std::string_view what, std::uint8_t expected_tag) {
+    const auto header = read_der_header(der);
+    const std::string prefix = std::string(what) + ": ";
+    if (!header) return make_error(Status::BadRequest, prefix + header.error().message);
+    if (header->tag != expected_tag) {
+        return make_error(Status::BadRequest, prefix + "DER: tag 0x" + to_hex(ByteView(&header->tag, 1)) +
+                                                  ", expected 0x" + to_hex(ByteView(&expected_tag, 1)));
+    }
+    if (header->total_length() != der.size()) {
+        return make_error(Status::BadRequest,
+                          prefix + "DER: " + std::to_string(der.size() - header->total_length()) +
+                              " trailing byte(s) after a " + std::to_string(header->total_length()) +
+                              "-byte object");
+    }
+    return {};
+}
+
+}  // namespace estgw

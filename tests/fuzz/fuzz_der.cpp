@@ -1,0 +1,74 @@
+// Network DER through every strict parser of common/der, x509, pkcs7 and keys, plus the round trips that
+// must hold for whatever they accept: certs-only rebuilds to the same certificates, PKCS#8 normalisation
+// is idempotent, a parsed CSR yields its identity and challengePassword without crashing.
+#include <openssl/err.h>
+
+#include <cstdlib>
+
+#include "common/der.hpp"
+#include "common/x509.hpp"
+
+namespace {
+
+void exercise_certificate(const X509* cert) {
+    (void)estgw::certificate_identity(cert);
+    (void)estgw::certificate_to_der(cert);
+    (void)estgw::name_to_string(X509_get_subject_name(cert));
+    (void)estgw::is_self_issued(cert);
+    (void)estgw::is_issued_by(cert, cert);
+    (void)estgw::has_extended_key_usage(cert, NID_cmcRA);
+}
+
+void exercise_csr(const X509_REQ* csr) {
+    (void)estgw::csr_identity(csr);
+    (void)estgw::csr_challenge_password(csr);
+    (void)estgw::verify_csr_signature(csr);
+    // Something to compare identities against: an empty subject, no subjectAltName.
+    static const estgw::X509Ptr reference = [] {
+        estgw::EvpPkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
+        estgw::X509Ptr cert(X509_new());
+        X509_set_pubkey(cert.get(), key.get());
+        X509_sign(cert.get(), key.get(), EVP_sha256());
+        return cert;
+    }();
+    (void)estgw::csr_matches_certificate_identity(csr, reference.get());
+}
+
+void check_certs_only_round_trip(estgw::ByteView der) {
+    auto certificates = estgw::certs_only_certificates_der(der);
+    if (!certificates) return;
+    auto rebuilt = estgw::make_certs_only(*certificates);
+    if (!rebuilt) std::abort();
+    auto again = estgw::certs_only_certificates_der(*rebuilt);
+    if (!again || *again != *certificates) std::abort();
+}
+
+void check_private_key(estgw::ByteView der) {
+    auto pkcs8 = estgw::normalize_private_key_to_pkcs8(der);
+    if (!pkcs8) return;
+    auto again = estgw::normalize_private_key_to_pkcs8(*pkcs8);
+    if (!again || *again != *pkcs8) std::abort();
+    if (auto key = estgw::parse_private_key_der(der)) {
+        (void)estgw::key_description(key->get());
+        (void)estgw::private_key_to_pkcs8_der(key->get());
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const estgw::ByteView der(data, size);
+
+    if (auto header = estgw::read_der_header(der)) {
+        if (header->total_length() > size) std::abort();
+        if (estgw::is_single_der_object(der, header->tag) != (header->total_length() == size)) std::abort();
+    }
+    if (auto cert = estgw::parse_certificate_der(der)) exercise_certificate(cert->get());
+    if (auto csr = estgw::parse_csr_der(der)) exercise_csr(csr->get());
+    check_certs_only_round_trip(der);
+    check_private_key(der);
+    if (auto key = estgw::parse_public_key_der(der)) (void)estgw::public_key_to_der(key->get());
+
+    ERR_clear_error();
+    return 0;
+}
