@@ -238,11 +238,22 @@ TEST_P(GatewayBlocks, CrtsArrivesInBlocksOfTheRequestedSize) {
 
 TEST_P(GatewayBlocks, SenSendsTheCsrAndReceivesTheCertificateInBlocks) {
     std::string size = std::to_string(GetParam());
-    auto r = env().coap("/est/sen", {"-m", "post", "-t", "286", "-b", size, "-f", csr("blocks")});
+    // Block2 (option 23) with NUM 0 asks early for the answer's block size (RFC 7959 §2.4); SZX = log2(size)
+    // - 4.
+    int szx = 0;
+    while ((16 << szx) < GetParam())
+        ++szx;
+    std::string early_block2 = "23,0x0" + std::to_string(szx);
+    std::vector<std::string> args = {"-m", "post", "-t", "286", "-b", size, "-f", csr("blocks")};
+    // At 1024 the ~500-byte answer fits one datagram; coap-client 4.3.1 then writes no body when it asked
+    // early for Block2, so the early option is only sent where the answer really needs blocks.
+    if (GetParam() < 1024) args.insert(args.end(), {"-O", early_block2});
+    auto r = env().coap("/est/sen", args);
     ASSERT_EQ(r.code, "2.04") << r.output;
     EXPECT_EQ(subject_of(certs_in(r.payload).at(0)), "O=estgw tests,CN=pledge-1");
-    if (GetParam() < 256) {
+    if (GetParam() < static_cast<int>(r.payload.size())) {
         EXPECT_NE(r.output.find("Block1:0/M/" + size), std::string::npos);
+        EXPECT_EQ(r.blocks_received, static_cast<int>((r.payload.size() + GetParam() - 1) / GetParam()));
     }
 }
 
@@ -300,6 +311,11 @@ TEST_F(Gateway, AnswersTwentyClientsAtOnce) {
 }
 
 // ---- errors the gateway generates itself (digest §5) ----
+
+// RFC 7252 §5.4.1: an unrecognized critical (odd-numbered) option is answered 4.02.
+TEST_F(Gateway, UnknownCriticalOptionIs402) {
+    EXPECT_EQ(env().coap("/est/crts", {"-O", "2049,0x01"}).code, "4.02");
+}
 
 TEST_F(Gateway, UnknownPathIs404) {
     EXPECT_EQ(env().coap("/est/nothing").code, "4.04");
@@ -393,6 +409,36 @@ INSTANTIATE_TEST_SUITE_P(Table, GatewayUpstreamStatus,
                                            StatusCase{413, "4.13"}, StatusCase{415, "4.15"},
                                            StatusCase{500, "5.00"}, StatusCase{501, "5.01"},
                                            StatusCase{502, "5.02"}, StatusCase{504, "5.04"}));
+
+// RFC 9148 §5: CMS EnvelopedData around a server-generated key is relayed without decrypting it.
+TEST_F(Gateway, EncryptedServerGeneratedKeyPassesThroughUntouched) {
+    Bytes envelope = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                      0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07};  // stand-in CMS
+    // The certificate part is a normal enroll answer from the same upstream.
+    env().upstream->set_body_style(BodyStyle::Base64OneLine);
+    std::string file = csr("enveloped");
+    ASSERT_EQ(env().coap("/est/sen", {"-m", "post", "-t", "286", "-f", file}).code, "2.04");
+    std::string certs_only_b64 =
+        base64_encode(bytes_of(env().coap("/est/sen", {"-m", "post", "-t", "286", "-f", file}).payload));
+    FakeReply reply;
+    reply.headers = {{"Content-Type", "multipart/mixed; boundary=b1"}};
+    reply.body =
+        "--b1\r\nContent-Type: application/pkcs7-mime; smime-type=server-generated-key\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" +
+        base64_encode(envelope) +
+        "\r\n--b1\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" +
+        certs_only_b64 + "\r\n--b1--\r\n";
+    env().upstream->script("serverkeygen", reply);
+    auto r = env().coap("/est/skg", {"-m", "post", "-t", "286", "-f", file});
+    ASSERT_EQ(r.code, "2.04") << r.output;
+    auto parts = mapping::decode_multipart_core(bytes_of(r.payload));
+    ASSERT_TRUE(parts.ok());
+    ASSERT_EQ(parts->size(), 2u);
+    EXPECT_EQ((*parts)[0].format, ContentFormat::ServerGeneratedKey);
+    EXPECT_EQ(*(*parts)[0].body, envelope);
+    EXPECT_EQ((*parts)[1].format, ContentFormat::CertsOnly);
+}
 
 // RFC 9148 §4.7: a delayed enrollment is 5.03 + Max-Age; the pledge retries later with the same CSR.
 TEST_F(Gateway, Upstream202WithRetryAfterIs503WithMaxAge) {
