@@ -65,8 +65,13 @@ Result<void> check_reenroll_identity(const X509_REQ* csr, const PeerIdentity& pe
 Result<X509ReqPtr> check_enrollment_request(const EstRequest& request, const CsrPolicy& policy) {
     auto csr = parse_csr_der(request.body);
     if (!csr) return make_error(Status::BadRequest, "malformed CSR: " + csr.error().message);
-    if (auto sig = verify_csr_signature(csr->get()); !sig) {
-        return make_error(Status::BadRequest, "CSR signature does not verify: " + sig.error().message);
+    // RFC 7030 §4.4.1 and RFC 9148 §4.8: for server-side key generation the CSR's key and signature are
+    // ignored (the key is replaced), so only simpleenroll and simplereenroll must prove possession.
+    bool server_keygen = request.op == Operation::ServerKeyGen || request.op == Operation::ServerKeyGenCert;
+    if (!server_keygen) {
+        if (auto sig = verify_csr_signature(csr->get()); !sig) {
+            return make_error(Status::BadRequest, "CSR signature does not verify: " + sig.error().message);
+        }
     }
     if (auto linked = check_tls_unique(csr->get(), request.peer, policy); !linked) return linked.error();
     if (request.op == Operation::SimpleReenroll) {

@@ -16,7 +16,8 @@ struct CsrPolicy {
 };
 
 // For sen, sren, skg and skc (other operations pass unchanged):
-//  - the body is a CSR whose self-signature verifies (proof of possession, RFC 7030 §4.2.1) → else 4.00;
+//  - the body is a CSR → else 4.00; for sen and sren its self-signature verifies (proof of possession,
+//    RFC 7030 §4.2.1) → else 4.00 (skg/skc ignore the CSR's key and signature, RFC 7030 §4.4.1);
 //  - a challengePassword, when present, equals base64 of the session's tls-unique (RFC 7030 §3.5) →
 //  else 4.03;
 //  - for sren, the CSR subject and subjectAltName equal those of the DTLS client certificate

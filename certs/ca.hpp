@@ -1,0 +1,93 @@
+// The issuing CA of full-server mode: signs end-entity certificates (RFC 7030 §4.2, §4.4) and answers
+// /crts (RFC 7030 §4.1.3).
+//
+// An IssuingCa is immutable once built, so issue() and the accessors may be called from any number of
+// worker threads at once (OpenSSL 3 treats a shared EVP_PKEY and X509 as read-only while signing).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/bytes.hpp"
+#include "common/openssl.hpp"
+#include "common/result.hpp"
+
+namespace estgw::certs {
+
+// An extension copied into the certificate as given, e.g. id-pe-masa-url (RFC 8995 §2.3.2).
+struct CustomExtension {
+    std::string oid;  // dotted, "1.3.6.1.5.5.7.1.32"
+    bool critical = false;
+    Bytes value_der;  // the DER that goes into extnValue
+};
+
+struct IssuanceProfile {
+    int validity_days = 365;  // cut to the CA certificate's notAfter
+    // extendedKeyUsage purposes (NID_client_auth, NID_server_auth, NID_cmcRA, ...); empty: no extension.
+    std::vector<int> extended_key_usages{NID_client_auth};
+    std::vector<CustomExtension> extra_extensions;
+};
+
+// What a certificate is issued for when there is no CSR to copy it from (or the key is not the CSR's).
+struct IssueRequest {
+    const X509_NAME* subject = nullptr;                // may be empty when subject_alt_names is not
+    const GENERAL_NAMES* subject_alt_names = nullptr;  // null or empty: no subjectAltName
+    const EVP_PKEY* public_key = nullptr;
+};
+
+class IssuingCa {
+  public:
+    // The first certificate of `cert_file` (PEM) is the CA; the ones after it are its chain towards the
+    // root. `key_file` holds the CA's unencrypted private key (PKCS#8, PKCS#1 or SEC1 PEM), which must match.
+    static Result<IssuingCa> load(const std::filesystem::path& cert_file,
+                                  const std::filesystem::path& key_file);
+    static Result<IssuingCa> from_pem(std::string_view cert_pem, std::string_view key_pem);
+    // The certificate must be a CA certificate (basicConstraints cA, keyCertSign when keyUsage is present)
+    // and `key` its private key.
+    static Result<IssuingCa> create(X509Ptr certificate, EvpPkeyPtr key, std::vector<X509Ptr> chain = {});
+    // A new self-signed root: basicConstraints critical cA, keyUsage critical keyCertSign + cRLSign +
+    // digitalSignature (it also signs server-generated key packages, RFC 7030 §4.4.2), SKI, AKI.
+    static Result<IssuingCa> create_self_signed(const X509_NAME* subject, EvpPkeyPtr key, int validity_days);
+
+    // A certificate for the CSR's subject, subjectAltName and public key. Only the subjectAltName of the
+    // extensionRequest is honoured; every other extension comes from `profile`:
+    //  - serial: 16 random octets with the top bit cleared (positive, RFC 5280 §4.1.2.2); uniqueness is the
+    //    store's constraint, so a caller that meets a duplicate issues again;
+    //  - notBefore now − 5 minutes (clock skew of constrained devices), notAfter now + validity_days, cut to
+    //    the CA's notAfter;
+    //  - basicConstraints cA FALSE; keyUsage critical: digitalSignature (+ keyEncipherment for RSA);
+    //    extendedKeyUsage from the profile; SKI (SHA-1 of the key, RFC 5280 §4.2.1.2 method 1); AKI = CA SKI;
+    //  - subjectAltName copied, critical when the subject is empty (RFC 5280 §4.2.1.6).
+    // The CSR signature is not checked here (certs/csr_policy.hpp does). An empty subject without
+    // subjectAltName, or an unreadable one, is BadRequest.
+    Result<X509Ptr> issue(const X509_REQ* csr, const IssuanceProfile& profile) const;
+    // The same names, but for `public_key` (server-side key generation, RFC 7030 §4.4.1).
+    Result<X509Ptr> issue(const X509_REQ* csr, const EVP_PKEY* public_key,
+                          const IssuanceProfile& profile) const;
+    Result<X509Ptr> issue(const IssueRequest& request, const IssuanceProfile& profile) const;
+
+    const X509* certificate() const { return certificate_.get(); }
+    const EVP_PKEY* private_key() const { return key_.get(); }
+    // The CA certificate and then its chain, DER: what /crts returns (RFC 7030 §4.1.3).
+    Result<std::vector<Bytes>> ca_certificates_der() const;
+    // The same as a certs-only PKCS#7 (Content-Format 281).
+    Result<Bytes> cacerts_response() const;
+
+  private:
+    IssuingCa(X509Ptr certificate, EvpPkeyPtr key, std::vector<X509Ptr> chain)
+        : certificate_(std::move(certificate)), key_(std::move(key)), chain_(std::move(chain)) {}
+
+    X509Ptr certificate_;
+    EvpPkeyPtr key_;
+    std::vector<X509Ptr> chain_;
+};
+
+// RFC 7030 §4.2.2: a re-enrollment with the same SubjectPublicKeyInfo is a renewal, otherwise a rekey.
+Result<bool> same_public_key(const X509_REQ* csr, const X509* current);
+
+// The certificate's serial number in uppercase hex, as `openssl x509 -serial` prints it ("4F1C...").
+std::string serial_hex(const X509* cert);
+
+}  // namespace estgw::certs

@@ -1,0 +1,268 @@
+#include "certs/sqlite_store.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdint>
+#include <utility>
+
+#include "common/log.hpp"
+
+namespace estgw::certs {
+
+namespace {
+
+struct DatabaseCloser {
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+using DatabasePtr = std::unique_ptr<sqlite3, DatabaseCloser>;
+
+struct StatementFinalizer {
+    void operator()(sqlite3_stmt* statement) const noexcept { sqlite3_finalize(statement); }
+};
+using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+
+// Bumped whenever the schema changes; a newer file is refused rather than misread.
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS issuance (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    serial         TEXT    NOT NULL UNIQUE,
+    subject        TEXT    NOT NULL,
+    not_before     INTEGER NOT NULL,
+    not_after      INTEGER NOT NULL,
+    operation      TEXT    NOT NULL,
+    client_subject TEXT    NOT NULL,
+    issued_at      INTEGER NOT NULL,
+    certificate    BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS issuance_newest ON issuance (issued_at DESC, id DESC);
+)sql";
+
+constexpr const char* kColumns =
+    "serial, subject, not_before, not_after, operation, client_subject, issued_at, certificate";
+
+Error database_error(sqlite3* db, std::string_view what) {
+    return make_error(Status::Internal, "issuance store: " + std::string(what) + ": " +
+                                            (db != nullptr ? sqlite3_errmsg(db) : "no database"));
+}
+
+Result<void> exec(sqlite3* db, const char* sql, std::string_view what) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return database_error(db, what);
+    return {};
+}
+
+Result<StatementPtr> prepare(sqlite3* db, const std::string& sql) {
+    sqlite3_stmt* raw = nullptr;
+    const int rc = sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
+    StatementPtr statement(raw);
+    if (rc != SQLITE_OK) return database_error(db, "prepare");
+    return statement;
+}
+
+// Rolls back unless committed: every early return leaves the database as it was.
+class Transaction {
+  public:
+    static Result<Transaction> begin_immediate(sqlite3* db) {
+        // IMMEDIATE takes the write lock up front (waiting through busy_timeout), so two writers never
+        // deadlock upgrading a read lock, and a stale WAL snapshot cannot fail the insert half-way.
+        if (auto r = exec(db, "BEGIN IMMEDIATE", "begin"); !r) return r.error();
+        return Transaction(db);
+    }
+    Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+    Transaction& operator=(Transaction&&) = delete;
+    ~Transaction() {
+        if (db_ != nullptr) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Result<void> commit() {
+        sqlite3* db = std::exchange(db_, nullptr);
+        if (auto r = exec(db, "COMMIT", "commit"); !r) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            return r;
+        }
+        return {};
+    }
+
+  private:
+    explicit Transaction(sqlite3* db) : db_(db) {}
+    sqlite3* db_;
+};
+
+std::string uppercase(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return out;
+}
+
+bool bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
+    return sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC) ==
+           SQLITE_OK;
+}
+
+std::string column_text(sqlite3_stmt* statement, int index) {
+    const auto* text = sqlite3_column_text(statement, index);
+    const int length = sqlite3_column_bytes(statement, index);
+    return text != nullptr
+               ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(length))
+               : std::string();
+}
+
+Result<IssuanceRecord> read_record(sqlite3* db, sqlite3_stmt* statement) {
+    IssuanceRecord record;
+    record.serial = column_text(statement, 0);
+    record.subject = column_text(statement, 1);
+    record.not_before = sqlite3_column_int64(statement, 2);
+    record.not_after = sqlite3_column_int64(statement, 3);
+    const std::string operation = column_text(statement, 4);
+    const auto parsed = parse_operation_name(operation);
+    if (!parsed)
+        return database_error(db, "unknown operation '" + operation + "' in record " + record.serial);
+    record.operation = *parsed;
+    record.client_subject = column_text(statement, 5);
+    record.issued_at = sqlite3_column_int64(statement, 6);
+    const auto* blob = static_cast<const std::uint8_t*>(sqlite3_column_blob(statement, 7));
+    const int length = sqlite3_column_bytes(statement, 7);
+    if (blob != nullptr) record.certificate_der.assign(blob, blob + length);
+    return record;
+}
+
+Result<std::vector<IssuanceRecord>> read_all(sqlite3* db, sqlite3_stmt* statement) {
+    std::vector<IssuanceRecord> records;
+    for (;;) {
+        const int rc = sqlite3_step(statement);
+        if (rc == SQLITE_DONE) return records;
+        if (rc != SQLITE_ROW) return database_error(db, "query");
+        ESTGW_TRY(record, read_record(db, statement));
+        records.push_back(std::move(record));
+    }
+}
+
+Result<int> user_version(sqlite3* db) {
+    ESTGW_TRY(statement, prepare(db, "PRAGMA user_version"));
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) return database_error(db, "schema version");
+    return sqlite3_column_int(statement.get(), 0);
+}
+
+Result<void> create_schema(sqlite3* db) {
+    ESTGW_TRY(transaction, Transaction::begin_immediate(db));
+    ESTGW_TRY(version, user_version(db));
+    if (version > kSchemaVersion) {
+        return make_error(Status::Internal, "issuance store: schema version " + std::to_string(version) +
+                                                " is newer than this estgw understands (" +
+                                                std::to_string(kSchemaVersion) + ")");
+    }
+    if (version == kSchemaVersion) return transaction.commit();
+    if (auto r = exec(db, kSchema, "create schema"); !r) return r;
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+    if (auto r = exec(db, set_version.c_str(), "schema version"); !r) return r;
+    return transaction.commit();
+}
+
+Result<void> use_wal(sqlite3* db) {
+    ESTGW_TRY(statement, prepare(db, "PRAGMA journal_mode = WAL"));
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) return database_error(db, "journal_mode");
+    const std::string mode = column_text(statement.get(), 0);
+    // Some file systems (network mounts) cannot share WAL memory; SQLite then keeps its rollback journal,
+    // which is slower under concurrency but still correct.
+    if (mode != "wal") log::warn("store.journal_mode", {{"wanted", "wal"}, {"got", mode}});
+    return {};
+}
+
+}  // namespace
+
+struct SqliteStore::Connection {
+    DatabasePtr db;
+};
+
+SqliteStore::SqliteStore(Token, std::unique_ptr<Connection> connection)
+    : connection_(std::move(connection)) {}
+
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& file,
+                                                       const SqliteOptions& options) {
+    if (options.read_only && !std::filesystem::exists(file)) {
+        return make_error(Status::NotFound, "issuance store '" + file.string() + "' does not exist");
+    }
+    // NOMUTEX: SqliteStore's own mutex serializes every use of the connection.
+    const int flags = SQLITE_OPEN_NOMUTEX |
+                      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(file.c_str(), &raw, flags, nullptr);
+    DatabasePtr db(raw);  // sqlite3_open_v2 may hand out a handle even when it fails
+    if (rc != SQLITE_OK) return database_error(db.get(), "open '" + file.string() + "'");
+    sqlite3_extended_result_codes(db.get(), 1);
+    sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
+    if (!options.read_only) {
+        if (auto r = use_wal(db.get()); !r) return r.error();
+        if (auto r = exec(db.get(), "PRAGMA synchronous = FULL", "synchronous"); !r) return r.error();
+        if (auto r = create_schema(db.get()); !r) return r.error();
+    } else {
+        ESTGW_TRY(version, user_version(db.get()));
+        if (version != kSchemaVersion) {
+            return make_error(Status::Internal, "issuance store '" + file.string() + "' has schema version " +
+                                                    std::to_string(version) + ", expected " +
+                                                    std::to_string(kSchemaVersion));
+        }
+    }
+    auto connection = std::make_unique<Connection>();
+    connection->db = std::move(db);
+    return std::make_unique<SqliteStore>(Token{}, std::move(connection));
+}
+
+Result<InsertOutcome> SqliteStore::insert(const IssuanceRecord& record) {
+    const std::lock_guard lock(mutex_);
+    sqlite3* db = connection_->db.get();
+    const std::string serial = uppercase(record.serial);
+    const std::string operation(operation_name(record.operation));
+    if (record.certificate_der.size() > static_cast<std::size_t>(INT_MAX)) {
+        return make_error(Status::Internal, "issuance store: certificate too large");
+    }
+    ESTGW_TRY(transaction, Transaction::begin_immediate(db));
+    ESTGW_TRY(statement, prepare(db, std::string("INSERT INTO issuance (") + kColumns +
+                                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    sqlite3_stmt* s = statement.get();
+    const bool bound =
+        bind_text(s, 1, serial) && bind_text(s, 2, record.subject) &&
+        sqlite3_bind_int64(s, 3, record.not_before) == SQLITE_OK &&
+        sqlite3_bind_int64(s, 4, record.not_after) == SQLITE_OK && bind_text(s, 5, operation) &&
+        bind_text(s, 6, record.client_subject) && sqlite3_bind_int64(s, 7, record.issued_at) == SQLITE_OK &&
+        sqlite3_bind_blob(s, 8, record.certificate_der.data(),
+                          static_cast<int>(record.certificate_der.size()), SQLITE_STATIC) == SQLITE_OK;
+    if (!bound) return database_error(db, "bind");
+    const int rc = sqlite3_step(s);
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) return InsertOutcome::DuplicateSerial;  // the serial column
+    if (rc != SQLITE_DONE) return database_error(db, "insert " + serial);
+    statement.reset();  // a pending statement would keep the transaction from committing cleanly
+    if (auto r = transaction.commit(); !r) return r.error();
+    return InsertOutcome::Inserted;
+}
+
+Result<std::vector<IssuanceRecord>> SqliteStore::list(std::size_t limit) {
+    const std::lock_guard lock(mutex_);
+    sqlite3* db = connection_->db.get();
+    ESTGW_TRY(statement, prepare(db, std::string("SELECT ") + kColumns +
+                                         " FROM issuance ORDER BY issued_at DESC, id DESC LIMIT ?1"));
+    // SQLite reads a negative LIMIT as "no limit".
+    const sqlite3_int64 rows =
+        limit == 0 || limit > static_cast<std::size_t>(INT64_MAX) ? -1 : static_cast<sqlite3_int64>(limit);
+    if (sqlite3_bind_int64(statement.get(), 1, rows) != SQLITE_OK) return database_error(db, "bind");
+    return read_all(db, statement.get());
+}
+
+Result<std::optional<IssuanceRecord>> SqliteStore::find(std::string_view serial) {
+    const std::lock_guard lock(mutex_);
+    sqlite3* db = connection_->db.get();
+    const std::string wanted = uppercase(serial);
+    ESTGW_TRY(statement, prepare(db, std::string("SELECT ") + kColumns + " FROM issuance WHERE serial = ?1"));
+    if (!bind_text(statement.get(), 1, wanted)) return database_error(db, "bind");
+    ESTGW_TRY(records, read_all(db, statement.get()));
+    if (records.empty()) return std::optional<IssuanceRecord>{};
+    return std::optional<IssuanceRecord>(std::move(records.front()));
+}
+
+}  // namespace estgw::certs

@@ -1,0 +1,408 @@
+// The issuing CA of full-server mode: what goes into an issued certificate (RFC 7030 §4.2, RFC 5280 §4) and
+// what /crts returns (RFC 7030 §4.1.3).
+#include "certs/ca.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+
+#include <ctime>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "common/keys.hpp"
+#include "common/pem.hpp"
+#include "common/x509.hpp"
+#include "support/test_data.hpp"
+#include "support/test_pki.hpp"
+#include "tests/certs/certs_fixtures.hpp"
+
+namespace estgw::certs {
+namespace {
+
+using fixtures::make_ca;
+using fixtures::TempDir;
+using fixtures::verify_chain;
+
+X509Ptr issue_for(const IssuingCa& ca, const std::string& subject, const std::vector<std::string>& sans,
+                  EVP_PKEY* key, const IssuanceProfile& profile = {}) {
+    const X509ReqPtr csr = test::make_csr(subject, sans, key);
+    auto cert = ca.issue(csr.get(), profile);
+    EXPECT_TRUE(cert.ok()) << cert.error().message;
+    return cert.ok() ? std::move(*cert) : X509Ptr{};
+}
+
+std::time_t unix_time(const ASN1_TIME* time) {
+    std::tm tm{};
+    EXPECT_EQ(ASN1_TIME_to_tm(time, &tm), 1);
+    return timegm(&tm);
+}
+
+bool extension_is_critical(const X509* cert, int nid) {
+    const int index = X509_get_ext_by_NID(cert, nid, -1);
+    EXPECT_GE(index, 0) << OBJ_nid2sn(nid);
+    return index >= 0 && X509_EXTENSION_get_critical(X509_get_ext(cert, index)) == 1;
+}
+
+Bytes octets(const ASN1_OCTET_STRING* s) {
+    if (s == nullptr) return {};
+    return Bytes(ASN1_STRING_get0_data(s), ASN1_STRING_get0_data(s) + ASN1_STRING_length(s));
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+}
+
+std::string cert_pem(const X509* cert) {
+    return pem_encode(test::to_der(cert), "CERTIFICATE");
+}
+
+std::string pkcs8_pem(const EVP_PKEY* key) {
+    auto der = private_key_to_pkcs8_der(key);
+    EXPECT_TRUE(der.ok());
+    return pem_encode(*der, "PRIVATE KEY");
+}
+
+// ---- serial numbers (RFC 5280 §4.1.2.2) ----
+
+TEST(IssuingCa, SerialsArePositiveAtMost127BitsAndDistinctOver200Issues) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509ReqPtr csr = test::make_csr("CN=device", {}, key.get());
+    std::set<std::string> serials;
+    for (int i = 0; i < 200; ++i) {
+        auto cert = ca.issue(csr.get(), IssuanceProfile{});
+        ASSERT_TRUE(cert.ok()) << cert.error().message;
+        const BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert->get()), nullptr));
+        ASSERT_NE(serial, nullptr);
+        EXPECT_FALSE(BN_is_negative(serial.get()));
+        EXPECT_LE(BN_num_bits(serial.get()), 127);
+        EXPECT_GT(BN_num_bits(serial.get()), 64);  // random, not a counter (fails with p ≈ 2^-62)
+        serials.insert(serial_hex(cert->get()));
+    }
+    EXPECT_EQ(serials.size(), 200u);
+}
+
+TEST(IssuingCa, SerialHexIsUppercaseLikeOpensslX509Serial) {
+    const EvpPkeyPtr key = test::make_key();
+    test::CertOptions options;
+    options.serial = 0xabcdef;
+    const X509Ptr cert = test::make_certificate("CN=x", key.get(), nullptr, key.get(), options);
+    EXPECT_EQ(serial_hex(cert.get()), "ABCDEF");
+}
+
+// ---- names: RFC 7030 §4.2.1, RFC 5280 §4.2.1.6 ----
+
+TEST(IssuingCa, CopiesSubjectAndSubjectAltNameFromTheCsr) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509ReqPtr csr =
+        test::make_csr("CN=device-7,O=Example", {"DNS:device-7.example", "IP:192.0.2.7"}, key.get());
+    auto cert = ca.issue(csr.get(), IssuanceProfile{});
+    ASSERT_TRUE(cert.ok()) << cert.error().message;
+    auto same = csr_matches_certificate_identity(csr.get(), cert->get());
+    ASSERT_TRUE(same.ok());
+    EXPECT_TRUE(*same);
+    EXPECT_EQ(name_to_string(X509_get_subject_name(cert->get())), "O=Example,CN=device-7");
+    EXPECT_FALSE(extension_is_critical(cert->get(), NID_subject_alt_name));
+    EXPECT_EQ(X509_NAME_cmp(X509_get_issuer_name(cert->get()), X509_get_subject_name(ca.certificate())), 0);
+}
+
+TEST(IssuingCa, EmptySubjectMakesTheSubjectAltNameCritical) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr cert = issue_for(ca, "", {"DNS:only-a-san.example"}, key.get());
+    ASSERT_NE(cert, nullptr);
+    EXPECT_TRUE(extension_is_critical(cert.get(), NID_subject_alt_name));
+}
+
+TEST(IssuingCa, RefusesEmptySubjectWithoutSubjectAltName) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509ReqPtr csr = test::make_csr("", {}, key.get());
+    auto cert = ca.issue(csr.get(), IssuanceProfile{});
+    ASSERT_FALSE(cert.ok());
+    EXPECT_EQ(cert.status(), Status::BadRequest);
+}
+
+// ---- extensions ----
+
+TEST(IssuingCa, ExtendedKeyUsageIsClientAuthOnlyByDefault) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr cert = issue_for(ca, "CN=device", {}, key.get());
+    ASSERT_NE(cert, nullptr);
+    EXPECT_TRUE(has_extended_key_usage(cert.get(), NID_client_auth));
+    EXPECT_FALSE(has_extended_key_usage(cert.get(), NID_server_auth));
+    EXPECT_FALSE(has_extended_key_usage(cert.get(), NID_cmcRA));
+    EXPECT_EQ(X509_get_extended_key_usage(cert.get()), static_cast<uint32_t>(XKU_SSL_CLIENT));
+}
+
+TEST(IssuingCa, ProfileChoosesTheExtendedKeyUsages) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    IssuanceProfile profile;
+    profile.extended_key_usages = {NID_server_auth, NID_client_auth, NID_cmcRA};
+    const X509Ptr cert = issue_for(ca, "CN=registrar", {"DNS:localhost"}, key.get(), profile);
+    ASSERT_NE(cert, nullptr);
+    for (int nid : {NID_server_auth, NID_client_auth, NID_cmcRA}) {
+        EXPECT_TRUE(has_extended_key_usage(cert.get(), nid)) << OBJ_nid2sn(nid);
+    }
+}
+
+TEST(IssuingCa, KeyUsageIsCriticalDigitalSignatureForEcKeys) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key(test::KeyKind::P384);
+    const X509Ptr cert = issue_for(ca, "CN=device", {}, key.get());
+    ASSERT_NE(cert, nullptr);
+    EXPECT_EQ(X509_get_key_usage(cert.get()), static_cast<uint32_t>(KU_DIGITAL_SIGNATURE));
+    EXPECT_TRUE(extension_is_critical(cert.get(), NID_key_usage));
+}
+
+TEST(IssuingCa, KeyUsageAddsKeyEnciphermentForRsaKeys) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key(test::KeyKind::Rsa2048);
+    const X509Ptr cert = issue_for(ca, "CN=device", {}, key.get());
+    ASSERT_NE(cert, nullptr);
+    EXPECT_EQ(X509_get_key_usage(cert.get()),
+              static_cast<uint32_t>(KU_DIGITAL_SIGNATURE | KU_KEY_ENCIPHERMENT));
+}
+
+TEST(IssuingCa, BasicConstraintsSayNotACa) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr cert = issue_for(ca, "CN=device", {}, key.get());
+    ASSERT_NE(cert, nullptr);
+    const uint32_t flags = X509_get_extension_flags(cert.get());
+    EXPECT_NE(flags & EXFLAG_BCONS, 0u);
+    EXPECT_EQ(flags & EXFLAG_CA, 0u);
+}
+
+TEST(IssuingCa, AuthorityKeyIdentifierIsTheCaSubjectKeyIdentifier) {
+    // RFC 5280 §4.2.1.1.
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr cert = issue_for(ca, "CN=device", {}, key.get());
+    ASSERT_NE(cert, nullptr);
+    const Bytes ca_ski = octets(X509_get0_subject_key_id(const_cast<X509*>(ca.certificate())));
+    ASSERT_FALSE(ca_ski.empty());
+    EXPECT_EQ(octets(X509_get0_authority_key_id(cert.get())), ca_ski);
+}
+
+TEST(IssuingCa, SubjectKeyIdentifierIsSha1OfThePublicKey) {
+    // RFC 5280 §4.2.1.2 method (1).
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr cert = issue_for(ca, "CN=device", {}, key.get());
+    ASSERT_NE(cert, nullptr);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    ASSERT_EQ(X509_pubkey_digest(cert.get(), EVP_sha1(), digest, &length), 1);
+    EXPECT_EQ(octets(X509_get0_subject_key_id(cert.get())), Bytes(digest, digest + length));
+    EXPECT_FALSE(extension_is_critical(cert.get(), NID_subject_key_identifier));
+}
+
+TEST(IssuingCa, CustomExtensionIsCopiedAsGiven) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    IssuanceProfile profile;
+    const Bytes value = test::hex("160568656c6c6f");  // IA5String "hello"
+    profile.extra_extensions = {CustomExtension{"1.3.6.1.5.5.7.1.32", false, value}};
+    const X509Ptr cert = issue_for(ca, "CN=device", {}, key.get(), profile);
+    ASSERT_NE(cert, nullptr);
+    const X509_EXTENSION* ext = X509_get_ext(cert.get(), X509_get_ext_count(cert.get()) - 1);
+    char oid[64];
+    OBJ_obj2txt(oid, sizeof oid, X509_EXTENSION_get_object(const_cast<X509_EXTENSION*>(ext)), 1);
+    EXPECT_STREQ(oid, "1.3.6.1.5.5.7.1.32");
+    EXPECT_EQ(octets(X509_EXTENSION_get_data(const_cast<X509_EXTENSION*>(ext))), value);
+}
+
+// ---- validity ----
+
+TEST(IssuingCa, ValidityRunsValidityDaysFromNowBackdatedFiveMinutes) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    IssuanceProfile profile;
+    profile.validity_days = 30;
+    const std::time_t before = std::time(nullptr);
+    const X509Ptr cert = issue_for(ca, "CN=device", {}, key.get(), profile);
+    const std::time_t after = std::time(nullptr);
+    ASSERT_NE(cert, nullptr);
+    const std::time_t not_before = unix_time(X509_get0_notBefore(cert.get()));
+    const std::time_t not_after = unix_time(X509_get0_notAfter(cert.get()));
+    EXPECT_GE(not_before, before - 300);
+    EXPECT_LE(not_before, after - 300);
+    EXPECT_GE(not_after, before + 30 * 86400);
+    EXPECT_LE(not_after, after + 30 * 86400);
+}
+
+TEST(IssuingCa, ValidityIsCutToTheCaNotAfter) {
+    const X509NamePtr name = test::make_name("CN=short-lived CA");
+    auto ca = IssuingCa::create_self_signed(name.get(), test::make_key(), 10);
+    ASSERT_TRUE(ca.ok()) << ca.error().message;
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr cert = issue_for(*ca, "CN=device", {}, key.get());
+    ASSERT_NE(cert, nullptr);
+    EXPECT_EQ(ASN1_TIME_compare(X509_get0_notAfter(cert.get()), X509_get0_notAfter(ca->certificate())), 0);
+}
+
+TEST(IssuingCa, RefusesValidityOutOfRange) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509ReqPtr csr = test::make_csr("CN=device", {}, key.get());
+    IssuanceProfile profile;
+    profile.validity_days = 0;
+    EXPECT_EQ(ca.issue(csr.get(), profile).status(), Status::Internal);
+}
+
+// ---- chain ----
+
+TEST(IssuingCa, IssuedCertificateVerifiesAgainstTheCa) {
+    const IssuingCa ca = make_ca();
+    for (test::KeyKind kind : {test::KeyKind::P256, test::KeyKind::Ed25519, test::KeyKind::Rsa2048}) {
+        const EvpPkeyPtr key = test::make_key(kind);
+        const X509Ptr cert = issue_for(ca, "CN=device", {"DNS:device.example"}, key.get());
+        ASSERT_NE(cert, nullptr);
+        EXPECT_EQ(verify_chain(cert.get(), ca.certificate()), "");
+    }
+}
+
+TEST(IssuingCa, IssuesForAServerGeneratedKeyWithTheCsrNames) {
+    // RFC 7030 §4.4.1: for server-side key generation the CSR's key is ignored.
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr csr_key = test::make_key();
+    const EvpPkeyPtr generated = test::make_key(test::KeyKind::P384);
+    const X509ReqPtr csr = test::make_csr("CN=device", {"DNS:device.example"}, csr_key.get());
+    auto cert = ca.issue(csr.get(), generated.get(), IssuanceProfile{});
+    ASSERT_TRUE(cert.ok()) << cert.error().message;
+    EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(cert->get()), generated.get()), 1);
+    auto same = csr_matches_certificate_identity(csr.get(), cert->get());
+    ASSERT_TRUE(same.ok());
+    EXPECT_TRUE(*same);
+}
+
+TEST(IssuingCa, IssuesFromEightThreadsAtOnce) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509ReqPtr csr = test::make_csr("CN=device", {"DNS:device.example"}, key.get());
+    std::vector<std::vector<std::string>> serials(8);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < serials.size(); ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 25; ++i) {
+                auto cert = ca.issue(csr.get(), IssuanceProfile{});
+                if (cert.ok() && verify_chain(cert->get(), ca.certificate()).empty()) {
+                    serials[t].push_back(serial_hex(cert->get()));
+                }
+            }
+        });
+    }
+    for (std::thread& thread : threads)
+        thread.join();
+    std::set<std::string> all;
+    for (const auto& list : serials)
+        all.insert(list.begin(), list.end());
+    EXPECT_EQ(all.size(), 200u);
+}
+
+// ---- loading ----
+
+TEST(IssuingCa, LoadsAnIntermediateWithItsChainAndSec1Key) {
+    const EvpPkeyPtr root_key = test::make_key();
+    const X509Ptr root = test::make_self_signed_ca("CN=Root", root_key.get());
+    const EvpPkeyPtr key = test::make_key();
+    test::CertOptions options;
+    options.ca = true;
+    const X509Ptr intermediate =
+        test::make_certificate("CN=Issuing", key.get(), root.get(), root_key.get(), options);
+    auto sec1 = i2d_bytes(key.get(), i2d_PrivateKey);
+    ASSERT_TRUE(sec1.ok());
+    const TempDir dir;
+    write_text(dir.path() / "ca.crt", cert_pem(intermediate.get()) + cert_pem(root.get()));
+    // `openssl ecparam -genkey` style: parameters first, then the SEC1 key.
+    write_text(dir.path() / "ca.key",
+               "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" +
+                   pem_encode(*sec1, "EC PRIVATE KEY"));
+    auto ca = IssuingCa::load(dir.path() / "ca.crt", dir.path() / "ca.key");
+    ASSERT_TRUE(ca.ok()) << ca.error().message;
+
+    auto chain = ca->ca_certificates_der();
+    ASSERT_TRUE(chain.ok());
+    EXPECT_EQ(*chain, (std::vector<Bytes>{test::to_der(intermediate.get()), test::to_der(root.get())}));
+    const EvpPkeyPtr device_key = test::make_key();
+    const X509Ptr cert = issue_for(*ca, "CN=device", {}, device_key.get());
+    ASSERT_NE(cert, nullptr);
+    EXPECT_EQ(verify_chain(cert.get(), root.get(), {intermediate.get()}), "");
+}
+
+TEST(IssuingCa, CacertsResponseIsCertsOnlyWithTheCaThenItsChain) {
+    // RFC 7030 §4.1.3: the answer MUST hold the root and any intermediates.
+    const EvpPkeyPtr root_key = test::make_key();
+    const X509Ptr root = test::make_self_signed_ca("CN=Root", root_key.get());
+    const EvpPkeyPtr key = test::make_key();
+    test::CertOptions options;
+    options.ca = true;
+    const X509Ptr intermediate =
+        test::make_certificate("CN=Issuing", key.get(), root.get(), root_key.get(), options);
+    auto ca = IssuingCa::from_pem(cert_pem(intermediate.get()) + cert_pem(root.get()), pkcs8_pem(key.get()));
+    ASSERT_TRUE(ca.ok()) << ca.error().message;
+    auto response = ca->cacerts_response();
+    ASSERT_TRUE(response.ok());
+    auto certificates = certs_only_certificates_der(*response);
+    ASSERT_TRUE(certificates.ok());
+    EXPECT_EQ(*certificates,
+              (std::vector<Bytes>{test::to_der(intermediate.get()), test::to_der(root.get())}));
+}
+
+TEST(IssuingCa, RefusesAKeyThatDoesNotMatchTheCertificate) {
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr root = test::make_self_signed_ca("CN=Root", key.get());
+    const EvpPkeyPtr other = test::make_key();
+    auto ca = IssuingCa::from_pem(cert_pem(root.get()), pkcs8_pem(other.get()));
+    ASSERT_FALSE(ca.ok());
+    EXPECT_NE(ca.error().message.find("does not match"), std::string::npos) << ca.error().message;
+}
+
+TEST(IssuingCa, RefusesACertificateWithoutCaBasicConstraints) {
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr leaf = test::make_certificate("CN=not a CA", key.get(), nullptr, key.get());
+    auto ca = IssuingCa::from_pem(cert_pem(leaf.get()), pkcs8_pem(key.get()));
+    ASSERT_FALSE(ca.ok());
+    EXPECT_NE(ca.error().message.find("cA TRUE"), std::string::npos) << ca.error().message;
+}
+
+TEST(IssuingCa, RefusesAnEncryptedKey) {
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr root = test::make_self_signed_ca("CN=Root", key.get());
+    auto ca =
+        IssuingCa::from_pem(cert_pem(root.get()), pem_encode(test::hex("3000"), "ENCRYPTED PRIVATE KEY"));
+    ASSERT_FALSE(ca.ok());
+    EXPECT_NE(ca.error().message.find("encrypted"), std::string::npos);
+}
+
+TEST(IssuingCa, LoadNamesAMissingFile) {
+    const TempDir dir;
+    auto ca = IssuingCa::load(dir.path() / "missing.crt", dir.path() / "missing.key");
+    ASSERT_FALSE(ca.ok());
+    EXPECT_NE(ca.error().message.find("missing.crt"), std::string::npos);
+}
+
+// ---- renew vs rekey (RFC 7030 §4.2.2) ----
+
+TEST(SamePublicKey, SameKeyIsARenewalAndANewKeyARekey) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509Ptr current = issue_for(ca, "CN=device", {}, key.get());
+    const X509ReqPtr renew = test::make_csr("CN=device", {}, key.get());
+    const EvpPkeyPtr new_key = test::make_key();
+    const X509ReqPtr rekey = test::make_csr("CN=device", {}, new_key.get());
+    auto same = same_public_key(renew.get(), current.get());
+    auto different = same_public_key(rekey.get(), current.get());
+    ASSERT_TRUE(same.ok() && different.ok());
+    EXPECT_TRUE(*same);
+    EXPECT_FALSE(*different);
+}
+
+}  // namespace
+}  // namespace estgw::certs

@@ -1,0 +1,293 @@
+// The issuance store (SQLite): every certificate recorded before it is handed out, listed newest first,
+// unique serials (RFC 5280 §4.1.2.2), durable across restarts, safe for concurrent workers.
+#include "certs/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "certs/ca.hpp"
+#include "support/test_pki.hpp"
+#include "tests/certs/certs_fixtures.hpp"
+
+namespace estgw::certs {
+namespace {
+
+using fixtures::TempDir;
+
+IssuanceRecord record(const std::string& serial, std::int64_t issued_at,
+                      IssuanceOperation operation = IssuanceOperation::Enroll) {
+    IssuanceRecord r;
+    r.serial = serial;
+    r.subject = "CN=device " + serial;
+    r.not_before = issued_at - 300;
+    r.not_after = issued_at + 365 * 86400;
+    r.operation = operation;
+    r.client_subject = "CN=pledge,serialNumber=JADA123456789";
+    r.issued_at = issued_at;
+    r.certificate_der = {0x30, 0x03, 0x02, 0x01, static_cast<std::uint8_t>(serial.size())};
+    return r;
+}
+
+std::unique_ptr<SqliteStore> open_store(const std::filesystem::path& file) {
+    auto store = SqliteStore::open(file);
+    EXPECT_TRUE(store.ok()) << store.error().message;
+    return store.ok() ? std::move(*store) : nullptr;
+}
+
+std::vector<std::string> serials(const std::vector<IssuanceRecord>& records) {
+    std::vector<std::string> out;
+    for (const IssuanceRecord& r : records)
+        out.push_back(r.serial);
+    return out;
+}
+
+TEST(SqliteStore, ListsNewestFirst) {
+    const TempDir dir;
+    auto store = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(store, nullptr);
+    for (const auto& [serial, time] : std::vector<std::pair<std::string, std::int64_t>>{
+             {"0A", 1'700'000'100}, {"0B", 1'700'000'300}, {"0C", 1'700'000'200}}) {
+        auto inserted = store->insert(record(serial, time));
+        ASSERT_TRUE(inserted.ok()) << inserted.error().message;
+        EXPECT_EQ(*inserted, InsertOutcome::Inserted);
+    }
+    auto listed = store->list();
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+    EXPECT_EQ(serials(*listed), (std::vector<std::string>{"0B", "0C", "0A"}));
+}
+
+TEST(SqliteStore, WithinOneSecondTheLaterInsertComesFirst) {
+    const TempDir dir;
+    auto store = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(store, nullptr);
+    for (const char* serial : {"01", "02", "03"})
+        ASSERT_TRUE(store->insert(record(serial, 1'700'000'000)).ok());
+    auto listed = store->list();
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(serials(*listed), (std::vector<std::string>{"03", "02", "01"}));
+}
+
+TEST(SqliteStore, ListLimitKeepsTheNewest) {
+    const TempDir dir;
+    auto store = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(store, nullptr);
+    for (int i = 0; i < 5; ++i)
+        ASSERT_TRUE(store->insert(record("0" + std::to_string(i), 1'700'000'000 + i)).ok());
+    auto listed = store->list(2);
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(serials(*listed), (std::vector<std::string>{"04", "03"}));
+}
+
+TEST(SqliteStore, RecordsComeBackFieldForField) {
+    const TempDir dir;
+    auto store = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(store, nullptr);
+    const IssuanceRecord original = record("7F3A", 1'700'000'000, IssuanceOperation::Rekey);
+    ASSERT_TRUE(store->insert(original).ok());
+    auto found = store->find("7f3a");  // any case
+    ASSERT_TRUE(found.ok()) << found.error().message;
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ(**found, original);
+    auto missing = store->find("7F3B");
+    ASSERT_TRUE(missing.ok());
+    EXPECT_FALSE(missing->has_value());
+}
+
+TEST(SqliteStore, RejectsADuplicateSerialWithoutWritingAnything) {
+    const TempDir dir;
+    auto store = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(store, nullptr);
+    ASSERT_EQ(*store->insert(record("ABCDEF", 1'700'000'000)), InsertOutcome::Inserted);
+    IssuanceRecord again = record("abcdef", 1'700'000'500, IssuanceOperation::Renew);
+    auto inserted = store->insert(again);
+    ASSERT_TRUE(inserted.ok()) << inserted.error().message;
+    EXPECT_EQ(*inserted, InsertOutcome::DuplicateSerial);
+    auto listed = store->list();
+    ASSERT_TRUE(listed.ok());
+    ASSERT_EQ(listed->size(), 1u);
+    EXPECT_EQ(listed->front().operation, IssuanceOperation::Enroll);
+    // The connection is usable after the rolled-back insert.
+    EXPECT_EQ(*store->insert(record("ABCDF0", 1'700'000'600)), InsertOutcome::Inserted);
+}
+
+TEST(SqliteStore, SurvivesReopening) {
+    const TempDir dir;
+    const auto file = dir.path() / "estgw.db";
+    {
+        auto store = open_store(file);
+        ASSERT_NE(store, nullptr);
+        ASSERT_TRUE(store->insert(record("01", 1'700'000'000)).ok());
+        ASSERT_TRUE(store->insert(record("02", 1'700'000'001)).ok());
+    }
+    auto reopened = open_store(file);
+    ASSERT_NE(reopened, nullptr);
+    auto listed = reopened->list();
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(serials(*listed), (std::vector<std::string>{"02", "01"}));
+    EXPECT_EQ(*reopened->insert(record("01", 1'700'000'002)), InsertOutcome::DuplicateSerial);
+}
+
+TEST(SqliteStore, UsesWriteAheadLogging) {
+    const TempDir dir;
+    auto store = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->insert(record("01", 1'700'000'000)).ok());
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "estgw.db-wal"));
+}
+
+TEST(SqliteStore, EightThreadsTimesFiftyInsertsAreAllPresent) {
+    const TempDir dir;
+    auto store = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(store, nullptr);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) {
+                const std::string serial = std::to_string(t) + "F" + std::to_string(1000 + i);
+                auto inserted = store->insert(record(serial, 1'700'000'000 + i));
+                if (!inserted.ok() || *inserted != InsertOutcome::Inserted) ++failures;
+            }
+        });
+    }
+    for (std::thread& thread : threads)
+        thread.join();
+    EXPECT_EQ(failures.load(), 0);
+    auto listed = store->list();
+    ASSERT_TRUE(listed.ok());
+    const std::vector<std::string> all = serials(*listed);
+    EXPECT_EQ(all.size(), 400u);
+    EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 400u);
+}
+
+TEST(SqliteStore, TwoConnectionsOnOneFileWriteConcurrently) {
+    // Two servers (or processes) sharing the file: SQLite locking plus busy_timeout, no lost writes.
+    const TempDir dir;
+    auto first = open_store(dir.path() / "estgw.db");
+    auto second = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(first, nullptr);
+    ASSERT_NE(second, nullptr);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        SqliteStore* store = (t % 2 == 0 ? first : second).get();
+        threads.emplace_back([&, store, t] {
+            for (int i = 0; i < 25; ++i) {
+                auto inserted =
+                    store->insert(record(std::to_string(t) + "E" + std::to_string(100 + i), 1'700'000'000));
+                if (!inserted.ok() || *inserted != InsertOutcome::Inserted) ++failures;
+            }
+        });
+    }
+    for (std::thread& thread : threads)
+        thread.join();
+    EXPECT_EQ(failures.load(), 0);
+    auto listed = first->list();
+    ASSERT_TRUE(listed.ok());
+    EXPECT_EQ(listed->size(), 100u);
+}
+
+TEST(SqliteStore, ReadOnlyOpenOfAMissingFileIsNotFoundAndCreatesNothing) {
+    const TempDir dir;
+    auto store = SqliteStore::open(dir.path() / "missing.db", SqliteOptions{true});
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status(), Status::NotFound);
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "missing.db"));
+}
+
+TEST(SqliteStore, ReadOnlyOpenListsWhatAWriterStored) {
+    const TempDir dir;
+    auto writer = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(writer, nullptr);
+    ASSERT_TRUE(writer->insert(record("01", 1'700'000'000)).ok());
+    auto reader = SqliteStore::open(dir.path() / "estgw.db", SqliteOptions{true});
+    ASSERT_TRUE(reader.ok()) << reader.error().message;
+    auto listed = (*reader)->list();
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+    EXPECT_EQ(serials(*listed), std::vector<std::string>{"01"});
+    EXPECT_EQ((*reader)->insert(record("02", 1'700'000'000)).status(), Status::Internal);
+}
+
+TEST(SqliteStore, ReadOnlyOpenWorksAfterTheWriterHasClosed) {
+    // `estgw certs list` while the server is stopped: the WAL files are gone and must be recreated.
+    const TempDir dir;
+    {
+        auto writer = open_store(dir.path() / "estgw.db");
+        ASSERT_NE(writer, nullptr);
+        ASSERT_TRUE(writer->insert(record("01", 1'700'000'000)).ok());
+    }
+    auto reader = SqliteStore::open(dir.path() / "estgw.db", SqliteOptions{true});
+    ASSERT_TRUE(reader.ok()) << reader.error().message;
+    auto listed = (*reader)->list();
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+    EXPECT_EQ(serials(*listed), std::vector<std::string>{"01"});
+}
+
+TEST(SqliteStore, RefusesAFileThatIsNotADatabase) {
+    const TempDir dir;
+    {
+        std::ofstream(dir.path() / "junk.db")
+            << "this is not an SQLite database, just some text that is long enough";
+    }
+    EXPECT_FALSE(SqliteStore::open(dir.path() / "junk.db").ok());
+}
+
+// ---- records and their listing ----
+
+TEST(IssuanceRecord, IsMadeFromTheIssuedCertificate) {
+    const IssuingCa ca = fixtures::make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509ReqPtr csr = test::make_csr("CN=device-9,O=Example", {}, key.get());
+    auto cert = ca.issue(csr.get(), IssuanceProfile{});
+    ASSERT_TRUE(cert.ok());
+    const auto when = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
+    auto r = make_issuance_record(cert->get(), IssuanceOperation::ServerKeyGen, "CN=pledge", when);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->serial, serial_hex(cert->get()));
+    EXPECT_EQ(r->subject, "O=Example,CN=device-9");
+    EXPECT_EQ(r->not_after - r->not_before, 365 * 86400 + 300);
+    EXPECT_EQ(r->operation, IssuanceOperation::ServerKeyGen);
+    EXPECT_EQ(r->client_subject, "CN=pledge");
+    EXPECT_EQ(r->issued_at, 1'700'000'000);
+    EXPECT_EQ(r->certificate_der, test::to_der(cert->get()));
+}
+
+TEST(IssuanceRecord, OperationNamesRoundTrip) {
+    for (IssuanceOperation op : {IssuanceOperation::Enroll, IssuanceOperation::Renew,
+                                 IssuanceOperation::Rekey, IssuanceOperation::ServerKeyGen}) {
+        EXPECT_EQ(parse_operation_name(operation_name(op)), op);
+    }
+    EXPECT_FALSE(parse_operation_name("sen").has_value());
+}
+
+TEST(FormatIssuance, OneTabSeparatedLinePerCertificate) {
+    IssuanceRecord r = record("7F3A", 1'700'000'000, IssuanceOperation::Renew);
+    r.not_after = 1'731'536'000;
+    EXPECT_EQ(format_issuance_line(r),
+              "7F3A\tCN=device 7F3A\t2024-11-13T22:13:20Z\trenew\tCN=pledge,serialNumber=JADA123456789\t"
+              "2023-11-14T22:13:20Z");
+}
+
+TEST(FormatIssuance, EmptyNamesBecomeADashAndControlCharactersAQuestionMark) {
+    IssuanceRecord r = record("01", 0);
+    r.subject = "CN=a\tb\nc";
+    r.client_subject.clear();
+    const std::string line = format_issuance_line(r);
+    EXPECT_NE(line.find("\tCN=a?b?c\t"), std::string::npos) << line;
+    EXPECT_NE(line.find("\tenroll\t-\t1970-01-01T00:00:00Z"), std::string::npos) << line;
+}
+
+TEST(FormatIssuance, ListEndsEveryLineWithANewline) {
+    EXPECT_EQ(format_issuance_list({}), "");
+    const std::string text = format_issuance_list({record("02", 2), record("01", 1)});
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
+    EXPECT_EQ(text.rfind("02\t", 0), 0u);
+}
+
+}  // namespace
+}  // namespace estgw::certs
