@@ -10,10 +10,11 @@ JOBS="$(nproc 2>/dev/null || echo 2)"
 # Debian 12 packages the project needs; each later feature appends its own.
 PACKAGES=(
     cmake g++ make pkg-config
-    libssl-dev openssl
+    libssl-dev openssl curl
     libcoap3-dev libcoap3-bin
     libcpp-httplib-dev
     libboost-program-options-dev
+    libsqlite3-dev
     libgtest-dev googletest
     clang-14 libclang-rt-14-dev
     gcovr
@@ -67,6 +68,45 @@ run_ctest() {  # dir, label
     log "ctest: $label"
     ctest --test-dir "$ROOT/$dir" --output-on-failure -j "$JOBS" --timeout 600 || rc=$?
     return $rc
+}
+
+cmd_run() {
+    cmd_deps
+    cmd_build
+    local demo="$ROOT/demo"
+    if [[ ! -f "$demo/estgw.conf" ]]; then
+        log "generating the demo PKI in demo/ (first run only)"
+        "$ROOT/build/estgw" pki init --dir "$demo"
+    fi
+    cat <<EOF
+
+estgw is starting in full-server mode (config: demo/estgw.conf, CoAP over DTLS on port 5684, database
+demo/estgw.db). In another terminal, from $ROOT, enroll the demo pledge with coap-client-openssl:
+
+  # 1. the CA certificates (the pledge authenticates with its IDevID, demo/pledge.crt)
+  coap-client-openssl -c demo/pledge.crt -j demo/pledge.key -R demo/ca.crt \\
+      -o /tmp/estgw-cacerts.p7 coaps://127.0.0.1:5684/.well-known/est/crts
+  openssl pkcs7 -inform DER -in /tmp/estgw-cacerts.p7 -print_certs -noout
+
+  # 2. a new key and CSR for the pledge's operational certificate
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /tmp/estgw-ldevid.key \\
+      -subj "/CN=demo-pledge" -outform DER -out /tmp/estgw-ldevid.csr
+
+  # 3. enroll (Accept 287: the bare certificate)
+  coap-client-openssl -c demo/pledge.crt -j demo/pledge.key -R demo/ca.crt -m post -t 286 -A 287 \\
+      -f /tmp/estgw-ldevid.csr -o /tmp/estgw-ldevid.der coaps://127.0.0.1:5684/.well-known/est/sen
+  openssl x509 -inform DER -in /tmp/estgw-ldevid.der -noout -subject -issuer
+  openssl x509 -inform DER -in /tmp/estgw-ldevid.der -out /tmp/estgw-ldevid.pem
+  openssl verify -CAfile demo/ca.crt /tmp/estgw-ldevid.pem
+
+  # what was issued:
+  build/estgw certs list --db demo/estgw.db
+
+Stop the server with Ctrl-C.
+
+EOF
+    cd "$ROOT"
+    exec "$ROOT/build/estgw" serve --config "$demo/estgw.conf"
 }
 
 cmd_test() {
@@ -161,6 +201,7 @@ cmd_coverage() {
 usage() {
     cat <<'EOF'
 Usage: ./estgw.sh <command>
+  run               deps + build + demo PKI (first time) + estgw in full-server mode on demo/estgw.conf
   deps              install the Debian 12 packages the build needs (no-op when present)
   build             Release build in build/ (binary: build/estgw)
   test              deps + build + ASan/UBSan build + every test; non-zero exit on any failure
@@ -170,6 +211,7 @@ EOF
 }
 
 case "${1:-help}" in
+    run) cmd_run ;;
     deps) cmd_deps ;;
     build) cmd_deps && cmd_build ;;
     test) cmd_test ;;

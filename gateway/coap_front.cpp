@@ -13,7 +13,7 @@
 #include <mutex>
 
 #include "common/log.hpp"
-#include "common/x509.hpp"
+#include "gateway/peer_identity.hpp"
 #include "mapping/coap_request.hpp"
 #include "mapping/resources.hpp"
 
@@ -269,30 +269,10 @@ int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
 const PeerIdentity& CoapFront::peer_for(coap_session_t* session) {
     auto found = peers_.find(session);
     if (found != peers_.end()) return found->second;
-    PeerIdentity peer;
-    peer.address = address_text(session);
     coap_tls_library_t library;
     auto* ssl = static_cast<SSL*>(coap_session_get_tls(session, &library));
-    if (ssl && library == COAP_TLS_LIBRARY_OPENSSL) {
-        X509Ptr leaf(SSL_get1_peer_certificate(ssl));
-        if (leaf) {
-            if (auto der = certificate_to_der(leaf.get())) peer.chain.push_back(std::move(*der));
-            peer.subject = name_to_string(X509_get_subject_name(leaf.get()));
-            // On the server side the stack excludes the leaf (SSL_get_peer_cert_chain(3)).
-            STACK_OF(X509)* rest = SSL_get_peer_cert_chain(ssl);
-            for (int i = 0; rest && i < sk_X509_num(rest); ++i) {
-                X509* c = sk_X509_value(rest, i);
-                if (X509_cmp(c, leaf.get()) == 0) continue;
-                if (auto der = certificate_to_der(c)) peer.chain.push_back(std::move(*der));
-            }
-        }
-        // tls-unique (RFC 5929 §3.1): the first Finished of the latest handshake, the client's on a full
-        // handshake and the server's on a resumed one.
-        std::uint8_t finished[64];
-        std::size_t n = SSL_session_reused(ssl) ? SSL_get_finished(ssl, finished, sizeof finished)
-                                                : SSL_get_peer_finished(ssl, finished, sizeof finished);
-        peer.tls_unique.assign(finished, finished + std::min(n, sizeof finished));
-    }
+    PeerIdentity peer =
+        read_peer_identity(library == COAP_TLS_LIBRARY_OPENSSL ? ssl : nullptr, address_text(session));
     return peers_.emplace(session, std::move(peer)).first->second;
 }
 

@@ -106,7 +106,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
     desc.add_options()
         ("help,h", "print this help and exit")
         ("config", po::value<std::string>(), "INI-style file with any of these options (name = value); the command line overrides it")
-        ("mode", po::value<std::string>()->default_value("gateway"), "gateway: relay to an RFC 7030 EST server")
+        ("mode", po::value<std::string>()->default_value("gateway"), "gateway (relay to an RFC 7030 EST server) or server (local CA)")
         ("listen", po::value<std::vector<std::string>>(), "HOST:PORT to serve CoAP over DTLS on, repeatable; default [::]:5684")
         ("cert", po::value<std::string>(), "DTLS server certificate (PEM; may be followed by its chain)")
         ("key", po::value<std::string>(), "private key of --cert (PEM, unencrypted)")
@@ -126,6 +126,15 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("forward-client-cert", po::value<std::string>(), "gateway: header that carries the pledge certificate upstream (URL-encoded PEM)")
         ("upstream-timeout", po::value<unsigned>()->default_value(30), "gateway: seconds to wait for the upstream; then 5.04")
         ("crts-refresh", po::value<unsigned>()->default_value(300), "gateway: seconds between refreshes of the cached /crts and /att answers")
+        ("ca-cert", po::value<std::string>(), "server: issuing CA certificate (PEM; may be followed by its chain)")
+        ("ca-key", po::value<std::string>(), "server: private key of --ca-cert")
+        ("db", po::value<std::string>()->default_value("./estgw.db"), "server: SQLite file recording every issued certificate")
+        ("https-listen", po::value<std::string>(), "server: also serve RFC 7030 over HTTPS on HOST:PORT (client certificates required)")
+        ("validity-days", po::value<unsigned>()->default_value(365), "server: lifetime of issued certificates in days")
+        ("csrattrs", po::value<std::string>(), "server: DER or PEM CsrAttrs answered on /att (default: P-256 key, extensionRequest)")
+        ("key-types", po::value<std::string>()->default_value("p256,p384,ed25519,rsa2048"), "server: keys accepted in CSRs: p256, p384, ed25519, rsaN (RSA of at least N bits)")
+        ("kek-file", po::value<std::string>(), "server: shared AES keys (lines '<id-hex> <key-hex>') for CSRs asking for an encrypted key with DecryptKeyIdentifier")
+        ("require-tls-unique", po::bool_switch(), "server: reject CSRs without challengePassword = base64(tls-unique) and ask for it in csrattrs")
         ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error or off")
         ("keylog-file", po::value<std::string>(), "DEBUG ONLY: append DTLS secrets to this file for tshark; never in production");
     // clang-format on
@@ -146,16 +155,20 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
 
     ParsedCommand parsed;
     if (vm.count("help")) {
-        help_out << "Usage: estgw serve --mode gateway [options]\n\n" << desc;
+        help_out << "Usage: estgw serve --mode gateway|server [options]\n\n" << desc;
         parsed.help = true;
         return parsed;
     }
     ServeOptions& o = parsed.options;
 
     std::string mode = vm["mode"].as<std::string>();
-    if (mode != "gateway")
-        return option_error("mode", "'" + mode + "' is not a mode this build serves (gateway)");
-    o.mode = Mode::Gateway;
+    if (mode == "gateway") {
+        o.mode = Mode::Gateway;
+    } else if (mode == "server") {
+        o.mode = Mode::Server;
+    } else {
+        return option_error("mode", "'" + mode + "' is neither gateway nor server");
+    }
 
     std::vector<std::string> listen = vm.count("listen") ? vm["listen"].as<std::vector<std::string>>()
                                                          : std::vector<std::string>{"[::]:5684"};
@@ -163,6 +176,24 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         auto a = parse_listen_address(l);
         if (!a) return option_error("listen", a.error().message);
         o.listen.push_back(*a);
+    }
+
+    // An option of the other mode is a mistake worth stopping for (a server with --upstream would silently
+    // issue from its own CA instead of relaying).
+    static constexpr const char* kGatewayOnly[] = {"upstream",           "upstream-ca",
+                                                   "upstream-cert",      "upstream-key",
+                                                   "upstream-user",      "upstream-password-file",
+                                                   "forward-client-cert"};
+    static constexpr const char* kServerOnly[] = {"ca-cert", "ca-key", "https-listen", "csrattrs",
+                                                  "kek-file"};
+    for (const char* name :
+         o.mode == Mode::Gateway
+             ? std::vector<const char*>(std::begin(kServerOnly), std::end(kServerOnly))
+             : std::vector<const char*>(std::begin(kGatewayOnly), std::end(kGatewayOnly))) {
+        if (vm.count(name) && !vm[name].defaulted()) {
+            return option_error(name, std::string("is not used in ") +
+                                          (o.mode == Mode::Gateway ? "gateway" : "server") + " mode");
+        }
     }
 
     for (const char* required : {"cert", "key", "client-ca"}) {
@@ -254,6 +285,35 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         unsigned refresh = vm["crts-refresh"].as<unsigned>();
         if (refresh == 0) return option_error("crts-refresh", "must be at least 1 second");
         o.crts_refresh = std::chrono::seconds(refresh);
+    }
+    if (o.mode == Mode::Server) {
+        for (const char* required : {"ca-cert", "ca-key"}) {
+            if (!vm.count(required))
+                return option_error(required, "is required in server mode (the issuing CA)");
+        }
+        o.ca_cert_file = vm["ca-cert"].as<std::string>();
+        o.ca_key_file = vm["ca-key"].as<std::string>();
+        if (auto r = check_certificate_file("ca-cert", o.ca_cert_file); !r) return r.error();
+        if (auto r = check_key_matches("ca-key", o.ca_key_file, o.ca_cert_file); !r) return r.error();
+        o.db_file = vm["db"].as<std::string>();
+        if (o.db_file.empty()) return option_error("db", "needs a file name");
+        if (vm.count("https-listen")) {
+            auto a = parse_listen_address(vm["https-listen"].as<std::string>());
+            if (!a) return option_error("https-listen", a.error().message);
+            o.https_listen = *a;
+        }
+        o.validity_days = vm["validity-days"].as<unsigned>();
+        if (o.validity_days == 0 || o.validity_days > 36500) {
+            return option_error("validity-days", "must be between 1 and 36500");
+        }
+        if (vm.count("csrattrs")) {
+            o.csrattrs_file = vm["csrattrs"].as<std::string>();
+            ESTGW_TRY(unused, read_file("csrattrs", o.csrattrs_file));
+            (void)unused;
+        }
+        o.key_types = vm["key-types"].as<std::string>();
+        o.require_tls_unique = vm["require-tls-unique"].as<bool>();
+        if (vm.count("kek-file")) o.kek_file = vm["kek-file"].as<std::string>();
     }
     return parsed;
 }

@@ -40,6 +40,16 @@ struct ServeOptions {
     UpstreamClientConfig upstream;
     mapping::UpstreamConfig upstream_mapping;
     std::chrono::seconds crts_refresh{300};
+
+    // server mode
+    std::string ca_cert_file, ca_key_file;  // the issuing CA (PEM; the certificate file may carry its chain)
+    std::string db_file = "./estgw.db";
+    std::optional<ListenAddress> https_listen;  // RFC 7030 over HTTPS for regular devices
+    unsigned validity_days = 365;
+    std::string csrattrs_file;  // empty: the built-in default
+    std::string key_types = "p256,p384,ed25519,rsa2048";
+    bool require_tls_unique = false;
+    std::string kek_file;  // shared AES keys for DecryptKeyIdentifier (encrypted server-generated keys)
 };
 
 struct ParsedCommand {

@@ -2,9 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <regex>
-#include <set>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -92,25 +89,27 @@ GatewayEnv::~GatewayEnv() {
 void GatewayEnv::start_gateway(const std::vector<std::string>& extra, bool wait_ready) {
     stop_gateway();
     port = free_port(true);
-    std::vector<std::string> argv = {ESTGW_BINARY,      "serve",
-                                     "--mode",          "gateway",
-                                     "--listen",        "127.0.0.1:" + std::to_string(port),
-                                     "--cert",          gateway_cert,
-                                     "--key",           gateway_key,
-                                     "--client-ca",     ca_file,
-                                     "--upstream-ca",   ca_file,
-                                     "--upstream-cert", ra_cert,
-                                     "--upstream-key",  ra_key,
-                                     "--root",          "/est",
-                                     "--workers",       "4"};
-    bool has_upstream = false;
-    for (const auto& e : extra)
-        has_upstream = has_upstream || e == "--upstream";
-    if (!has_upstream) {
-        argv.push_back("--upstream");
-        argv.push_back("https://127.0.0.1:" + std::to_string(upstream_port));
+    // Defaults, each overridden by the same option in `extra` (Boost refuses repeated single-valued options).
+    std::vector<std::pair<std::string, std::string>> options = {
+        {"--mode", "gateway"},      {"--listen", "127.0.0.1:" + std::to_string(port)},
+        {"--cert", gateway_cert},   {"--key", gateway_key},
+        {"--client-ca", ca_file},   {"--upstream", "https://127.0.0.1:" + std::to_string(upstream_port)},
+        {"--upstream-ca", ca_file}, {"--upstream-cert", ra_cert},
+        {"--upstream-key", ra_key}, {"--root", "/est"},
+        {"--workers", "4"},
+    };
+    for (std::size_t i = 0; i + 1 < extra.size(); i += 2) {
+        auto same =
+            std::find_if(options.begin(), options.end(), [&](const auto& o) { return o.first == extra[i]; });
+        if (same != options.end()) {
+            same->second = extra[i + 1];
+        } else {
+            options.emplace_back(extra[i], extra[i + 1]);
+        }
     }
-    argv.insert(argv.end(), extra.begin(), extra.end());
+    std::vector<std::string> argv = {ESTGW_BINARY, "serve"};
+    for (const auto& [name, value] : options)
+        argv.insert(argv.end(), {name, value});
     gateway_ = std::make_unique<ChildProcess>(argv, dir.file("gateway.log"));
     if (!wait_ready) return;
     // Ready when discovery answers (the endpoint is up and DTLS works).
@@ -141,62 +140,14 @@ std::vector<std::string> GatewayEnv::coap_command(const std::string& path,
                                                   const std::vector<std::string>& args,
                                                   const std::optional<Credentials>& who,
                                                   const std::string& out_file) {
-    const Credentials& c = who ? *who : pledge;
-    std::vector<std::string> argv = {"coap-client-openssl", "-v", "7", "-B", "30", "-R", ca_file};
-    if (!c.cert.empty()) {
-        argv.insert(argv.end(), {"-c", c.cert, "-j", c.key});
-    }
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.insert(argv.end(), {"-o", out_file, "coaps://127.0.0.1:" + std::to_string(port) + path});
-    return argv;
+    return coap_client_command("coaps://127.0.0.1:" + std::to_string(port) + path, args, who ? *who : pledge,
+                               ca_file, out_file);
 }
 
 CoapOutcome GatewayEnv::coap(const std::string& path, const std::vector<std::string>& args,
                              const std::optional<Credentials>& who) {
     std::string out = dir.file("out-" + std::to_string(++outputs_));
-    RunResult run = run_command(coap_command(path, args, who, out), std::chrono::seconds(60));
-    CoapOutcome outcome = parse_outcome(run.output);
-    outcome.payload = read_file(out);
-    return outcome;
-}
-
-CoapOutcome GatewayEnv::parse_outcome(const std::string& output) {
-    CoapOutcome o;
-    o.output = output;
-    // "v:1 t:ACK c:2.05 i:43c5 {01} [ ETag:0x01, Content-Format:281, Block2:0/M/64 ] :: 'text'"
-    static const std::regex kLine(
-        R"(v:1 t:(CON|NON|ACK|RST) c:([0-9])\.([0-9]{2}) i:[0-9a-f]+ \{[0-9a-f]*\} \[([^\]]*)\]( :: (.*))?)");
-    std::set<std::string> block_numbers;
-    std::istringstream lines(output);
-    std::string line;
-    while (std::getline(lines, line)) {
-        std::smatch m;
-        if (!std::regex_search(line, m, kLine)) continue;
-        std::string code = m[2].str() + "." + m[3].str();
-        if (code == "0.00") continue;  // empty ACK of a separate response
-        o.code = code;
-        o.options.clear();
-        std::istringstream opts(m[4].str());
-        std::string opt;
-        while (std::getline(opts, opt, ',')) {
-            auto colon = opt.find(':');
-            if (colon == std::string::npos) continue;
-            auto trim = [](std::string s) {
-                s.erase(0, s.find_first_not_of(' '));
-                s.erase(s.find_last_not_of(' ') + 1);
-                return s;
-            };
-            o.options[trim(opt.substr(0, colon))] = trim(opt.substr(colon + 1));
-        }
-        if (o.options.count("Block2")) {
-            block_numbers.insert(o.options["Block2"].substr(0, o.options["Block2"].find('/')));
-        }
-        std::string tail = m[6].str();
-        o.diagnostic =
-            tail.size() >= 2 && tail.front() == '\'' ? tail.substr(1, tail.size() - 2) : std::string();
-    }
-    o.blocks_received = static_cast<int>(block_numbers.size());
-    return o;
+    return run_coap_client(coap_command(path, args, who, out), out);
 }
 
 std::string GatewayEnv::write_csr(const std::string& name, const std::string& subject,

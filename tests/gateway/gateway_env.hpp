@@ -11,23 +11,10 @@
 
 #include "common/openssl.hpp"
 #include "gateway/fake_est_server.hpp"
+#include "support/coap_cli.hpp"
 #include "support/process.hpp"
 
 namespace estgw::test {
-
-// What coap-client-openssl did, read from its -v 7 output (it exits 0 even on errors).
-struct CoapOutcome {
-    std::string code;                            // last response code, "2.04"; empty if none came back
-    std::map<std::string, std::string> options;  // options of that response, "Max-Age" → "5"
-    std::string diagnostic;                      // text payload of an error response
-    std::string payload;                         // the body written with -o (whole, after Block2)
-    std::string output;                          // everything the client printed
-    int blocks_received = 0;                     // responses carrying a Block2 option
-};
-
-struct Credentials {
-    std::string cert, key;
-};
 
 class GatewayEnv {
   public:
@@ -45,7 +32,6 @@ class GatewayEnv {
                      const std::optional<Credentials>& who = std::nullopt);
     std::vector<std::string> coap_command(const std::string& path, const std::vector<std::string>& args,
                                           const std::optional<Credentials>& who, const std::string& out_file);
-    static CoapOutcome parse_outcome(const std::string& output);
 
     // A DER CSR written to a file: subject/SAN as given, a fresh P-256 key (or the pledge's own key).
     std::string write_csr(const std::string& name, const std::string& subject,

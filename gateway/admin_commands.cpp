@@ -1,0 +1,89 @@
+// `estgw pki init` and `estgw certs list`.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "certs/demo_pki.hpp"
+#include "certs/sqlite_store.hpp"
+#include "gateway/commands.hpp"
+
+namespace po = boost::program_options;
+
+namespace estgw::gateway {
+
+namespace {
+
+// Parses `args` against `desc`; prints help or the error. Returns an exit code when the command must stop.
+std::optional<int> parse(const std::vector<std::string>& args, const po::options_description& desc,
+                         po::variables_map& vm, const char* usage) {
+    try {
+        po::store(po::command_line_parser(args).options(desc).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "estgw: " << e.what() << "\n" << usage << "\n" << desc;
+        return kExitUsage;
+    }
+    if (vm.count("help")) {
+        std::cout << usage << "\n\n" << desc;
+        return kExitOk;
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+int run_pki_init(const std::vector<std::string>& args) {
+    po::options_description desc("estgw pki init options");
+    desc.add_options()("help,h", "print this help and exit")(
+        "dir", po::value<std::string>()->required(),
+        "directory to write the demo PKI into (created if missing)")("force", po::bool_switch(),
+                                                                     "replace existing files");
+    po::variables_map vm;
+    const char* usage =
+        "Usage: estgw pki init --dir DIR [--force]\n"
+        "Writes a demo PKI (all P-256, keys mode 0600): a domain CA, the server's certificate, a "
+        "manufacturer CA,\n"
+        "an IDevID-style pledge certificate, the client trust bundle and an estgw.conf for server mode.";
+    if (auto stop = parse(args, desc, vm, usage)) return *stop;
+    auto pki = certs::init_demo_pki(vm["dir"].as<std::string>(), vm["force"].as<bool>());
+    if (!pki) {
+        std::cerr << "estgw pki init: " << pki.error().message << "\n";
+        return pki.error().status == Status::PreconditionFailed ? kExitUsage : kExitFailure;
+    }
+    std::cout << "demo PKI written to " << pki->dir.string() << ":\n";
+    for (const auto& f : pki->files())
+        std::cout << "  " << f.string() << "\n";
+    std::cout << "pledge serialNumber: " << pki->pledge_serial_number << "\n"
+              << "serve it with: estgw serve --config " << pki->config.string() << "\n";
+    return kExitOk;
+}
+
+int run_certs_list(const std::vector<std::string>& args) {
+    po::options_description desc("estgw certs list options");
+    desc.add_options()("help,h", "print this help and exit")(
+        "db", po::value<std::string>()->default_value("./estgw.db"),
+        "the issuance database of `estgw serve --mode server`")(
+        "limit", po::value<std::size_t>()->default_value(0), "show at most this many, newest first (0: all)");
+    po::variables_map vm;
+    const char* usage =
+        "Usage: estgw certs list [--db FILE] [--limit N]\nOne line per issued certificate, newest first.";
+    if (auto stop = parse(args, desc, vm, usage)) return *stop;
+    std::string db = vm["db"].as<std::string>();
+    if (!std::filesystem::exists(db)) {
+        std::cerr << "estgw certs list: no database at " << db << " (see --db)\n";
+        return kExitUsage;
+    }
+    auto store = certs::SqliteStore::open(db, certs::SqliteOptions{.read_only = true});
+    if (!store) {
+        std::cerr << "estgw certs list: " << store.error().message << "\n";
+        return kExitFailure;
+    }
+    auto records = (*store)->list(vm["limit"].as<std::size_t>());
+    if (!records) {
+        std::cerr << "estgw certs list: " << records.error().message << "\n";
+        return kExitFailure;
+    }
+    std::cout << certs::format_issuance_list(*records);
+    return kExitOk;
+}
+
+}  // namespace estgw::gateway

@@ -1,0 +1,18 @@
+// The estgw subcommands. Each takes its arguments (without the command words) and returns the exit code:
+// 0 success, 1 failure at run time, 2 bad usage or configuration.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace estgw::gateway {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+int run_serve(const std::vector<std::string>& args);
+int run_pki_init(const std::vector<std::string>& args);
+int run_certs_list(const std::vector<std::string>& args);
+
+}  // namespace estgw::gateway

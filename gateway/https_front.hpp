@@ -1,0 +1,45 @@
+// RFC 7030 EST over HTTPS for regular devices (full-server mode): the same Backend as the CoAP front, so that
+// constrained and regular devices are treated alike. cpp-httplib serves TLS on its own threads; the work
+// itself goes through Backend::submit, i.e. the same worker pool and back-pressure as CoAP requests.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "common/result.hpp"
+#include "gateway/backend.hpp"
+#include "gateway/serve_options.hpp"
+
+namespace httplib {
+class SSLServer;
+}
+
+namespace estgw::gateway {
+
+struct HttpsFrontConfig {
+    ListenAddress listen;
+    std::string cert_file, key_file, client_ca_file;
+    std::size_t max_body = 16384;
+    std::chrono::seconds answer_timeout{60};
+};
+
+class HttpsFront {
+  public:
+    HttpsFront(HttpsFrontConfig config, Backend& backend);
+    ~HttpsFront();  // stops
+    HttpsFront(const HttpsFront&) = delete;
+    HttpsFront& operator=(const HttpsFront&) = delete;
+
+    Result<void> start();  // binds and serves on a thread of its own
+    void stop();
+
+  private:
+    HttpsFrontConfig config_;
+    Backend& backend_;
+    std::unique_ptr<httplib::SSLServer> server_;
+    std::thread thread_;
+};
+
+}  // namespace estgw::gateway

@@ -1,0 +1,181 @@
+#include "gateway/local_backend.hpp"
+
+#include "certs/keygen.hpp"
+#include "common/cbor.hpp"
+#include "common/log.hpp"
+#include "common/x509.hpp"
+#include "mapping/resources.hpp"
+
+namespace estgw::gateway {
+
+Result<std::unique_ptr<LocalBackend>> LocalBackend::create(LocalBackendConfig config,
+                                                           const certs::IssuingCa& ca,
+                                                           certs::IssuanceStore& store, WorkerPool& pool) {
+    auto cacerts = ca.cacerts_response();
+    if (!cacerts) return cacerts.error();
+    return std::make_unique<LocalBackend>(Token{}, std::move(config), ca, store, pool, std::move(*cacerts));
+}
+
+LocalBackend::LocalBackend(Token, LocalBackendConfig config, const certs::IssuingCa& ca,
+                           certs::IssuanceStore& store, WorkerPool& pool, Bytes cacerts)
+    : config_(std::move(config)), ca_(ca), store_(store), pool_(pool), cacerts_(std::move(cacerts)) {}
+
+EstResponse LocalBackend::answer_now(const EstRequest& request) {
+    EstResponse r;
+    switch (request.op) {
+        case Operation::CaCerts:
+            r.format = ContentFormat::CertsOnly;
+            r.body = cacerts_;
+            return r;
+        case Operation::CsrAttrs:
+            r.format = ContentFormat::CsrAttrs;
+            r.body = config_.csr_attributes;
+            return r;
+        default:
+            return EstResponse::error(Status::Internal, "not an immediate operation");
+    }
+}
+
+void LocalBackend::submit(EstRequest request, std::function<void(EstResponse)> done) {
+    auto job = [this, request = std::move(request), done]() mutable { done(process(request)); };
+    if (!pool_.try_submit(std::move(job))) {
+        EstResponse busy = EstResponse::error(Status::ServiceUnavailable, "the registrar is busy; retry");
+        busy.retry_after = config_.busy_retry;
+        done(std::move(busy));
+    }
+}
+
+EstResponse LocalBackend::process(const EstRequest& request) {
+    switch (request.op) {
+        case Operation::CaCerts:
+        case Operation::CsrAttrs:
+            return answer_now(request);
+        case Operation::VoucherStatus:
+        case Operation::EnrollStatus:
+            return telemetry(request);
+        case Operation::RequestVoucher:
+            return EstResponse::error(Status::NotFound, "this registrar does not serve voucher requests");
+        case Operation::SimpleEnroll:
+        case Operation::SimpleReenroll:
+        case Operation::ServerKeyGen:
+        case Operation::ServerKeyGenCert:
+            return enroll(request);
+    }
+    return EstResponse::error(Status::Internal, "unknown operation");
+}
+
+Result<X509Ptr> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
+                                               certs::IssuanceOperation operation, const PeerIdentity& peer) {
+    // The serial is 128 random bits; a collision is astronomically rare, but the store's uniqueness
+    // constraint is what guarantees it, so a duplicate is simply issued again.
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        auto cert = key ? ca_.issue(csr, key, config_.profile) : ca_.issue(csr, config_.profile);
+        if (!cert) return cert.error();
+        auto record = certs::make_issuance_record(cert->get(), operation, peer.subject);
+        if (!record) return record.error();
+        auto inserted = store_.insert(*record);
+        if (!inserted)
+            return make_error(Status::Internal, "cannot record the certificate: " + inserted.error().message);
+        if (*inserted == certs::InsertOutcome::Inserted) {
+            log::info("issued", {{"serial", record->serial},
+                                 {"subject", record->subject},
+                                 {"operation", std::string(certs::operation_name(operation))},
+                                 {"client", peer.subject.empty() ? std::string("-") : peer.subject}});
+            return std::move(*cert);
+        }
+    }
+    return make_error(Status::Internal, "could not draw a unique serial number");
+}
+
+EstResponse LocalBackend::enroll(const EstRequest& request) {
+    auto csr = certs::check_enrollment_request(request, config_.policy);
+    if (!csr) return EstResponse::from_error(csr.error());
+    const EVP_PKEY* csr_key = X509_REQ_get0_pubkey(csr->get());
+
+    certs::IssuanceOperation operation = certs::IssuanceOperation::Enroll;
+    if (request.op == Operation::SimpleReenroll) {
+        // RFC 7030 §4.2.2 / §3.3.2: the client authenticates with the certificate it renews, which must be
+        // ours.
+        if (request.peer.chain.empty()) {
+            return EstResponse::error(Status::Forbidden,
+                                      "re-enrollment needs the client certificate being renewed");
+        }
+        auto current = parse_certificate_der(request.peer.chain.front());
+        if (!current || !is_issued_by(current->get(), ca_.certificate())) {
+            return EstResponse::error(Status::Forbidden,
+                                      "re-enrollment needs a client certificate issued by this CA");
+        }
+        auto same = certs::same_public_key(csr->get(), current->get());
+        if (!same) return EstResponse::from_error(same.error());
+        operation = *same ? certs::IssuanceOperation::Renew : certs::IssuanceOperation::Rekey;
+    }
+
+    bool server_keygen = request.op == Operation::ServerKeyGen || request.op == Operation::ServerKeyGenCert;
+    if (!server_keygen) {
+        if (auto allowed = config_.key_policy.check(csr_key); !allowed) {
+            return EstResponse::error(Status::BadRequest, allowed.error().message);
+        }
+        auto cert = issue_and_record(csr->get(), nullptr, operation, request.peer);
+        if (!cert) return EstResponse::from_error(cert.error());
+        auto der = certificate_to_der(cert->get());
+        if (!der) return EstResponse::from_error(der.error());
+        auto certs_only = make_certs_only({*der});
+        if (!certs_only) return EstResponse::from_error(certs_only.error());
+        EstResponse r;
+        r.format = ContentFormat::CertsOnly;
+        r.body = std::move(*certs_only);
+        return r;
+    }
+
+    // RFC 7030 §4.4.1: the CSR's key and signature only say which kind of key is wanted.
+    auto key = certs::generate_key_like(csr_key, config_.key_policy);
+    if (!key) return EstResponse::from_error(key.error());
+    certs::EnvelopeKeys envelope{config_.symmetric_keys, request.peer.chain};
+    auto key_part = certs::server_key_part(csr->get(), key->get(), ca_, envelope);
+    if (!key_part) return EstResponse::from_error(key_part.error());
+    auto cert =
+        issue_and_record(csr->get(), key->get(), certs::IssuanceOperation::ServerKeyGen, request.peer);
+    if (!cert) return EstResponse::from_error(cert.error());
+    auto der = certificate_to_der(cert->get());
+    if (!der) return EstResponse::from_error(der.error());
+    auto certs_only = make_certs_only({*der});
+    if (!certs_only) return EstResponse::from_error(certs_only.error());
+    EstResponse r;
+    r.format = ContentFormat::MultipartCore;
+    r.parts.push_back(BodyPart{key_part->format, std::move(key_part->body)});
+    r.parts.push_back(BodyPart{ContentFormat::CertsOnly, std::move(*certs_only)});
+    return r;
+}
+
+// RFC 8995 §5.7 / §5.9.4, cBRSKI §6.5.1: {"version": uint, "status": bool, ? "reason": text, ...}. The pledge
+// ignores the answer; what matters is the record, including whether a client certificate came with it.
+EstResponse LocalBackend::telemetry(const EstRequest& request) {
+    std::string kind(mapping::resource_for(request.op).short_name);
+    std::string status = "?", reason;
+    if (request.content_format == ContentFormat::Cbor) {
+        auto value = cbor::decode(request.body);
+        if (!value || !value->is_map())
+            return EstResponse::error(Status::BadRequest, "telemetry must be a CBOR map");
+        const cbor::Value* version = value->find(cbor::Value("version"));
+        const cbor::Value* ok = value->find(cbor::Value("status"));
+        if (!version || !version->is_uint() || !ok || !ok->is_bool()) {
+            return EstResponse::error(Status::BadRequest,
+                                      "telemetry needs \"version\" (uint) and \"status\" (bool)");
+        }
+        status = ok->as_bool() ? "true" : "false";
+        if (const cbor::Value* why = value->find(cbor::Value("reason")); why && why->is_text())
+            reason = why->as_text();
+    } else {
+        reason = to_string(request.body).substr(0, 256);
+    }
+    log::info("telemetry",
+              {{"resource", kind},
+               {"status", status},
+               {"reason", reason},
+               {"client", request.peer.subject.empty() ? std::string("-") : request.peer.subject},
+               {"client_certificate", request.peer.chain.empty() ? "absent" : "present"}});
+    EstResponse r;
+    return r;
+}
+
+}  // namespace estgw::gateway

@@ -1,0 +1,59 @@
+// Full-server mode: a registrar of its own. Certificates come from the local issuing CA (certs/), every
+// issuance is committed to the store before the answer goes out, and signing and key generation run on the
+// worker pool.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "certs/ca.hpp"
+#include "certs/csr_policy.hpp"
+#include "certs/key_envelope.hpp"
+#include "certs/key_policy.hpp"
+#include "certs/store.hpp"
+#include "gateway/backend.hpp"
+#include "gateway/worker_pool.hpp"
+
+namespace estgw::gateway {
+
+struct LocalBackendConfig {
+    certs::CsrPolicy policy;
+    certs::KeyPolicy key_policy = certs::KeyPolicy::default_policy();
+    certs::IssuanceProfile profile;
+    Bytes csr_attributes;                             // DER CsrAttrs for /att
+    std::vector<certs::SymmetricKey> symmetric_keys;  // for DecryptKeyIdentifier (encrypted server keys)
+    std::chrono::seconds busy_retry{5};
+};
+
+class LocalBackend final : public Backend {
+    struct Token {};  // create() is the only way in: it builds the /crts answer first
+
+  public:
+    LocalBackend(Token, LocalBackendConfig config, const certs::IssuingCa& ca, certs::IssuanceStore& store,
+                 WorkerPool& pool, Bytes cacerts);
+    // Fails when the CA's /crts answer cannot be built.
+    static Result<std::unique_ptr<LocalBackend>> create(LocalBackendConfig config, const certs::IssuingCa& ca,
+                                                        certs::IssuanceStore& store, WorkerPool& pool);
+
+    EstResponse answer_now(const EstRequest& request) override;
+    void submit(EstRequest request, std::function<void(EstResponse)> done) override;
+    std::vector<Operation> unavailable_operations() const override { return {Operation::RequestVoucher}; }
+
+    // Blocking; worker threads (and tests) only.
+    EstResponse process(const EstRequest& request);
+
+  private:
+    EstResponse enroll(const EstRequest& request);
+    EstResponse telemetry(const EstRequest& request);
+    Result<X509Ptr> issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
+                                     certs::IssuanceOperation operation, const PeerIdentity& peer);
+
+    LocalBackendConfig config_;
+    const certs::IssuingCa& ca_;
+    certs::IssuanceStore& store_;
+    WorkerPool& pool_;
+    Bytes cacerts_;  // certs-only with the CA chain, built once
+};
+
+}  // namespace estgw::gateway

@@ -1,0 +1,177 @@
+// `estgw serve`: wires options, backend and fronts together and runs until SIGTERM/SIGINT.
+#include <coap3/coap.h>
+#include <signal.h>
+
+#include <iostream>
+
+#include "certs/ca.hpp"
+#include "certs/csrattrs.hpp"
+#include "certs/sqlite_store.hpp"
+#include "common/log.hpp"
+#include "gateway/coap_front.hpp"
+#include "gateway/commands.hpp"
+#include "gateway/https_front.hpp"
+#include "gateway/local_backend.hpp"
+#include "gateway/serve_options.hpp"
+#include "gateway/upstream_backend.hpp"
+#include "gateway/version.hpp"
+
+namespace estgw::gateway {
+
+namespace {
+
+// libcoap logs to stderr in its own format; keep it quiet unless estgw itself is at debug level.
+void configure_libcoap_logging(log::Level level) {
+    coap_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
+    coap_dtls_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
+}
+
+FrontConfig front_config(const ServeOptions& o, const Backend& backend) {
+    FrontConfig f;
+    f.listen = o.listen;
+    f.cert_file = o.cert_file;
+    f.key_file = o.key_file;
+    f.client_ca_file = o.client_ca_file;
+    f.keylog_file = o.keylog_file;
+    f.routes = o.routes;
+    for (Operation op : backend.unavailable_operations())
+        f.routes.disabled.push_back(op);
+    f.discovery.est_root =
+        o.routes.est_roots.empty() ? std::string(mapping::kWellKnownEstRoot) : o.routes.est_roots.front();
+    f.discovery.brski_root = o.routes.brski_roots.empty() ? std::string(mapping::kWellKnownBrskiRoot)
+                                                          : o.routes.brski_roots.front();
+    f.discovery.labels = o.labels;
+    f.discovery.include_brski = true;
+    std::erase_if(f.discovery.enabled, [&](Operation op) {
+        return std::find(f.routes.disabled.begin(), f.routes.disabled.end(), op) != f.routes.disabled.end();
+    });
+    f.drain_timeout =
+        (o.mode == Mode::Gateway ? o.upstream.timeout : std::chrono::seconds(30)) + std::chrono::seconds(5);
+    return f;
+}
+
+// Runs the CoAP front (and the HTTPS front when configured) until a signal; returns the exit code.
+int serve_fronts(const ServeOptions& o, Backend& backend, const char* mode_name, const std::string& detail) {
+    CoapFront front(front_config(o, backend), backend);
+    if (auto started = front.start(); !started) {
+        std::cerr << "estgw serve: " << started.error().message << "\n";
+        return started.error().status == Status::BadRequest ? kExitUsage : kExitFailure;
+    }
+    std::unique_ptr<HttpsFront> https;
+    if (o.https_listen) {
+        HttpsFrontConfig h;
+        h.listen = *o.https_listen;
+        h.cert_file = o.cert_file;
+        h.key_file = o.key_file;
+        h.client_ca_file = o.client_ca_file;
+        h.max_body = o.routes.max_body;
+        https = std::make_unique<HttpsFront>(h, backend);
+        if (auto started = https->start(); !started) {
+            std::cerr << "estgw serve: " << started.error().message << "\n";
+            return kExitFailure;
+        }
+    }
+    log::info(
+        "started",
+        {{"mode", mode_name}, {"detail", detail}, {"workers", o.workers}, {"version", ESTGW_VERSION_STRING}});
+    auto ran = front.run();
+    if (https) https->stop();
+    if (!ran) {
+        log::error("event-loop-failed", {{"error", ran.error().message}});
+        return kExitFailure;
+    }
+    return kExitOk;
+}
+
+int serve_gateway(const ServeOptions& o) {
+    UpstreamClient client(o.upstream);
+    WorkerPool pool(o.workers, o.queue_limit);
+    UpstreamBackendConfig config;
+    config.mapping = o.upstream_mapping;
+    config.crts_refresh = o.crts_refresh;
+    config.labels = o.labels;
+    UpstreamBackend backend(config, client, pool);
+    int rc =
+        serve_fronts(o, backend, "gateway", o.upstream.url.host + ":" + std::to_string(o.upstream.url.port));
+    pool.drain();
+    return rc;
+}
+
+int serve_server(const ServeOptions& o) {
+    auto key_policy = certs::KeyPolicy::parse(o.key_types);
+    if (!key_policy) {
+        std::cerr << "estgw serve: --key-types: " << key_policy.error().message << "\n";
+        return kExitUsage;
+    }
+    auto ca = certs::IssuingCa::load(o.ca_cert_file, o.ca_key_file);
+    if (!ca) {
+        std::cerr << "estgw serve: --ca-cert/--ca-key: " << ca.error().message << "\n";
+        return kExitUsage;
+    }
+    certs::CsrAttrsOptions attrs_options{o.require_tls_unique};
+    auto attrs = o.csrattrs_file.empty() ? certs::default_csr_attributes(attrs_options)
+                                         : certs::load_csr_attributes(o.csrattrs_file, attrs_options);
+    if (!attrs) {
+        std::cerr << "estgw serve: --csrattrs: " << attrs.error().message << "\n";
+        return kExitUsage;
+    }
+    std::vector<certs::SymmetricKey> keks;
+    if (!o.kek_file.empty()) {
+        auto loaded = certs::load_symmetric_keys(o.kek_file);
+        if (!loaded) {
+            std::cerr << "estgw serve: --kek-file: " << loaded.error().message << "\n";
+            return kExitUsage;
+        }
+        keks = std::move(*loaded);
+    }
+    auto store = certs::SqliteStore::open(o.db_file);
+    if (!store) {
+        std::cerr << "estgw serve: --db: " << store.error().message << "\n";
+        return kExitUsage;
+    }
+    WorkerPool pool(o.workers, o.queue_limit);
+    LocalBackendConfig config;
+    config.policy.require_tls_unique = o.require_tls_unique;
+    config.key_policy = *key_policy;
+    config.profile.validity_days = static_cast<int>(o.validity_days);
+    config.csr_attributes = std::move(*attrs);
+    config.symmetric_keys = std::move(keks);
+    auto backend = LocalBackend::create(std::move(config), *ca, **store, pool);
+    if (!backend) {
+        std::cerr << "estgw serve: " << backend.error().message << "\n";
+        return kExitFailure;
+    }
+    int rc = serve_fronts(o, **backend, "server", "db=" + o.db_file);
+    pool.drain();  // every job finishes (and records) before the store closes
+    return rc;
+}
+
+}  // namespace
+
+int run_serve(const std::vector<std::string>& args) {
+    auto parsed = parse_serve_options(args, std::cout);
+    if (!parsed) {
+        std::cerr << "estgw serve: " << parsed.error().message << "\n";
+        return kExitUsage;
+    }
+    if (parsed->help) return kExitOk;
+    const ServeOptions& o = parsed->options;
+    log::set_level(o.log_level);
+
+    // SIGTERM/SIGINT are read from a signalfd by the I/O thread; block them before any thread starts so that
+    // every thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    signal(SIGPIPE, SIG_IGN);  // a peer closing a TLS connection must not kill the process
+
+    coap_startup();
+    configure_libcoap_logging(o.log_level);
+    int rc = o.mode == Mode::Gateway ? serve_gateway(o) : serve_server(o);
+    coap_cleanup();
+    return rc;
+}
+
+}  // namespace estgw::gateway

@@ -1,0 +1,431 @@
+// estgw in full-server mode, end to end: `estgw pki init`, the real binary, coap-client-openssl as the
+// pledge, curl for RFC 7030 over HTTPS, and openssl to check what was issued. Nothing on the protocol
+// boundary is mocked.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cctype>
+#include <future>
+#include <set>
+
+#include "common/base64.hpp"
+#include "common/keys.hpp"
+#include "common/pem.hpp"
+#include "common/pkcs7.hpp"
+#include "common/x509.hpp"
+#include "gateway/gateway_env.hpp"
+#include "mapping/multipart_core.hpp"
+#include "support/coap_cli.hpp"
+#include "support/process.hpp"
+#include "support/test_pki.hpp"
+
+namespace estgw::test {
+namespace {
+
+Bytes bytes_of(const std::string& s) {
+    return Bytes(s.begin(), s.end());
+}
+
+class ServerEnv {
+  public:
+    ServerEnv() {
+        RunResult init = run_command({ESTGW_BINARY, "pki", "init", "--dir", pki}, std::chrono::seconds(30));
+        if (init.exit_code != 0) throw std::runtime_error("pki init failed: " + init.output);
+        idevid = Credentials{pki + "/pledge.crt", pki + "/pledge.key"};
+    }
+    ~ServerEnv() { stop(); }
+
+    void start(const std::vector<std::string>& extra = {}) {
+        stop();
+        port = free_port(true);
+        https_port = free_port(false);
+        std::vector<std::string> argv = {ESTGW_BINARY,     "serve",
+                                         "--config",       pki + "/estgw.conf",
+                                         "--listen",       "127.0.0.1:" + std::to_string(port),
+                                         "--https-listen", "127.0.0.1:" + std::to_string(https_port),
+                                         "--workers",      "4"};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        server_ = std::make_unique<ChildProcess>(argv, dir.file("server.log"));
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (!server_->running()) throw std::runtime_error("estgw exited at start:\n" + log());
+            if (coap("/.well-known/core").code == "2.05") return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        throw std::runtime_error("estgw did not become ready:\n" + log());
+    }
+    int stop(int signal = SIGTERM) {
+        int code = server_ ? server_->stop(signal, std::chrono::seconds(30)) : 0;
+        server_.reset();
+        return code;
+    }
+    std::string log() const { return read_file(dir.file("server.log")); }
+
+    CoapOutcome coap(const std::string& path, const std::vector<std::string>& args = {},
+                     const std::optional<Credentials>& who = std::nullopt) {
+        std::string out = dir.file("out-" + std::to_string(++outputs_));
+        return run_coap_client(coap_client_command("coaps://127.0.0.1:" + std::to_string(port) + path, args,
+                                                   who ? *who : idevid, pki + "/ca.crt", out),
+                               out);
+    }
+
+    // A fresh key (kept on disk, 0600, for later DTLS use) and its CSR; returns the CSR file.
+    std::string csr(const std::string& name, const std::string& subject, const std::vector<std::string>& sans,
+                    KeyKind kind = KeyKind::P256, EVP_PKEY* reuse = nullptr) {
+        EvpPkeyPtr fresh = reuse ? nullptr : make_key(kind);
+        EVP_PKEY* key = reuse ? reuse : fresh.get();
+        auto pkcs8 = private_key_to_pkcs8_der(key);
+        if (!pkcs8) throw std::runtime_error(pkcs8.error().message);
+        write_file(dir.file(name + ".key"), pem_encode(*pkcs8, "PRIVATE KEY"));
+        ::chmod(dir.file(name + ".key").c_str(), 0600);
+        X509ReqPtr req = make_csr(subject, sans, key);
+        Bytes der = to_der(req.get());
+        write_file(dir.file(name + ".csr"), to_string(der));
+        return dir.file(name + ".csr");
+    }
+
+    // Enrolls `name` with the IDevID over /sen (Accept 287); returns the new certificate and key files.
+    Credentials enroll(const std::string& name, const std::string& subject,
+                       const std::vector<std::string>& sans) {
+        auto r = coap("/.well-known/est/sen",
+                      {"-m", "post", "-t", "286", "-A", "287", "-f", csr(name, subject, sans)});
+        if (r.code != "2.04") throw std::runtime_error("enroll failed: " + r.output);
+        write_file(dir.file(name + ".crt"), pem_encode(bytes_of(r.payload), "CERTIFICATE"));
+        return Credentials{dir.file(name + ".crt"), dir.file(name + ".key")};
+    }
+
+    // `openssl verify -CAfile ca.crt` on a DER certificate.
+    bool verifies(const std::string& der) {
+        std::string pem = dir.file("verify-" + std::to_string(++outputs_) + ".pem");
+        write_file(pem, pem_encode(bytes_of(der), "CERTIFICATE"));
+        RunResult r =
+            run_command({"openssl", "verify", "-CAfile", pki + "/ca.crt", pem}, std::chrono::seconds(10));
+        return r.exit_code == 0 && r.output.find(": OK") != std::string::npos;
+    }
+
+    std::string certs_list() {
+        return run_command({ESTGW_BINARY, "certs", "list", "--db", pki + "/estgw.db"},
+                           std::chrono::seconds(10))
+            .output;
+    }
+
+    // curl against the HTTPS front; returns "<status>" and fills `body`.
+    std::string curl(const std::string& path, std::string& body, const std::vector<std::string>& extra = {},
+                     bool with_cert = true) {
+        std::string out = dir.file("curl-" + std::to_string(++outputs_));
+        std::vector<std::string> argv = {"curl", "-s",           "-o",       out,
+                                         "-w",   "%{http_code}", "--cacert", pki + "/ca.crt"};
+        if (with_cert) argv.insert(argv.end(), {"--cert", idevid.cert, "--key", idevid.key});
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        argv.push_back("https://127.0.0.1:" + std::to_string(https_port) + path);
+        RunResult r = run_command(argv, std::chrono::seconds(30));
+        body = read_file(out);
+        return r.output;
+    }
+
+    TempDir dir;
+    std::string pki = dir.file("pki");
+    Credentials idevid;
+    int port = 0, https_port = 0;
+
+  private:
+    std::unique_ptr<ChildProcess> server_;
+    int outputs_ = 0;
+};
+
+class Server : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        env_ = new ServerEnv();  // NOLINT: suite-wide fixture owned by the two static hooks
+        env_->start();
+    }
+    static void TearDownTestSuite() {
+        delete env_;  // NOLINT
+        env_ = nullptr;
+    }
+    void TearDown() override {
+        if (HasFailure()) std::cerr << "---- server log ----\n" << env_->log() << "\n";
+    }
+    ServerEnv& env() { return *env_; }
+    static ServerEnv* env_;
+};
+ServerEnv* Server::env_ = nullptr;
+
+std::string serial_of(const std::string& der) {
+    auto cert = parse_certificate_der(bytes_of(der));
+    if (!cert) return "";
+    const ASN1_INTEGER* serial = X509_get0_serialNumber(cert->get());
+    std::string hex = to_hex(ByteView(ASN1_STRING_get0_data(serial), ASN1_STRING_length(serial)));
+    for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return hex;  // as `estgw certs list` and `openssl x509 -serial` print it
+}
+
+// ---- every resource ----
+
+TEST_F(Server, CrtsReturnsTheDomainCa) {
+    auto r = env().coap("/.well-known/est/crts");
+    ASSERT_EQ(r.code, "2.05");
+    auto certs = certs_only_certificates_der(bytes_of(r.payload));
+    ASSERT_TRUE(certs.ok());
+    ASSERT_EQ(certs->size(), 1u);
+    EXPECT_EQ(to_string((*certs)[0]), to_string(pem_decode(read_file(env().pki + "/ca.crt")).value()));
+}
+
+TEST_F(Server, SenIssuesACertificateThatVerifiesAgainstTheCa) {
+    auto r = env().coap("/.well-known/est/sen", {"-m", "post", "-t", "286", "-f",
+                                                 env().csr("sen", "CN=device-1", {"DNS:device-1.example"})});
+    ASSERT_EQ(r.code, "2.04") << r.output;
+    auto certs = certs_only_certificates_der(bytes_of(r.payload));
+    ASSERT_TRUE(certs.ok());
+    ASSERT_EQ(certs->size(), 1u);
+    EXPECT_TRUE(env().verifies(to_string((*certs)[0])));
+    auto cert = parse_certificate_der((*certs)[0]);
+    EXPECT_EQ(name_to_string(X509_get_subject_name(cert->get())), "CN=device-1");
+    EXPECT_EQ(X509_get_extended_key_usage(cert->get()) & XKU_SSL_CLIENT, XKU_SSL_CLIENT);
+    EXPECT_EQ(serial_of(to_string((*certs)[0])).size(), 32u);  // 128-bit serial (top bit clear: no 00 pad)
+}
+
+TEST_F(Server, SenWithAccept287ReturnsTheBareCertificate) {
+    auto r =
+        env().coap("/.well-known/est/sen", {"-m", "post", "-t", "286", "-A", "287", "-f",
+                                            env().csr("sen287", "CN=device-2", {"DNS:device-2.example"})});
+    ASSERT_EQ(r.code, "2.04");
+    EXPECT_TRUE(env().verifies(r.payload));
+}
+
+TEST_F(Server, AttReturnsTheDefaultCsrAttributes) {
+    auto r = env().coap("/.well-known/est/att");
+    ASSERT_EQ(r.code, "2.05");
+    EXPECT_EQ(static_cast<unsigned char>(r.payload.at(0)), 0x30);
+    // id-ecPublicKey 1.2.840.10045.2.1 and extensionRequest 1.2.840.113549.1.9.14 are both asked for.
+    EXPECT_NE(r.payload.find(std::string("\x2a\x86\x48\xce\x3d\x02\x01", 7)), std::string::npos);
+    EXPECT_NE(r.payload.find(std::string("\x2a\x86\x48\x86\xf7\x0d\x01\x09\x0e", 9)), std::string::npos);
+}
+
+void expect_generated_key_matches(ServerEnv& env, const std::string& path, ContentFormat cert_format) {
+    auto r = env.coap(path, {"-m", "post", "-t", "286", "-f", env.csr("skg", "CN=skg-device", {})});
+    ASSERT_EQ(r.code, "2.04") << r.output;
+    auto parts = mapping::decode_multipart_core(bytes_of(r.payload));
+    ASSERT_TRUE(parts.ok());
+    ASSERT_EQ(parts->size(), 2u);
+    ASSERT_EQ((*parts)[0].format, ContentFormat::Pkcs8);
+    ASSERT_EQ((*parts)[1].format, cert_format);
+    Bytes cert_der = *(*parts)[1].body;
+    if (cert_format == ContentFormat::CertsOnly) cert_der = certs_only_certificates_der(cert_der)->at(0);
+    EXPECT_TRUE(env.verifies(to_string(cert_der)));
+    auto key = parse_private_key_der(*(*parts)[0].body);
+    auto cert = parse_certificate_der(cert_der);
+    ASSERT_TRUE(key.ok());
+    ASSERT_TRUE(cert.ok());
+    EXPECT_EQ(X509_check_private_key(cert->get(), key->get()), 1);
+}
+
+TEST_F(Server, SkgGeneratesAKeyThatMatchesTheCertificate) {
+    expect_generated_key_matches(env(), "/.well-known/est/skg", ContentFormat::CertsOnly);
+}
+
+TEST_F(Server, SkcGeneratesAKeyThatMatchesThePkixCertificate) {
+    expect_generated_key_matches(env(), "/.well-known/est/skc", ContentFormat::PkixCert);
+}
+
+TEST_F(Server, EnrollStatusIsAcceptedAndLogged) {
+    std::string file = env().dir.file("es.cbor");
+    Bytes body;
+    ASSERT_TRUE(from_hex("A26776657273696F6E0166737461747573F5", body));
+    write_file(file, to_string(body));
+    auto r = env().coap("/.well-known/brski/es", {"-m", "post", "-t", "60", "-f", file});
+    EXPECT_EQ(r.code, "2.04");
+    EXPECT_NE(env().log().find("telemetry resource=es status=true"), std::string::npos);
+}
+
+// ---- re-enrollment (RFC 7030 §4.2.2) ----
+
+TEST_F(Server, SrenWithTheSameKeyRenewsAndWithANewKeyRekeys) {
+    Credentials ldevid = env().enroll("ldevid", "CN=ldevid-1", {"DNS:ldevid-1.example"});
+    // Renew: a CSR with the same subject, SAN and key, over a DTLS session authenticated by that certificate.
+    auto key = parse_private_key_der(pem_decode(read_file(ldevid.key)).value());
+    ASSERT_TRUE(key.ok());
+    std::string renew =
+        env().csr("ldevid-renew", "CN=ldevid-1", {"DNS:ldevid-1.example"}, KeyKind::P256, key->get());
+    auto r1 =
+        env().coap("/.well-known/est/sren", {"-m", "post", "-t", "286", "-A", "287", "-f", renew}, ldevid);
+    ASSERT_EQ(r1.code, "2.04") << r1.output;
+    EXPECT_TRUE(env().verifies(r1.payload));
+    std::string rekey = env().csr("ldevid-rekey", "CN=ldevid-1", {"DNS:ldevid-1.example"});
+    auto r2 =
+        env().coap("/.well-known/est/sren", {"-m", "post", "-t", "286", "-A", "287", "-f", rekey}, ldevid);
+    ASSERT_EQ(r2.code, "2.04") << r2.output;
+    std::string list = env().certs_list();
+    EXPECT_NE(list.find("\trenew\t"), std::string::npos) << list;
+    EXPECT_NE(list.find("\trekey\t"), std::string::npos) << list;
+}
+
+TEST_F(Server, SrenWithAnotherSubjectIsForbidden) {
+    Credentials ldevid = env().enroll("ldevid-m", "CN=ldevid-2", {"DNS:ldevid-2.example"});
+    std::string other = env().csr("mismatch", "CN=someone-else", {"DNS:ldevid-2.example"});
+    EXPECT_EQ(env().coap("/.well-known/est/sren", {"-m", "post", "-t", "286", "-f", other}, ldevid).code,
+              "4.03");
+}
+
+TEST_F(Server, SrenWithACertificateFromAnotherCaIsForbidden) {
+    // The IDevID comes from the manufacturer CA: it authenticates, but it is not ours to renew.
+    auto idevid = parse_certificate_der(pem_decode(read_file(env().idevid.cert)).value());
+    ASSERT_TRUE(idevid.ok());
+    std::string same_identity =
+        env().csr("idevid-sren", name_to_string(X509_get_subject_name(idevid->get())), {});
+    auto r = env().coap("/.well-known/est/sren", {"-m", "post", "-t", "286", "-f", same_identity});
+    EXPECT_EQ(r.code, "4.03");
+}
+
+// ---- errors ----
+
+TEST_F(Server, TamperedCsrSignatureIs400) {
+    std::string csr = read_file(env().csr("tamper", "CN=tamper", {}));
+    csr[csr.size() - 5] ^= 0x01;
+    std::string file = env().dir.file("tampered.csr");
+    write_file(file, csr);
+    EXPECT_EQ(env().coap("/.well-known/est/sen", {"-m", "post", "-t", "286", "-f", file}).code, "4.00");
+}
+
+TEST_F(Server, DisallowedKeyTypeIs400) {
+    // P-384 is allowed by default, so the server is started here with P-256 only.
+    ServerEnv strict;
+    strict.start({"--key-types", "p256"});
+    auto r = strict.coap("/.well-known/est/sen",
+                         {"-m", "post", "-t", "286", "-f", strict.csr("p384", "CN=p384", {}, KeyKind::P384)});
+    EXPECT_EQ(r.code, "4.00") << r.output;
+    EXPECT_NE(r.diagnostic.find("key type p384 is not allowed"), std::string::npos) << r.diagnostic;
+}
+
+TEST_F(Server, OversizedRequestIs413) {
+    std::string file = env().dir.file("big");
+    write_file(file, std::string(20000, '\x30'));
+    auto r = env().coap("/.well-known/est/sen", {"-m", "post", "-t", "286", "-b", "1024", "-f", file});
+    EXPECT_EQ(r.code, "4.13");
+    EXPECT_EQ(r.options["Size1"], "16384");
+}
+
+TEST_F(Server, WrongContentFormatIs415) {
+    EXPECT_EQ(
+        env()
+            .coap("/.well-known/est/sen", {"-m", "post", "-t", "60", "-f", env().csr("cf", "CN=cf", {})})
+            .code,
+        "4.15");
+}
+
+TEST_F(Server, WrongAcceptIs406) {
+    EXPECT_EQ(env()
+                  .coap("/.well-known/est/sen",
+                        {"-m", "post", "-t", "286", "-A", "62", "-f", env().csr("acc", "CN=acc", {})})
+                  .code,
+              "4.06");
+}
+
+TEST_F(Server, WrongMethodIs405) {
+    EXPECT_EQ(env().coap("/.well-known/est/sen").code, "4.05");
+}
+
+// ---- store ----
+
+TEST_F(Server, FiftyConcurrentEnrollmentsGetFiftyDistinctSerials) {
+    constexpr int kClients = 50;
+    std::string file = env().csr("concurrent", "CN=concurrent", {});
+    std::vector<std::future<CoapOutcome>> runs;
+    for (int i = 0; i < kClients; ++i) {
+        std::string out = env().dir.file("c-" + std::to_string(i));
+        auto argv = coap_client_command(
+            "coaps://127.0.0.1:" + std::to_string(env().port) + "/.well-known/est/sen",
+            {"-m", "post", "-t", "286", "-A", "287", "-f", file}, env().idevid, env().pki + "/ca.crt", out);
+        runs.push_back(std::async(std::launch::async, [argv, out] { return run_coap_client(argv, out); }));
+    }
+    std::set<std::string> serials;
+    for (auto& run : runs) {
+        CoapOutcome r = run.get();
+        ASSERT_EQ(r.code, "2.04") << r.output;
+        serials.insert(serial_of(r.payload));
+    }
+    EXPECT_EQ(serials.size(), static_cast<std::size_t>(kClients));
+    for (const auto& s : serials)
+        EXPECT_NE(env().certs_list().find(s.substr(2)), std::string::npos) << s;
+}
+
+TEST(ServerPersistence, IssuedCertificatesSurviveARestart) {
+    ServerEnv env;
+    env.start();
+    auto r = env.coap("/.well-known/est/sen",
+                      {"-m", "post", "-t", "286", "-A", "287", "-f", env.csr("p", "CN=persist", {})});
+    ASSERT_EQ(r.code, "2.04");
+    std::string serial = serial_of(r.payload);
+    EXPECT_EQ(env.stop(), 0);  // SIGTERM drains and exits 0
+    env.start();
+    std::string list = env.certs_list();
+    EXPECT_NE(list.find("CN=persist"), std::string::npos) << list;
+    auto again = env.coap("/.well-known/est/sen",
+                          {"-m", "post", "-t", "286", "-A", "287", "-f", env.csr("p2", "CN=persist-2", {})});
+    ASSERT_EQ(again.code, "2.04");
+    std::string after = env.certs_list();
+    EXPECT_NE(after.find("CN=persist-2"), std::string::npos);
+    EXPECT_NE(after.find("CN=persist\t"), std::string::npos);
+}
+
+// ---- RFC 7030 over HTTPS for regular devices ----
+
+TEST_F(Server, HttpsCacertsAndSimpleenrollWork) {
+    std::string body;
+    ASSERT_EQ(env().curl("/.well-known/est/cacerts", body), "200");
+    ASSERT_TRUE(base64_decode(body).ok());
+    std::string csr_b64 = base64_encode(bytes_of(read_file(env().csr("https", "CN=regular-device", {}))), 64);
+    write_file(env().dir.file("https.b64"), csr_b64);
+    ASSERT_EQ(env().curl("/.well-known/est/simpleenroll", body,
+                         {"-H", "Content-Type: application/pkcs10", "--data-binary",
+                          "@" + env().dir.file("https.b64")}),
+              "200");
+    auto der = base64_decode(body);
+    ASSERT_TRUE(der.ok());
+    auto certs = certs_only_certificates_der(*der);
+    ASSERT_TRUE(certs.ok());
+    EXPECT_TRUE(env().verifies(to_string(certs->at(0))));
+}
+
+TEST_F(Server, HttpsServerkeygenAnswersMultipartMixed) {
+    std::string csr_b64 =
+        base64_encode(bytes_of(read_file(env().csr("https-skg", "CN=regular-skg", {}))), 64);
+    write_file(env().dir.file("https-skg.b64"), csr_b64);
+    std::string body;
+    ASSERT_EQ(env().curl("/.well-known/est/serverkeygen", body,
+                         {"-H", "Content-Type: application/pkcs10", "--data-binary",
+                          "@" + env().dir.file("https-skg.b64")}),
+              "200");
+    EXPECT_NE(body.find("application/pkcs8"), std::string::npos);
+    EXPECT_NE(body.find("smime-type=certs-only"), std::string::npos);
+}
+
+TEST_F(Server, HttpsWithoutClientCertificateIsRefused) {
+    std::string body;
+    EXPECT_EQ(env().curl("/.well-known/est/cacerts", body, {}, false), "000");
+}
+
+// estgw's own gateway mode in front of its own HTTPS front: both directions of the RFC 7030 mapping agree.
+TEST(ServerAsUpstream, TheGatewayRelaysToTheHttpsFront) {
+    ServerEnv server;
+    server.start();
+    GatewayEnv gw;  // its own PKI for the DTLS side; the upstream is the server's HTTPS front
+    gw.start_gateway({"--upstream", "https://127.0.0.1:" + std::to_string(server.https_port), "--upstream-ca",
+                      server.pki + "/ca.crt", "--upstream-cert", server.pki + "/server.crt", "--upstream-key",
+                      server.pki + "/server.key"});
+    auto crts = gw.coap("/est/crts");
+    EXPECT_EQ(crts.code, "2.05") << gw.gateway_log();
+    std::string csr = gw.write_csr("relay", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
+    auto sen = gw.coap("/est/sen", {"-m", "post", "-t", "286", "-A", "287", "-f", csr});
+    ASSERT_EQ(sen.code, "2.04") << sen.output << gw.gateway_log() << server.log();
+    EXPECT_TRUE(server.verifies(sen.payload));
+    auto skg = gw.coap("/est/skg", {"-m", "post", "-t", "286", "-f", csr});
+    ASSERT_EQ(skg.code, "2.04") << skg.output;
+    EXPECT_TRUE(mapping::decode_multipart_core(bytes_of(skg.payload)).ok());
+    auto att = gw.coap("/est/att");
+    EXPECT_EQ(att.code, "2.05");
+}
+
+}  // namespace
+}  // namespace estgw::test
