@@ -64,8 +64,8 @@ EstResponse LocalBackend::process(const EstRequest& request) {
     return EstResponse::error(Status::Internal, "unknown operation");
 }
 
-Result<X509Ptr> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
-                                               certs::IssuanceOperation operation, const PeerIdentity& peer) {
+Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
+                                             certs::IssuanceOperation operation, const PeerIdentity& peer) {
     // The serial is 128 random bits; a collision is astronomically rare, but the store's uniqueness
     // constraint is what guarantees it, so a duplicate is simply issued again.
     for (int attempt = 0; attempt < 3; ++attempt) {
@@ -81,7 +81,9 @@ Result<X509Ptr> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PK
                                  {"subject", record->subject},
                                  {"operation", std::string(certs::operation_name(operation))},
                                  {"client", peer.subject.empty() ? std::string("-") : peer.subject}});
-            return std::move(*cert);
+            auto der = certificate_to_der(cert->get());
+            if (!der) return der.error();
+            return make_certs_only({*der});
         }
     }
     return make_error(Status::Internal, "could not draw a unique serial number");
@@ -115,11 +117,7 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
         if (auto allowed = config_.key_policy.check(csr_key); !allowed) {
             return EstResponse::error(Status::BadRequest, allowed.error().message);
         }
-        auto cert = issue_and_record(csr->get(), nullptr, operation, request.peer);
-        if (!cert) return EstResponse::from_error(cert.error());
-        auto der = certificate_to_der(cert->get());
-        if (!der) return EstResponse::from_error(der.error());
-        auto certs_only = make_certs_only({*der});
+        auto certs_only = issue_and_record(csr->get(), nullptr, operation, request.peer);
         if (!certs_only) return EstResponse::from_error(certs_only.error());
         EstResponse r;
         r.format = ContentFormat::CertsOnly;
@@ -133,12 +131,8 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
     certs::EnvelopeKeys envelope{config_.symmetric_keys, request.peer.chain};
     auto key_part = certs::server_key_part(csr->get(), key->get(), ca_, envelope);
     if (!key_part) return EstResponse::from_error(key_part.error());
-    auto cert =
+    auto certs_only =
         issue_and_record(csr->get(), key->get(), certs::IssuanceOperation::ServerKeyGen, request.peer);
-    if (!cert) return EstResponse::from_error(cert.error());
-    auto der = certificate_to_der(cert->get());
-    if (!der) return EstResponse::from_error(der.error());
-    auto certs_only = make_certs_only({*der});
     if (!certs_only) return EstResponse::from_error(certs_only.error());
     EstResponse r;
     r.format = ContentFormat::MultipartCore;

@@ -46,8 +46,9 @@ class LocalBackend final : public Backend {
   private:
     EstResponse enroll(const EstRequest& request);
     EstResponse telemetry(const EstRequest& request);
-    Result<X509Ptr> issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
-                                     certs::IssuanceOperation operation, const PeerIdentity& peer);
+    // Issues, commits the record, and returns the certificate as certs-only (the shape every answer needs).
+    Result<Bytes> issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
+                                   certs::IssuanceOperation operation, const PeerIdentity& peer);
 
     LocalBackendConfig config_;
     const certs::IssuingCa& ca_;
