@@ -625,3 +625,21 @@ TEST(GatewayConfiguration, BadOptionsExitTwoNamingTheOption) {
 
 }  // namespace
 }  // namespace estgw::test
+
+namespace estgw::test {
+namespace {
+
+// RFC 9148 §3 (RFC 7925): TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 is mandatory; OpenSSL's own DTLS client as peer.
+TEST(GatewayDtls, NegotiatesTheMandatoryCcm8SuiteWhenTheClientOffersOnlyIt) {
+    GatewayEnv env;
+    env.start_gateway();
+    RunResult r = run_command(
+        {"openssl", "s_client", "-dtls1_2", "-connect", "127.0.0.1:" + std::to_string(env.port), "-cipher",
+         "ECDHE-ECDSA-AES128-CCM8", "-cert", env.pledge.cert, "-key", env.pledge.key, "-CAfile", env.ca_file},
+        std::chrono::seconds(10));
+    EXPECT_NE(r.output.find("Cipher is ECDHE-ECDSA-AES128-CCM8"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("Verify return code: 0 (ok)"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace estgw::test
