@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "bench/coap_client.hpp"
 #include "common/base64.hpp"
+#include "gateway/coap_client.hpp"
 #include "gateway/gateway_env.hpp"
 
 using namespace estgw;
@@ -64,23 +64,42 @@ int main(int argc, char** argv) {
     }
 
     // Through the gateway: EST-coaps over one DTLS session.
-    coap_startup();
     std::vector<double> gateway_ms;
     {
-        bench::CoapClient client("127.0.0.1", env.port, env.pledge.cert, env.pledge.key, env.ca_file);
+        gateway::CoapLibrary library(LOG_WARNING);
+        gateway::CoapsUrl url{"127.0.0.1", static_cast<std::uint16_t>(env.port)};
+        gateway::DtlsIdentity identity;
+        identity.cert_file = env.pledge.cert;
+        identity.key_file = env.pledge.key;
+        identity.ca_file = env.ca_file;
+        auto server = gateway::resolve_server(url);
+        if (!server) {
+            std::fprintf(stderr, "%s\n", server.error().message.c_str());
+            return 1;
+        }
+        auto client = gateway::CoapClient::open(*server, identity);
+        if (!client) {
+            std::fprintf(stderr, "cannot open the DTLS session: %s\n", client.error().message.c_str());
+            return 1;
+        }
+        gateway::CoapRequest sen;
+        sen.method = COAP_REQUEST_CODE_POST;
+        sen.path = {"est", "sen"};
+        sen.content_format = 286;
+        sen.body = csr;
         for (int i = 0; i < n + 5; ++i) {
             auto t0 = Clock::now();
-            auto answer = client.request(COAP_REQUEST_CODE_POST, {"est", "sen"}, 286, csr);
+            auto answer = (*client)->request(sen);
             double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
             if (!answer || answer->code != COAP_RESPONSE_CODE(204)) {
-                std::fprintf(stderr, "gateway request failed: %s\n",
-                             answer ? "unexpected code" : answer.error().message.c_str());
+                std::fprintf(
+                    stderr, "gateway request failed: %s\n",
+                    answer ? gateway::code_string(answer->code).c_str() : answer.error().message.c_str());
                 return 1;
             }
             if (i >= 5) gateway_ms.push_back(ms);
         }
     }
-    coap_cleanup();
 
     Summary d = summarize(direct_ms), g = summarize(gateway_ms);
     print("direct HTTPS simpleenroll", d, direct_ms.size());

@@ -19,6 +19,8 @@ constexpr const char* kUsage =
     "  serve         serve EST-coaps over DTLS (and RFC 7030 over HTTPS in server mode)\n"
     "  pki init      write a demo PKI and a server-mode configuration\n"
     "  certs list    list the certificates a server-mode registrar has issued\n"
+    "  enroll        an EST-coaps pledge: fetch CA certificates, enroll, re-enroll, server-side keys\n"
+    "  bench         load generator: keep N DTLS sessions busy with sen, crts or sren\n"
     "\n"
     "`estgw <command> --help` lists each command's options.\n"
     "\n"
@@ -49,6 +51,8 @@ int main(int argc, char** argv) {
         if (first == "serve") return run_serve(rest(1));
         if (first == "pki" && args.size() > 1 && args[1] == "init") return run_pki_init(rest(2));
         if (first == "certs" && args.size() > 1 && args[1] == "list") return run_certs_list(rest(2));
+        if (first == "enroll") return run_enroll(rest(1));
+        if (first == "bench") return run_bench(rest(1));
     } catch (const std::exception& e) {
         std::cerr << "estgw " << first << ": " << e.what() << "\n";
         return kExitFailure;

@@ -18,6 +18,7 @@
 #include "mapping/multipart_core.hpp"
 #include "support/coap_cli.hpp"
 #include "support/process.hpp"
+#include "support/server_env.hpp"
 #include "support/test_pki.hpp"
 
 namespace estgw::test {
@@ -26,113 +27,6 @@ namespace {
 Bytes bytes_of(const std::string& s) {
     return Bytes(s.begin(), s.end());
 }
-
-class ServerEnv {
-  public:
-    ServerEnv() {
-        RunResult init = run_command({ESTGW_BINARY, "pki", "init", "--dir", pki}, std::chrono::seconds(30));
-        if (init.exit_code != 0) throw std::runtime_error("pki init failed: " + init.output);
-        idevid = Credentials{pki + "/pledge.crt", pki + "/pledge.key"};
-    }
-    ~ServerEnv() { stop(); }
-
-    void start(const std::vector<std::string>& extra = {}) {
-        stop();
-        port = free_port(true);
-        https_port = free_port(false);
-        std::vector<std::string> argv = {ESTGW_BINARY,     "serve",
-                                         "--config",       pki + "/estgw.conf",
-                                         "--listen",       "127.0.0.1:" + std::to_string(port),
-                                         "--https-listen", "127.0.0.1:" + std::to_string(https_port),
-                                         "--workers",      "4"};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        server_ = std::make_unique<ChildProcess>(argv, dir.file("server.log"));
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-        while (std::chrono::steady_clock::now() < deadline) {
-            if (!server_->running()) throw std::runtime_error("estgw exited at start:\n" + log());
-            if (coap("/.well-known/core").code == "2.05") return;
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        throw std::runtime_error("estgw did not become ready:\n" + log());
-    }
-    int stop(int signal = SIGTERM) {
-        int code = server_ ? server_->stop(signal, std::chrono::seconds(30)) : 0;
-        server_.reset();
-        return code;
-    }
-    std::string log() const { return read_file(dir.file("server.log")); }
-
-    CoapOutcome coap(const std::string& path, const std::vector<std::string>& args = {},
-                     const std::optional<Credentials>& who = std::nullopt) {
-        std::string out = dir.file("out-" + std::to_string(++outputs_));
-        return run_coap_client(coap_client_command("coaps://127.0.0.1:" + std::to_string(port) + path, args,
-                                                   who ? *who : idevid, pki + "/ca.crt", out),
-                               out);
-    }
-
-    // A fresh key (kept on disk, 0600, for later DTLS use) and its CSR; returns the CSR file.
-    std::string csr(const std::string& name, const std::string& subject, const std::vector<std::string>& sans,
-                    KeyKind kind = KeyKind::P256, EVP_PKEY* reuse = nullptr) {
-        EvpPkeyPtr fresh = reuse ? nullptr : make_key(kind);
-        EVP_PKEY* key = reuse ? reuse : fresh.get();
-        auto pkcs8 = private_key_to_pkcs8_der(key);
-        if (!pkcs8) throw std::runtime_error(pkcs8.error().message);
-        write_file(dir.file(name + ".key"), pem_encode(*pkcs8, "PRIVATE KEY"));
-        ::chmod(dir.file(name + ".key").c_str(), 0600);
-        X509ReqPtr req = make_csr(subject, sans, key);
-        Bytes der = to_der(req.get());
-        write_file(dir.file(name + ".csr"), to_string(der));
-        return dir.file(name + ".csr");
-    }
-
-    // Enrolls `name` with the IDevID over /sen (Accept 287); returns the new certificate and key files.
-    Credentials enroll(const std::string& name, const std::string& subject,
-                       const std::vector<std::string>& sans) {
-        auto r = coap("/.well-known/est/sen",
-                      {"-m", "post", "-t", "286", "-A", "287", "-f", csr(name, subject, sans)});
-        if (r.code != "2.04") throw std::runtime_error("enroll failed: " + r.output);
-        write_file(dir.file(name + ".crt"), pem_encode(bytes_of(r.payload), "CERTIFICATE"));
-        return Credentials{dir.file(name + ".crt"), dir.file(name + ".key")};
-    }
-
-    // `openssl verify -CAfile ca.crt` on a DER certificate.
-    bool verifies(const std::string& der) {
-        std::string pem = dir.file("verify-" + std::to_string(++outputs_) + ".pem");
-        write_file(pem, pem_encode(bytes_of(der), "CERTIFICATE"));
-        RunResult r =
-            run_command({"openssl", "verify", "-CAfile", pki + "/ca.crt", pem}, std::chrono::seconds(10));
-        return r.exit_code == 0 && r.output.find(": OK") != std::string::npos;
-    }
-
-    std::string certs_list() {
-        return run_command({ESTGW_BINARY, "certs", "list", "--db", pki + "/estgw.db"},
-                           std::chrono::seconds(10))
-            .output;
-    }
-
-    // curl against the HTTPS front; returns "<status>" and fills `body`.
-    std::string curl(const std::string& path, std::string& body, const std::vector<std::string>& extra = {},
-                     bool with_cert = true) {
-        std::string out = dir.file("curl-" + std::to_string(++outputs_));
-        std::vector<std::string> argv = {"curl", "-s",           "-o",       out,
-                                         "-w",   "%{http_code}", "--cacert", pki + "/ca.crt"};
-        if (with_cert) argv.insert(argv.end(), {"--cert", idevid.cert, "--key", idevid.key});
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        argv.push_back("https://127.0.0.1:" + std::to_string(https_port) + path);
-        RunResult r = run_command(argv, std::chrono::seconds(30));
-        body = read_file(out);
-        return r.output;
-    }
-
-    TempDir dir;
-    std::string pki = dir.file("pki");
-    Credentials idevid;
-    int port = 0, https_port = 0;
-
-  private:
-    std::unique_ptr<ChildProcess> server_;
-    int outputs_ = 0;
-};
 
 class Server : public ::testing::Test {
   protected:

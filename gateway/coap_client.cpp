@@ -1,0 +1,414 @@
+#include "gateway/coap_client.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "common/openssl.hpp"
+
+namespace estgw::gateway {
+
+CoapLibrary::CoapLibrary(coap_log_t level) {
+    coap_startup();
+    coap_set_log_level(level);
+    coap_dtls_set_log_level(level);
+}
+
+CoapLibrary::~CoapLibrary() {
+    coap_cleanup();
+}
+
+namespace {
+
+Error bad_url(std::string_view url, std::string_view why) {
+    return make_error(Status::BadRequest, "bad server URL '" + std::string(url) + "': " + std::string(why));
+}
+
+bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
+    return text.size() >= prefix.size() &&
+           std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) {
+               return std::tolower(static_cast<unsigned char>(a)) ==
+                      std::tolower(static_cast<unsigned char>(b));
+           });
+}
+
+constexpr const char* kHandshakeFailed =
+    "DTLS handshake failed (does --ca hold the server's trust anchor, and does the server accept --cert?)";
+
+bool is_ip_literal(const std::string& host) {
+    in6_addr v6{};
+    in_addr v4{};
+    return inet_pton(AF_INET6, host.c_str(), &v6) == 1 || inet_pton(AF_INET, host.c_str(), &v4) == 1;
+}
+
+// RFC 7030 §3.6.1 (RFC 6125): the server's certificate must name the host the client asked for, as an IP
+// address or DNS name in subjectAltName. libcoap 4.3.1 only checks the chain; this CN callback sees each
+// certificate of it and rejects the leaf that names another server (libcoap then fails the handshake).
+int check_server_name(const char*, const std::uint8_t* der, std::size_t length, coap_session_t*,
+                      unsigned depth, int, void* arg) {
+    if (depth != 0 || arg == nullptr) return 1;
+    const auto& name = *static_cast<const std::string*>(arg);
+    const unsigned char* p = der;
+    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(length)));
+    if (!cert) return 0;
+    bool named = is_ip_literal(name)
+                     ? X509_check_ip_asc(cert.get(), name.c_str(), 0) == 1
+                     : X509_check_host(cert.get(), name.c_str(), name.size(), 0, nullptr) == 1;
+    if (!named) coap_log(LOG_WARNING, "the server's certificate does not name %s\n", name.c_str());
+    return named ? 1 : 0;
+}
+
+}  // namespace
+
+Result<CoapsUrl> parse_coaps_url(std::string_view url) {
+    constexpr std::string_view kScheme = "coaps://";
+    if (!starts_with_ignoring_case(url, kScheme)) return bad_url(url, "expected coaps://HOST[:PORT][/root]");
+    std::string_view rest = url.substr(kScheme.size());
+    if (rest.find_first_of("?#") != std::string_view::npos)
+        return bad_url(url, "no query or fragment allowed");
+    CoapsUrl out;
+    std::string_view after_host;
+    if (rest.starts_with('[')) {
+        auto close = rest.find(']');
+        if (close == std::string_view::npos) return bad_url(url, "unterminated '[' in the host");
+        out.host = std::string(rest.substr(1, close - 1));
+        in6_addr v6{};
+        if (inet_pton(AF_INET6, out.host.c_str(), &v6) != 1) return bad_url(url, "bad IPv6 address");
+        after_host = rest.substr(close + 1);
+    } else {
+        auto end = rest.find_first_of(":/");
+        out.host = std::string(rest.substr(0, end));
+        after_host = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
+    }
+    if (out.host.empty()) return bad_url(url, "no host");
+    if (after_host.starts_with(':')) {
+        auto end = after_host.find('/');
+        std::string_view digits = after_host.substr(1, end == std::string_view::npos ? end : end - 1);
+        unsigned port = 0;
+        auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || port == 0 ||
+            port > 65535)
+            return bad_url(url, "bad port");
+        out.port = static_cast<std::uint16_t>(port);
+        after_host = end == std::string_view::npos ? std::string_view{} : after_host.substr(end);
+    }
+    if (!after_host.empty() && !after_host.starts_with('/')) return bad_url(url, "bad host");
+    std::string root(after_host);
+    while (!root.empty() && root.back() == '/')
+        root.pop_back();
+    if (!root.empty()) out.root = root;
+    return out;
+}
+
+Result<coap_address_t> resolve_server(const CoapsUrl& url) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* found = nullptr;
+    int rc = getaddrinfo(url.host.c_str(), nullptr, &hints, &found);
+    if (rc != 0 || !found)
+        return make_error(Status::UpstreamFailed, "cannot resolve '" + url.host + "': " + gai_strerror(rc));
+    std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> owner(found, freeaddrinfo);
+    coap_address_t address;
+    coap_address_init(&address);
+    if (found->ai_family == AF_INET6) {
+        std::memcpy(&address.addr.sin6, found->ai_addr, sizeof(sockaddr_in6));
+        address.addr.sin6.sin6_port = htons(url.port);
+        address.size = sizeof(sockaddr_in6);
+    } else {
+        std::memcpy(&address.addr.sin, found->ai_addr, sizeof(sockaddr_in));
+        address.addr.sin.sin_port = htons(url.port);
+        address.size = sizeof(sockaddr_in);
+    }
+    return address;
+}
+
+std::vector<std::string> path_segments(std::string_view path) {
+    std::vector<std::string> out;
+    while (!path.empty()) {
+        auto slash = path.find('/');
+        std::string_view segment = path.substr(0, slash);
+        if (!segment.empty()) out.emplace_back(segment);
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return out;
+}
+
+Result<CoapContextPtr> new_client_context(const DtlsIdentity& identity) {
+    CoapContextPtr context(coap_new_context(nullptr));
+    if (!context) return make_error(Status::Internal, "coap_new_context failed");
+    coap_context_set_block_mode(context.get(), COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    if (identity.verify_server &&
+        !coap_context_set_pki_root_cas(context.get(), identity.ca_file.c_str(), nullptr))
+        return make_error(Status::Internal, "cannot load the trust anchors in " + identity.ca_file);
+    return context;
+}
+
+Result<CoapSessionPtr> open_dtls_session(coap_context_t* context, const coap_address_t& server,
+                                         const DtlsIdentity& identity) {
+    coap_dtls_pki_t pki{};
+    pki.version = COAP_DTLS_PKI_SETUP_VERSION;
+    pki.verify_peer_cert = identity.verify_server ? 1 : 0;
+    pki.check_common_ca = 0;  // the server's CA is --ca, not the issuer of our own certificate
+    pki.cert_chain_validation = 1;
+    pki.cert_chain_verify_depth = 3;
+    pki.pki_key.key_type = COAP_PKI_KEY_PEM;
+    pki.pki_key.key.pem.public_cert = identity.cert_file.c_str();
+    pki.pki_key.key.pem.private_key = identity.key_file.c_str();
+    std::string sni = identity.server_name;
+    if (!sni.empty() && !is_ip_literal(sni)) pki.client_sni = sni.data();
+    if (identity.verify_server && !identity.server_name.empty()) {
+        pki.validate_cn_call_back = check_server_name;
+        // libcoap keeps this pointer for the handshake: the caller's identity outlives the session.
+        pki.cn_call_back_arg = const_cast<std::string*>(&identity.server_name);
+    }
+    CoapSessionPtr session(coap_new_client_session_pki(context, nullptr, &server, COAP_PROTO_DTLS, &pki));
+    if (!session) {
+        return make_error(Status::Internal, "cannot start a DTLS session with " + identity.cert_file +
+                                                " and " + identity.key_file +
+                                                " (unreadable, or the key does not match)");
+    }
+    return session;
+}
+
+bool valid_block_size(unsigned size) {
+    return size >= 16 && size <= 1024 && (size & (size - 1)) == 0;
+}
+
+namespace {
+
+unsigned block_szx(unsigned size) {
+    unsigned szx = 0;
+    while ((16u << szx) < size)
+        ++szx;
+    return szx;
+}
+
+}  // namespace
+
+Result<Bytes> send_request(coap_session_t* session, const CoapRequest& request) {
+    CoapPduPtr pdu(coap_pdu_init(COAP_MESSAGE_CON, request.method, coap_new_message_id(session),
+                                 coap_session_max_pdu_size(session)));
+    if (!pdu) return make_error(Status::Internal, "coap_pdu_init failed");
+    std::uint8_t token[8];
+    std::size_t token_length = 0;
+    coap_session_new_token(session, &token_length, token);
+    bool ok = coap_add_token(pdu.get(), token_length, token) != 0;
+    auto add_text = [&](coap_option_num_t number, const std::string& text) {
+        ok = ok && coap_add_option(pdu.get(), number, text.size(),
+                                   reinterpret_cast<const std::uint8_t*>(text.data())) != 0;
+    };
+    auto add_uint = [&](coap_option_num_t number, unsigned value) {
+        std::uint8_t buf[4];
+        ok = ok && coap_add_option(pdu.get(), number, coap_encode_var_safe(buf, sizeof buf, value), buf) != 0;
+    };
+    // Options in ascending number order (RFC 7252 §3.1 delta encoding).
+    for (const auto& segment : request.path)
+        add_text(COAP_OPTION_URI_PATH, segment);
+    if (request.content_format) add_uint(COAP_OPTION_CONTENT_FORMAT, *request.content_format);
+    for (const auto& q : request.query)
+        add_text(COAP_OPTION_URI_QUERY, q);
+    if (request.accept) add_uint(COAP_OPTION_ACCEPT, *request.accept);
+    if (request.block_size) {
+        // Block NUM 0, M 0: only the size matters. libcoap 4.3.1 keeps a Block1 size set by the application
+        // when it splits the body, and carries the early Block2 into every block it sends.
+        add_uint(COAP_OPTION_BLOCK2, block_szx(*request.block_size));
+        if (!request.body.empty()) add_uint(COAP_OPTION_BLOCK1, block_szx(*request.block_size));
+    }
+    if (ok && !request.body.empty())
+        ok = coap_add_data_large_request(session, pdu.get(), request.body.size(), request.body.data(),
+                                         nullptr, nullptr) != 0;
+    if (!ok) return make_error(Status::Internal, "cannot build the CoAP request");
+    if (coap_send(session, pdu.release()) == COAP_INVALID_MID)
+        return make_error(Status::Internal, "coap_send failed");
+    return Bytes(token, token + token_length);
+}
+
+CoapAnswer read_answer(const coap_pdu_t* pdu) {
+    CoapAnswer answer;
+    answer.code = static_cast<std::uint8_t>(coap_pdu_get_code(pdu));
+    coap_opt_iterator_t it;
+    if (const coap_opt_t* opt = coap_check_option(pdu, COAP_OPTION_CONTENT_FORMAT, &it))
+        answer.content_format = coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt));
+    if (const coap_opt_t* opt = coap_check_option(pdu, COAP_OPTION_MAXAGE, &it))
+        answer.max_age = coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt));
+    std::size_t length = 0, offset = 0, total = 0;
+    const std::uint8_t* data = nullptr;
+    if (coap_get_data_large(pdu, &length, &data, &offset, &total)) answer.body.assign(data, data + length);
+    return answer;
+}
+
+std::string code_string(std::uint8_t code) {
+    char text[8];
+    std::snprintf(text, sizeof text, "%u.%02u", code >> 5u, code & 0x1fu);
+    return text;
+}
+
+std::string code_with_phrase(std::uint8_t code) {
+    const char* phrase = coap_response_phrase(code);
+    return phrase ? code_string(code) + " " + phrase : code_string(code);
+}
+
+std::string diagnostic_text(const CoapAnswer& answer) {
+    if (answer.content_format) return {};
+    constexpr std::size_t kLongest = 300;
+    std::string text;
+    for (std::uint8_t c : answer.body) {
+        if (text.size() == kLongest) {
+            text += "...";
+            break;
+        }
+        text += (c < 0x20 || c == 0x7f) ? ' ' : static_cast<char>(c);
+    }
+    return text;
+}
+
+std::string_view nack_key(coap_nack_reason_t reason) {
+    switch (reason) {
+        case COAP_NACK_TOO_MANY_RETRIES:
+            return "timeout";
+        case COAP_NACK_RST:
+            return "reset";
+        case COAP_NACK_TLS_FAILED:
+            return "dtls";
+        case COAP_NACK_NOT_DELIVERABLE:
+        case COAP_NACK_ICMP_ISSUE:
+            break;
+    }
+    return "unreachable";
+}
+
+// ---- CoapClient ----
+
+CoapClient::CoapClient(Passkey, coap_address_t server, DtlsIdentity identity)
+    : server_(server), identity_(std::move(identity)) {}
+
+Result<std::unique_ptr<CoapClient>> CoapClient::open(const coap_address_t& server,
+                                                     const DtlsIdentity& identity) {
+    auto client = std::make_unique<CoapClient>(Passkey{}, server, identity);
+    ESTGW_TRY(context, new_client_context(identity));
+    client->context_ = std::move(context);
+    coap_set_app_data(client->context_.get(), client.get());
+    coap_register_response_handler(client->context_.get(), on_response);
+    coap_register_nack_handler(client->context_.get(), on_nack);
+    coap_register_event_handler(client->context_.get(), on_event);
+    if (auto started = client->ensure_session(); !started) return started.error();
+    return client;
+}
+
+CoapClient::~CoapClient() {
+    // Releasing the session may report its queued requests to the handlers: they must find nobody.
+    if (context_) coap_set_app_data(context_.get(), nullptr);
+    session_.reset();
+}
+
+CoapClient* CoapClient::self(coap_session_t* session) {
+    return static_cast<CoapClient*>(coap_get_app_data(coap_session_get_context(session)));
+}
+
+Result<void> CoapClient::ensure_session() {
+    if (session_ && !session_closed_) return {};
+    session_.reset();
+    ESTGW_TRY(session, open_dtls_session(context_.get(), server_, identity_));
+    session_ = std::move(session);
+    session_closed_ = false;
+    return {};
+}
+
+coap_response_t CoapClient::on_response(coap_session_t* session, const coap_pdu_t*,
+                                        const coap_pdu_t* received, const coap_mid_t) {
+    try {
+        CoapClient* client = self(session);
+        if (!client || !client->waiting_) return COAP_RESPONSE_OK;
+        coap_bin_const_t token = coap_pdu_get_token(received);
+        if (Bytes(token.s, token.s + token.length) != client->token_) return COAP_RESPONSE_OK;
+        client->answer_ = read_answer(received);
+        client->waiting_ = false;
+    } catch (...) {
+        // Out of memory: the request times out instead; nothing may unwind through libcoap.
+    }
+    return COAP_RESPONSE_OK;
+}
+
+void CoapClient::on_nack(coap_session_t* session, const coap_pdu_t* sent, const coap_nack_reason_t reason,
+                         const coap_mid_t) {
+    try {
+        CoapClient* client = self(session);
+        if (!client) return;
+        if (reason != COAP_NACK_TOO_MANY_RETRIES) client->session_closed_ = true;
+        if (!client->waiting_) return;
+        if (sent) {
+            coap_bin_const_t token = coap_pdu_get_token(sent);
+            if (Bytes(token.s, token.s + token.length) != client->token_) return;
+        }
+        std::string key(nack_key(reason));
+        client->failure_ =
+            key == "timeout" ? make_error(Status::UpstreamTimeout, "no answer after the CoAP retransmissions")
+            : key == "dtls"  ? make_error(Status::UpstreamFailed, kHandshakeFailed)
+            : key == "reset" ? make_error(Status::UpstreamFailed, "the server reset the request")
+                             : make_error(Status::UpstreamFailed, "the server is unreachable");
+        client->waiting_ = false;
+    } catch (...) {
+    }
+}
+
+int CoapClient::on_event(coap_session_t* session, const coap_event_t event) {
+    CoapClient* client = self(session);
+    if (!client || session != client->session_.get()) return 0;
+    if (event == COAP_EVENT_DTLS_ERROR || event == COAP_EVENT_DTLS_CLOSED) {
+        client->session_closed_ = true;
+        // The nack handler, called for the same failure in the same coap_io_process, knows more: request()
+        // uses this only when no nack came.
+        client->session_event_ = event;
+    }
+    return 0;
+}
+
+Result<CoapAnswer> CoapClient::request(const CoapRequest& request, std::chrono::milliseconds timeout) {
+    if (auto started = ensure_session(); !started) return started.error();
+    answer_.reset();
+    failure_.reset();
+    session_event_.reset();
+    ESTGW_TRY(token, send_request(session_.get(), request));
+    token_ = std::move(token);
+    waiting_ = true;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (waiting_) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            waiting_ = false;
+            session_closed_ = true;  // its retransmissions are abandoned with it
+            return make_error(Status::UpstreamTimeout,
+                              "no answer within " + std::to_string(timeout.count() / 1000) + " s");
+        }
+        coap_io_process(context_.get(),
+                        static_cast<std::uint32_t>(std::clamp<long long>(left.count(), 1, 100)));
+        if (waiting_ && session_event_) {
+            waiting_ = false;
+            failure_ = make_error(Status::UpstreamFailed, *session_event_ == COAP_EVENT_DTLS_ERROR
+                                                              ? kHandshakeFailed
+                                                              : "the DTLS session was closed or never opened "
+                                                                "(is the server reachable?)");
+        }
+    }
+    if (failure_) return *failure_;
+    return std::move(*answer_);
+}
+
+void CoapClient::idle(std::chrono::milliseconds duration) {
+    auto deadline = std::chrono::steady_clock::now() + duration;
+    for (auto now = std::chrono::steady_clock::now(); now < deadline;
+         now = std::chrono::steady_clock::now()) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+        coap_io_process(context_.get(), static_cast<std::uint32_t>(std::clamp<long long>(left, 1, 100)));
+    }
+}
+
+}  // namespace estgw::gateway

@@ -1,0 +1,382 @@
+// `estgw enroll` end to end: the real binary as the pledge against estgw itself, in server mode (every
+// operation) and in gateway mode with the scripted RFC 7030 upstream (5.03 retries, encrypted keys). What it
+// writes is checked with openssl and the project's parsers.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "common/base64.hpp"
+#include "common/keys.hpp"
+#include "common/pem.hpp"
+#include "common/pkcs7.hpp"
+#include "common/x509.hpp"
+#include "gateway/gateway_env.hpp"
+#include "support/process.hpp"
+#include "support/server_env.hpp"
+#include "support/test_pki.hpp"
+
+namespace estgw::test {
+namespace {
+
+RunResult estgw_enroll(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {ESTGW_BINARY, "enroll"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, std::chrono::seconds(60));
+}
+
+unsigned file_mode(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? (st.st_mode & 0777) : 0;
+}
+
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+X509Ptr read_cert(const std::string& path) {
+    auto der = pem_decode(read_file(path), "CERTIFICATE");
+    if (!der) throw std::runtime_error(path + ": " + der.error().message);
+    return parse_certificate_der(*der).value();
+}
+
+EvpPkeyPtr read_key(const std::string& path) {
+    auto der = pem_decode(read_file(path), "PRIVATE KEY");
+    if (!der) throw std::runtime_error(path + ": " + der.error().message);
+    return parse_private_key_der(*der).value();
+}
+
+bool openssl_verifies(const std::string& ca, const std::string& cert) {
+    RunResult r = run_command({"openssl", "verify", "-CAfile", ca, cert}, std::chrono::seconds(10));
+    return r.exit_code == 0 && r.output.find(": OK") != std::string::npos;
+}
+
+class Enroll : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        env_ = new ServerEnv();  // NOLINT: suite-wide fixture owned by the two static hooks
+        env_->start();
+    }
+    static void TearDownTestSuite() {
+        delete env_;  // NOLINT
+        env_ = nullptr;
+    }
+    void TearDown() override {
+        if (HasFailure()) std::cerr << "---- server log ----\n" << env_->log() << "\n";
+    }
+    ServerEnv& env() { return *env_; }
+    std::string url() const { return "coaps://127.0.0.1:" + std::to_string(env_->port); }
+    std::string out(const std::string& name) const { return env_->dir.file("enroll-" + name); }
+    // As the IDevID, trusting the domain CA, writing into out(name).
+    RunResult run(const std::string& name, std::vector<std::string> args,
+                  const std::optional<Credentials>& who = std::nullopt) {
+        Credentials c = who.value_or(env_->idevid);
+        std::vector<std::string> all = {"--server", url(), "--cert", c.cert,
+                                        "--key",    c.key, "--out",  out(name)};
+        if (std::find(args.begin(), args.end(), "--insecure-bootstrap") == args.end())
+            all.insert(all.end(), {"--ca", env_->pki + "/ca.crt"});
+        all.insert(all.end(), args.begin(), args.end());
+        return estgw_enroll(all);
+    }
+    static ServerEnv* env_;
+};
+ServerEnv* Enroll::env_ = nullptr;
+
+// ---- every operation ----
+
+TEST_F(Enroll, CrtsWritesTheDomainCaAsPem) {
+    RunResult r = run("crts", {"--op", "crts"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("crts 2.05 Content"), std::string::npos) << r.output;
+    EXPECT_EQ(pem_decode(read_file(out("crts") + "/ca.pem")).value(),
+              pem_decode(read_file(env().pki + "/ca.crt")).value());
+    EXPECT_EQ(file_mode(out("crts") + "/ca.pem"), 0644u);
+}
+
+TEST_F(Enroll, SenWritesAPrivateKeyWithMode0600AndACertificateThatVerifies) {
+    ASSERT_EQ(run("sen", {"--op", "crts"}).exit_code, 0);
+    RunResult r = run("sen", {});  // --op sen is the default
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("sen 2.04 Changed"), std::string::npos) << r.output;
+    EXPECT_EQ(file_mode(out("sen") + "/key.pem"), 0600u);
+    EXPECT_EQ(file_mode(out("sen") + "/cert.pem"), 0644u);
+    EXPECT_TRUE(openssl_verifies(out("sen") + "/ca.pem", out("sen") + "/cert.pem"));
+    X509Ptr cert = read_cert(out("sen") + "/cert.pem");
+    EvpPkeyPtr key = read_key(out("sen") + "/key.pem");
+    EXPECT_EQ(X509_check_private_key(cert.get(), key.get()), 1);
+    EXPECT_EQ(key_description(key.get()), "EC prime256v1");  // the default key type
+    // Without --subject the request repeats the identity of --cert, subjectAltName included.
+    X509Ptr idevid = read_cert(env().idevid.cert);
+    EXPECT_EQ(X509_NAME_cmp(X509_get_subject_name(cert.get()), X509_get_subject_name(idevid.get())), 0);
+}
+
+TEST_F(Enroll, AnExistingKeyFileIsReplacedWithMode0600) {
+    std::string dir = out("replace");
+    RunResult first = run("replace", {});
+    ASSERT_EQ(first.exit_code, 0) << first.output;
+    ASSERT_EQ(::chmod((dir + "/key.pem").c_str(), 0644), 0);
+    ASSERT_EQ(run("replace", {}).exit_code, 0);
+    EXPECT_EQ(file_mode(dir + "/key.pem"), 0600u);
+}
+
+TEST_F(Enroll, SenWithAccept287AndSmallBlocksGetsTheBareCertificate) {
+    RunResult r = run("sen287", {"--accept", "287", "--block", "64"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(openssl_verifies(env().pki + "/ca.crt", out("sen287") + "/cert.pem"));
+}
+
+TEST_F(Enroll, SenWithSubjectAndKeyTypeUsesBoth) {
+    RunResult r = run("subject", {"--new-key", "p384", "--subject", "CN=dev-7,O=Example"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    X509Ptr cert = read_cert(out("subject") + "/cert.pem");
+    EXPECT_EQ(name_to_string(X509_get_subject_name(cert.get())), "CN=dev-7,O=Example");
+    EXPECT_EQ(key_description(read_key(out("subject") + "/key.pem").get()), "EC secp384r1");
+}
+
+TEST_F(Enroll, SenWithAGivenCsrWritesNoKey) {
+    std::string csr = env().csr("given", "CN=given-csr", {});
+    RunResult r = run("given", {"--csr", csr});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_FALSE(exists(out("given") + "/key.pem"));
+    X509Ptr cert = read_cert(out("given") + "/cert.pem");
+    EXPECT_EQ(X509_check_private_key(cert.get(), read_key(env().dir.file("given.key")).get()), 1);
+}
+
+TEST_F(Enroll, SrenWithoutNewKeyRenewsWithTheSameKey) {
+    ASSERT_EQ(run("ldevid-a", {"--subject", "CN=ldevid-a"}).exit_code, 0);
+    Credentials ldevid{out("ldevid-a") + "/cert.pem", out("ldevid-a") + "/key.pem"};
+    RunResult r = run("renewed", {"--op", "sren"}, ldevid);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_FALSE(exists(out("renewed") + "/key.pem"));
+    X509Ptr cert = read_cert(out("renewed") + "/cert.pem");
+    EXPECT_EQ(X509_check_private_key(cert.get(), read_key(ldevid.key).get()), 1);
+    EXPECT_NE(env().certs_list().find("CN=ldevid-a\t"), std::string::npos);
+    EXPECT_NE(env().certs_list().find("\trenew\t"), std::string::npos);
+}
+
+TEST_F(Enroll, SrenWithNewKeyRekeys) {
+    ASSERT_EQ(run("ldevid-b", {"--subject", "CN=ldevid-b"}).exit_code, 0);
+    Credentials ldevid{out("ldevid-b") + "/cert.pem", out("ldevid-b") + "/key.pem"};
+    RunResult r = run("rekeyed", {"--op", "sren", "--new-key", "p256", "--accept", "287"}, ldevid);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    X509Ptr cert = read_cert(out("rekeyed") + "/cert.pem");
+    EXPECT_EQ(X509_check_private_key(cert.get(), read_key(out("rekeyed") + "/key.pem").get()), 1);
+    EXPECT_NE(env().certs_list().find("\trekey\t"), std::string::npos);
+}
+
+TEST_F(Enroll, AttWritesTheCsrAttributesAsDer) {
+    RunResult r = run("att", {"--op", "att"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    std::string der = read_file(out("att") + "/csrattrs.der");
+    ASSERT_FALSE(der.empty());
+    EXPECT_EQ(static_cast<unsigned char>(der[0]), 0x30);
+}
+
+void expect_server_generated_key(const std::string& dir) {
+    EXPECT_EQ(file_mode(dir + "/key.pem"), 0600u);
+    X509Ptr cert = read_cert(dir + "/cert.pem");
+    EXPECT_EQ(X509_check_private_key(cert.get(), read_key(dir + "/key.pem").get()), 1);
+}
+
+TEST_F(Enroll, SkgWritesTheServerGeneratedKeyAndItsCertificate) {
+    RunResult r = run("skg", {"--op", "skg"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    expect_server_generated_key(out("skg"));
+    EXPECT_TRUE(openssl_verifies(env().pki + "/ca.crt", out("skg") + "/cert.pem"));
+}
+
+TEST_F(Enroll, SkcAsksForAKeyLikeItsCsrKey) {
+    RunResult r = run("skc", {"--op", "skc", "--new-key", "ed25519"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    expect_server_generated_key(out("skc"));
+    EXPECT_EQ(key_description(read_key(out("skc") + "/key.pem").get()), "ED25519");
+}
+
+// ---- trust ----
+
+TEST_F(Enroll, InsecureBootstrapWarnsPinsCrtsAndEnrollsWithIt) {
+    RunResult r = run("bootstrap", {"--insecure-bootstrap"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("WARNING: --insecure-bootstrap"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("SHA-256 "), std::string::npos) << r.output;
+    EXPECT_EQ(pem_decode(read_file(out("bootstrap") + "/ca.pem")).value(),
+              pem_decode(read_file(env().pki + "/ca.crt")).value());
+    EXPECT_TRUE(openssl_verifies(out("bootstrap") + "/ca.pem", out("bootstrap") + "/cert.pem"));
+}
+
+TEST_F(Enroll, AServerOutsideTheTrustAnchorsExits3) {
+    RunResult r = estgw_enroll({"--server", url(), "--cert", env().idevid.cert, "--key", env().idevid.key,
+                                "--ca", env().pki + "/mfg-ca.crt", "--out", out("untrusted")});
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_NE(r.output.find("DTLS handshake failed"), std::string::npos) << r.output;
+}
+
+// RFC 7030 §3.6.1: a certificate from the right CA for another server is not good enough.
+TEST(EnrollServerName, AServerCertificateForAnotherNameExits3) {
+    ServerEnv other;
+    X509Ptr ca = read_cert(other.pki + "/ca.crt");
+    EvpPkeyPtr ca_key = read_key(other.pki + "/ca.key");
+    EvpPkeyPtr key = make_key();
+    CertOptions options;
+    options.sans = {"DNS:elsewhere.example"};
+    options.extended_key_usage = "serverAuth";
+    X509Ptr cert = make_certificate("CN=elsewhere.example", key.get(), ca.get(), ca_key.get(), options);
+    write_file(other.dir.file("elsewhere.crt"), pem_encode(to_der(cert.get()), "CERTIFICATE"));
+    write_file(other.dir.file("elsewhere.key"),
+               pem_encode(private_key_to_pkcs8_der(key.get()).value(), "PRIVATE KEY"));
+    other.start({"--cert", other.dir.file("elsewhere.crt"), "--key", other.dir.file("elsewhere.key")});
+    RunResult r = estgw_enroll({"--server", "coaps://127.0.0.1:" + std::to_string(other.port), "--cert",
+                                other.idevid.cert, "--key", other.idevid.key, "--ca", other.pki + "/ca.crt",
+                                "--out", other.dir.file("out")});
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_NE(r.output.find("does not name 127.0.0.1"), std::string::npos) << r.output;
+}
+
+// ---- failures ----
+
+TEST_F(Enroll, ServerRefusalExits1NamingTheCodeAndDiagnostic) {
+    // The IDevID comes from the manufacturer CA: it may enroll, not re-enroll.
+    RunResult r = run("refused", {"--op", "sren"});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("sren failed: 4.03 Forbidden: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("re-enrollment"), std::string::npos) << r.output;
+}
+
+TEST_F(Enroll, UnreachableServerExits3) {
+    RunResult r = estgw_enroll({"--server", "coaps://127.0.0.1:" + std::to_string(free_port(true)), "--cert",
+                                env().idevid.cert, "--key", env().idevid.key, "--ca", env().pki + "/ca.crt",
+                                "--timeout", "5", "--out", out("unreachable")});
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+}
+
+TEST_F(Enroll, EachUsageErrorExits2NamingTheProblem) {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--op", "bogus"}, "--op"},
+        {{"--accept", "62"}, "--accept"},
+        {{"--op", "att", "--accept", "281"}, "--accept"},
+        {{"--block", "100"}, "--block"},
+        {{"--op", "crts", "--new-key", "p256"}, "--new-key"},
+        {{"--new-key", "dsa"}, "--new-key"},
+        {{"--csr", "/nonexistent.csr"}, "/nonexistent.csr"},
+        {{"--subject", "CN"}, "subject"},
+        {{"--insecure-bootstrap", "--ca", "/etc/hostname"}, "--insecure-bootstrap"},
+        {{"--unknown-option"}, "unknown-option"},
+    };
+    for (const auto& [args, named] : cases) {
+        RunResult r = run("usage", args);
+        EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.output;
+        EXPECT_NE(r.output.find(named), std::string::npos) << r.output;
+    }
+    RunResult no_server = estgw_enroll({"--cert", env().idevid.cert, "--key", env().idevid.key});
+    EXPECT_EQ(no_server.exit_code, 2);
+    EXPECT_NE(no_server.output.find("--server"), std::string::npos) << no_server.output;
+    RunResult no_ca =
+        estgw_enroll({"--server", url(), "--cert", env().idevid.cert, "--key", env().idevid.key});
+    EXPECT_EQ(no_ca.exit_code, 2);
+    EXPECT_NE(no_ca.output.find("--ca is required"), std::string::npos) << no_ca.output;
+    RunResult bad_url = estgw_enroll({"--server", "https://127.0.0.1", "--cert", env().idevid.cert, "--key",
+                                      env().idevid.key, "--ca", env().pki + "/ca.crt"});
+    EXPECT_EQ(bad_url.exit_code, 2);
+}
+
+TEST(EnrollHelp, DocumentsEveryOptionAndTheExitCodes) {
+    RunResult r = estgw_enroll({"--help"});
+    EXPECT_EQ(r.exit_code, 0);
+    for (const char* option :
+         {"--server", "--cert", "--key", "--ca", "--op", "--csr", "--new-key", "--subject", "--accept",
+          "--block", "--out", "--max-wait", "--timeout", "--discover", "--insecure-bootstrap", "Exit status"})
+        EXPECT_NE(r.output.find(option), std::string::npos) << option;
+}
+
+// ---- gateway mode: discovery, 5.03 + Max-Age, encrypted server-generated keys ----
+
+class EnrollThroughGateway : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        env_ = new GatewayEnv();  // NOLINT: suite-wide fixture owned by the two static hooks
+        env_->start_gateway();
+    }
+    static void TearDownTestSuite() {
+        delete env_;  // NOLINT
+        env_ = nullptr;
+    }
+    void TearDown() override {
+        if (HasFailure()) std::cerr << "---- gateway log ----\n" << env_->gateway_log() << "\n";
+    }
+    GatewayEnv& env() { return *env_; }
+    std::string out(const std::string& name) const { return env_->dir.file("enroll-" + name); }
+    RunResult run(const std::string& name, const std::vector<std::string>& args) {
+        std::vector<std::string> all = {"--server", "coaps://127.0.0.1:" + std::to_string(env_->port),
+                                        "--cert",   env_->pledge.cert,
+                                        "--key",    env_->pledge.key,
+                                        "--ca",     env_->ca_file,
+                                        "--out",    out(name)};
+        all.insert(all.end(), args.begin(), args.end());
+        return estgw_enroll(all);
+    }
+    static GatewayEnv* env_;
+};
+GatewayEnv* EnrollThroughGateway::env_ = nullptr;
+
+TEST_F(EnrollThroughGateway, DiscoverListsTheResourcesAndUsesTheAdvertisedRoot) {
+    RunResult r = run("discover", {"--discover", "--op", "crts"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("discovered </est/sen> rt=ace.est.sen"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("using the discovered root /est"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(std::to_string(env().port) + "/est/crts: "), std::string::npos) << r.output;
+}
+
+// RFC 9148 §4.7: the upstream's 202 + Retry-After reaches the pledge as 5.03 + Max-Age; the pledge sends
+// the same request again after that delay.
+TEST_F(EnrollThroughGateway, On503WithMaxAgeTheSameRequestIsRepeatedAndSucceeds) {
+    int before = env().upstream->calls("simpleenroll");
+    env().upstream->script("simpleenroll", FakeReply{202, {{"Retry-After", "1"}}, ""});
+    RunResult r = run("retry", {"--max-wait", "30"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("5.03 Service Unavailable, repeating the request in 1 s"), std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("after 1 retry"), std::string::npos) << r.output;
+    EXPECT_EQ(env().upstream->calls("simpleenroll") - before, 2);
+    auto requests = env().upstream->requests();
+    ASSERT_GE(requests.size(), 2u);
+    EXPECT_EQ(requests[requests.size() - 1].body, requests[requests.size() - 2].body);  // the identical CSR
+    EXPECT_TRUE(openssl_verifies(env().ca_file, out("retry") + "/cert.pem"));
+}
+
+TEST_F(EnrollThroughGateway, On503BeyondMaxWaitItExits1Naming503) {
+    env().upstream->script("simpleenroll", FakeReply{202, {{"Retry-After", "1"}}, ""});
+    RunResult r = run("no-wait", {"--max-wait", "0"});
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("sen failed: 5.03 Service Unavailable"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("--max-wait 0 s"), std::string::npos) << r.output;
+}
+
+// RFC 9148 §4.8 / RFC 7030 §4.4.2: an encrypted key is written as received for its owner to decrypt.
+TEST_F(EnrollThroughGateway, AnEncryptedServerGeneratedKeyIsWrittenAsKeyP7) {
+    ASSERT_EQ(run("for-skg", {"--subject", "CN=pledge-1,O=estgw tests"}).exit_code, 0);
+    Bytes cert_der = pem_decode(read_file(out("for-skg") + "/cert.pem")).value();
+    Bytes certs_only = make_certs_only({cert_der}).value();
+    Bytes envelope = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                      0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07};  // stand-in CMS
+    FakeReply reply;
+    reply.headers = {{"Content-Type", "multipart/mixed; boundary=b1"}};
+    reply.body =
+        "--b1\r\nContent-Type: application/pkcs7-mime; smime-type=server-generated-key\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" +
+        base64_encode(envelope) +
+        "\r\n--b1\r\nContent-Type: application/pkcs7-mime; smime-type=certs-only\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" +
+        base64_encode(certs_only) + "\r\n--b1--\r\n";
+    env().upstream->script("serverkeygen", reply);
+    RunResult r = run("encrypted", {"--op", "skg"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("encrypted"), std::string::npos) << r.output;
+    EXPECT_EQ(to_bytes(read_file(out("encrypted") + "/key.p7")), envelope);
+    EXPECT_EQ(file_mode(out("encrypted") + "/key.p7"), 0600u);
+    EXPECT_FALSE(exists(out("encrypted") + "/key.pem"));
+    EXPECT_EQ(pem_decode(read_file(out("encrypted") + "/cert.pem")).value(), cert_der);
+}
+
+}  // namespace
+}  // namespace estgw::test
