@@ -26,6 +26,7 @@ namespace {
 constexpr const char* kUsage =
     "Usage: estgw bench --server coaps://HOST[:PORT][/root] --cert FILE --key FILE --ca FILE\n"
     "                   [--op sen|crts|sren] [--concurrency N] [--requests M] [--new-session-per-request]\n"
+    "                   [--hold SECONDS]\n"
     "                   [--block SIZE] [--timeout SECONDS] [--json]\n"
     "\n"
     "Keeps N DTLS client sessions busy at once, each with one request in flight, until M requests have been\n"
@@ -93,6 +94,7 @@ int run_bench(const std::vector<std::string>& args) {
         ("concurrency", po::value<unsigned>()->default_value(1), "N: sessions kept busy at once (1 to 10000)")
         ("requests", po::value<unsigned long>()->default_value(100), "M: requests in all")
         ("new-session-per-request", po::bool_switch(), "a new DTLS session (handshake) for every request")
+        ("hold", po::value<unsigned>()->default_value(0), "keep the sessions open and idle this many seconds after the run (memory measurements)")
         ("json", po::bool_switch(), "print the report as one JSON object");
     // clang-format on
     po::variables_map vm;
@@ -114,8 +116,12 @@ int run_bench(const std::vector<std::string>& args) {
     raise_descriptor_limit();
     auto server = resolve_server(client->url);
     if (!server) return fail(kExitNoAnswer, server.error().message);
-    BenchPlan plan{*server, client->identity, resource.success_code, vm["new-session-per-request"].as<bool>(),
-                   client->timeout};
+    BenchPlan plan{*server,
+                   client->identity,
+                   resource.success_code,
+                   vm["new-session-per-request"].as<bool>(),
+                   client->timeout,
+                   std::chrono::seconds(vm["hold"].as<unsigned>())};
 
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const unsigned threads = std::min(concurrency, 4 * cores);

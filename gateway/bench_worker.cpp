@@ -42,6 +42,14 @@ class Worker {
         return {};
     }
 
+    // Keeps servicing the sessions (DTLS alerts, retransmissions) without sending anything until `duration`
+    // ends.
+    void hold(std::chrono::seconds duration) {
+        auto deadline = Clock::now() + duration;
+        while (Clock::now() < deadline)
+            coap_io_process(context_.get(), 100);
+    }
+
     // Persistent sessions are measured without their handshakes: open them all before the clock starts.
     void warm_up() {
         if (plan_.new_session_per_request) return;
@@ -224,6 +232,7 @@ WorkerOutcome run_bench_worker(const BenchPlan& plan, const CoapRequest& request
         return failed;
     }
     worker.run();
+    if (plan.hold.count() > 0) worker.hold(plan.hold);
     return worker.take_outcome();
 }
 

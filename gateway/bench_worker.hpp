@@ -22,6 +22,9 @@ struct BenchPlan {
     std::uint8_t success_code = 0;  // 2.04 or 2.05
     bool new_session_per_request = false;
     std::chrono::milliseconds timeout{30000};
+    // After the run, keep the (idle) sessions open this long before releasing them: lets bench/run.sh measure
+    // the server's memory per idle DTLS session.
+    std::chrono::seconds hold{0};
 };
 
 // Requests left to hand out, across all workers.
