@@ -107,6 +107,15 @@ TEST_F(Bench, NewSessionPerRequestOpensOneSessionPerRequest) {
     EXPECT_EQ(logged_peers(log_from, "crts", 20).size(), 20u);
 }
 
+// --hold keeps the sessions open (and idle) after the run, for bench/run.sh's memory measurement.
+TEST_F(Bench, HoldKeepsTheSessionsOpenAfterTheRun) {
+    auto started = std::chrono::steady_clock::now();
+    RunResult r = bench({"--op", "crts", "--concurrency", "3", "--requests", "3", "--hold", "2", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+    EXPECT_EQ(json_report(r)["ok"].number(), 3);
+}
+
 TEST_F(Bench, RefusedRequestsAreCountedByCodeAndTheRunExits1) {
     // The IDevID may not re-enroll (it comes from the manufacturer CA): every sren is 4.03.
     RunResult r = bench({"--op", "sren", "--concurrency", "4", "--requests", "20", "--json"});
