@@ -1,4 +1,5 @@
 #include "certs/demo_pki.hpp"
+#include "common/file_descriptor.hpp"
 
 #include <fcntl.h>
 #include <openssl/rand.h>
@@ -29,21 +30,6 @@ constexpr int kPledgeDays = 10 * 365;
 struct NameEntry {
     int nid;
     std::string value;
-};
-
-class FileDescriptor {
-  public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_;
 };
 
 Error file_error(const std::filesystem::path& path, std::string_view what, int error) {

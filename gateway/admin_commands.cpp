@@ -4,32 +4,12 @@
 
 #include "certs/demo_pki.hpp"
 #include "certs/sqlite_store.hpp"
+#include "gateway/client_options.hpp"
 #include "gateway/commands.hpp"
 
 namespace po = boost::program_options;
 
 namespace estgw::gateway {
-
-namespace {
-
-// Parses `args` against `desc`; prints help or the error. Returns an exit code when the command must stop.
-std::optional<int> parse(const std::vector<std::string>& args, const po::options_description& desc,
-                         po::variables_map& vm, const char* usage) {
-    try {
-        po::store(po::command_line_parser(args).options(desc).run(), vm);
-        po::notify(vm);
-    } catch (const po::error& e) {
-        std::cerr << "estgw: " << e.what() << "\n" << usage << "\n" << desc;
-        return kExitUsage;
-    }
-    if (vm.count("help")) {
-        std::cout << usage << "\n\n" << desc;
-        return kExitOk;
-    }
-    return std::nullopt;
-}
-
-}  // namespace
 
 int run_pki_init(const std::vector<std::string>& args) {
     po::options_description desc("estgw pki init options");
@@ -43,7 +23,7 @@ int run_pki_init(const std::vector<std::string>& args) {
         "Writes a demo PKI (all P-256, keys mode 0600): a domain CA, the server's certificate, a "
         "manufacturer CA,\n"
         "an IDevID-style pledge certificate, the client trust bundle and an estgw.conf for server mode.";
-    if (auto stop = parse(args, desc, vm, usage)) return *stop;
+    if (auto stop = parse_command_line(args, desc, vm, usage)) return *stop;
     auto pki = certs::init_demo_pki(vm["dir"].as<std::string>(), vm["force"].as<bool>());
     if (!pki) {
         std::cerr << "estgw pki init: " << pki.error().message << "\n";
@@ -66,7 +46,7 @@ int run_certs_list(const std::vector<std::string>& args) {
     po::variables_map vm;
     const char* usage =
         "Usage: estgw certs list [--db FILE] [--limit N]\nOne line per issued certificate, newest first.";
-    if (auto stop = parse(args, desc, vm, usage)) return *stop;
+    if (auto stop = parse_command_line(args, desc, vm, usage)) return *stop;
     std::string db = vm["db"].as<std::string>();
     if (!std::filesystem::exists(db)) {
         std::cerr << "estgw certs list: no database at " << db << " (see --db)\n";

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/file_descriptor.hpp"
 #include "common/log.hpp"
 #include "gateway/peer_identity.hpp"
 #include "mapping/coap_request.hpp"
@@ -32,13 +33,6 @@ void write_keylog(const SSL*, const char* line) {
         std::fflush(g_keylog);
     }
 }
-
-struct FdCloser {
-    int fd;
-    ~FdCloser() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 void release_bytes(coap_session_t*, void* app_ptr) {
     std::unique_ptr<Bytes> owned(static_cast<Bytes*>(app_ptr));
@@ -449,17 +443,17 @@ Result<void> CoapFront::run() {
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
-    FdCloser signal_fd{signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC)};
-    FdCloser epoll_fd{epoll_create1(EPOLL_CLOEXEC)};
+    FileDescriptor signal_fd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+    FileDescriptor epoll_fd(epoll_create1(EPOLL_CLOEXEC));
     int coap_fd = coap_context_get_coap_fd(context_.get());
-    if (signal_fd.fd < 0 || epoll_fd.fd < 0 || coap_fd < 0) {
+    if (signal_fd.get() < 0 || epoll_fd.get() < 0 || coap_fd < 0) {
         return make_error(Status::Internal, std::string("event loop set-up failed: ") + std::strerror(errno));
     }
-    for (int fd : {coap_fd, completions_.fd(), signal_fd.fd}) {
+    for (int fd : {coap_fd, completions_.fd(), signal_fd.get()}) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
-        if (epoll_ctl(epoll_fd.fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
             return make_error(Status::Internal, std::string("epoll_ctl: ") + std::strerror(errno));
         }
     }
@@ -471,15 +465,15 @@ Result<void> CoapFront::run() {
         unsigned next = coap_io_prepare_epoll(context_.get(), now);
         int timeout_ms = next == 0 ? 1000 : static_cast<int>(std::min(next, 1000u));
         epoll_event events[8];
-        int n = epoll_wait(epoll_fd.fd, events, 8, timeout_ms);
+        int n = epoll_wait(epoll_fd.get(), events, 8, timeout_ms);
         if (n < 0 && errno != EINTR)
             return make_error(Status::Internal, std::string("epoll_wait: ") + std::strerror(errno));
         for (int i = 0; i < n; ++i) {
             if (events[i].data.fd == completions_.fd()) {
                 deliver_completions();
-            } else if (events[i].data.fd == signal_fd.fd) {
+            } else if (events[i].data.fd == signal_fd.get()) {
                 signalfd_siginfo info;
-                while (::read(signal_fd.fd, &info, sizeof info) == sizeof info) {
+                while (::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
                     if (!draining_) {
                         draining_ = true;
                         drain_deadline = std::chrono::steady_clock::now() + config_.drain_timeout;

@@ -1,4 +1,5 @@
 #include "gateway/enroll_results.hpp"
+#include "common/file_descriptor.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,21 +18,6 @@
 namespace estgw::gateway {
 
 namespace {
-
-class FileDescriptor {
-  public:
-    explicit FileDescriptor(int fd) : fd_(fd) {}
-    ~FileDescriptor() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    FileDescriptor(const FileDescriptor&) = delete;
-    FileDescriptor& operator=(const FileDescriptor&) = delete;
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_;
-};
 
 Error write_error(const std::filesystem::path& path, const char* what) {
     return make_error(Status::Internal,

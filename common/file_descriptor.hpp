@@ -1,0 +1,25 @@
+// Owner of a POSIX file descriptor: closed on destruction unless released.
+#pragma once
+
+#include <unistd.h>
+
+#include <utility>
+
+namespace estgw {
+
+class FileDescriptor {
+  public:
+    explicit FileDescriptor(int fd) : fd_(fd) {}
+    ~FileDescriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    FileDescriptor(const FileDescriptor&) = delete;
+    FileDescriptor& operator=(const FileDescriptor&) = delete;
+    int get() const { return fd_; }
+    int release() { return std::exchange(fd_, -1); }
+
+  private:
+    int fd_;
+};
+
+}  // namespace estgw
