@@ -219,7 +219,8 @@ Result<std::string> write_enroll_results(Operation op, const CoapAnswer& answer,
     for (const auto& writer : kWriters) {
         if (writer.op == op) return writer.write(answer, out);
     }
-    return make_error(Status::NotImplemented, "estgw enroll does not handle this operation");
+    // --op is checked against the same operations before any request is sent: reaching this is a bug.
+    return make_error(Status::Internal, "no result writer for this operation");
 }
 
 }  // namespace estgw::gateway
