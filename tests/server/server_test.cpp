@@ -51,7 +51,8 @@ std::string serial_of(const std::string& der) {
     if (!cert) return "";
     const ASN1_INTEGER* serial = X509_get0_serialNumber(cert->get());
     std::string hex = to_hex(ByteView(ASN1_STRING_get0_data(serial), ASN1_STRING_length(serial)));
-    for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : hex)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return hex;  // as `estgw certs list` and `openssl x509 -serial` print it
 }
 
@@ -319,6 +320,18 @@ TEST(ServerAsUpstream, TheGatewayRelaysToTheHttpsFront) {
     EXPECT_TRUE(mapping::decode_multipart_core(bytes_of(skg.payload)).ok());
     auto att = gw.coap("/est/att");
     EXPECT_EQ(att.code, "2.05");
+    auto skc = gw.coap("/est/skc", {"-m", "post", "-t", "286", "-f", csr});
+    ASSERT_EQ(skc.code, "2.04") << skc.output;
+    auto parts = mapping::decode_multipart_core(bytes_of(skc.payload));
+    ASSERT_TRUE(parts.ok());
+    EXPECT_EQ(parts->at(1).format, ContentFormat::PkixCert);
+    // Block-wise both ways through both of estgw's ends.
+    auto blocks = gw.coap("/est/sen", {"-m", "post", "-t", "286", "-b", "64", "-O", "23,0x02", "-f", csr});
+    ASSERT_EQ(blocks.code, "2.04") << blocks.output;
+    EXPECT_GT(blocks.blocks_received, 1);
+    auto crts287 = gw.coap("/est/crts", {"-A", "287"});
+    ASSERT_EQ(crts287.code, "2.05");
+    EXPECT_TRUE(server.verifies(crts287.payload));
 }
 
 }  // namespace
