@@ -8,6 +8,7 @@
 #include "client/mini_json.hpp"
 #include "support/process.hpp"
 #include "support/server_env.hpp"
+#include "support/shared_env.hpp"
 
 namespace estgw::test {
 namespace {
@@ -28,19 +29,8 @@ double error_total(const JsonValue& json) {
     return total;
 }
 
-class Bench : public ::testing::Test {
+class Bench : public SharedEnvTest<Bench, ServerEnv> {
   protected:
-    static void SetUpTestSuite() {
-        env_ = new ServerEnv();  // NOLINT: suite-wide fixture owned by the two static hooks
-        env_->start();
-    }
-    static void TearDownTestSuite() {
-        delete env_;  // NOLINT
-        env_ = nullptr;
-    }
-    void TearDown() override {
-        if (HasFailure()) std::cerr << "---- server log ----\n" << env_->log() << "\n";
-    }
     RunResult bench(const std::vector<std::string>& args,
                     const std::optional<Credentials>& who = std::nullopt) {
         Credentials c = who.value_or(env_->idevid);
@@ -70,9 +60,7 @@ class Bench : public ::testing::Test {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
     }
-    static ServerEnv* env_;
 };
-ServerEnv* Bench::env_ = nullptr;
 
 TEST_F(Bench, SenRunReportsEveryRequestAsJson) {
     std::size_t log_from = env_->log().size();

@@ -14,6 +14,7 @@
 #include "gateway/gateway_env.hpp"
 #include "support/process.hpp"
 #include "support/server_env.hpp"
+#include "support/shared_env.hpp"
 #include "support/test_pki.hpp"
 
 namespace estgw::test {
@@ -52,20 +53,8 @@ bool openssl_verifies(const std::string& ca, const std::string& cert) {
     return r.exit_code == 0 && r.output.find(": OK") != std::string::npos;
 }
 
-class Enroll : public ::testing::Test {
+class Enroll : public SharedEnvTest<Enroll, ServerEnv> {
   protected:
-    static void SetUpTestSuite() {
-        env_ = new ServerEnv();  // NOLINT: suite-wide fixture owned by the two static hooks
-        env_->start();
-    }
-    static void TearDownTestSuite() {
-        delete env_;  // NOLINT
-        env_ = nullptr;
-    }
-    void TearDown() override {
-        if (HasFailure()) std::cerr << "---- server log ----\n" << env_->log() << "\n";
-    }
-    ServerEnv& env() { return *env_; }
     std::string url() const { return "coaps://127.0.0.1:" + std::to_string(env_->port); }
     std::string out(const std::string& name) const { return env_->dir.file("enroll-" + name); }
     // As the IDevID, trusting the domain CA, writing into out(name).
@@ -79,9 +68,7 @@ class Enroll : public ::testing::Test {
         all.insert(all.end(), args.begin(), args.end());
         return estgw_enroll(all);
     }
-    static ServerEnv* env_;
 };
-ServerEnv* Enroll::env_ = nullptr;
 
 // ---- every operation ----
 
@@ -291,20 +278,8 @@ TEST(EnrollHelp, DocumentsEveryOptionAndTheExitCodes) {
 
 // ---- gateway mode: discovery, 5.03 + Max-Age, encrypted server-generated keys ----
 
-class EnrollThroughGateway : public ::testing::Test {
+class EnrollThroughGateway : public SharedEnvTest<EnrollThroughGateway, GatewayEnv> {
   protected:
-    static void SetUpTestSuite() {
-        env_ = new GatewayEnv();  // NOLINT: suite-wide fixture owned by the two static hooks
-        env_->start_gateway();
-    }
-    static void TearDownTestSuite() {
-        delete env_;  // NOLINT
-        env_ = nullptr;
-    }
-    void TearDown() override {
-        if (HasFailure()) std::cerr << "---- gateway log ----\n" << env_->gateway_log() << "\n";
-    }
-    GatewayEnv& env() { return *env_; }
     std::string out(const std::string& name) const { return env_->dir.file("enroll-" + name); }
     RunResult run(const std::string& name, const std::vector<std::string>& args) {
         std::vector<std::string> all = {"--server", "coaps://127.0.0.1:" + std::to_string(env_->port),
@@ -315,9 +290,7 @@ class EnrollThroughGateway : public ::testing::Test {
         all.insert(all.end(), args.begin(), args.end());
         return estgw_enroll(all);
     }
-    static GatewayEnv* env_;
 };
-GatewayEnv* EnrollThroughGateway::env_ = nullptr;
 
 TEST_F(EnrollThroughGateway, DiscoverListsTheResourcesAndUsesTheAdvertisedRoot) {
     RunResult r = run("discover", {"--discover", "--op", "crts"});

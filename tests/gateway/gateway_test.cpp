@@ -13,33 +13,20 @@
 #include "common/x509.hpp"
 #include "gateway/gateway_env.hpp"
 #include "mapping/multipart_core.hpp"
+#include "support/shared_env.hpp"
 
 namespace estgw::test {
 namespace {
 
 // One gateway for the tests that use the default configuration.
-class Gateway : public ::testing::Test {
+class Gateway : public SharedEnvTest<Gateway, GatewayEnv> {
   protected:
-    static void SetUpTestSuite() {
-        env_ = new GatewayEnv();  // NOLINT: suite-wide fixture owned by the two static hooks below
-        env_->start_gateway();
-    }
-    static void TearDownTestSuite() {
-        delete env_;  // NOLINT
-        env_ = nullptr;
-    }
     void SetUp() override { env_->upstream->set_body_style(BodyStyle::Base64OneLine); }
-    void TearDown() override {
-        if (HasFailure()) std::cerr << "---- gateway log ----\n" << env_->gateway_log() << "\n";
-    }
 
-    GatewayEnv& env() { return *env_; }
     std::string csr(const std::string& name = "pledge") {
         return env().write_csr(name, "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
     }
-    static GatewayEnv* env_;
 };
-GatewayEnv* Gateway::env_ = nullptr;
 
 Bytes bytes_of(const std::string& s) {
     return Bytes(s.begin(), s.end());

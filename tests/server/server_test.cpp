@@ -19,6 +19,7 @@
 #include "support/coap_cli.hpp"
 #include "support/process.hpp"
 #include "support/server_env.hpp"
+#include "support/shared_env.hpp"
 #include "support/test_pki.hpp"
 
 namespace estgw::test {
@@ -28,23 +29,7 @@ Bytes bytes_of(const std::string& s) {
     return Bytes(s.begin(), s.end());
 }
 
-class Server : public ::testing::Test {
-  protected:
-    static void SetUpTestSuite() {
-        env_ = new ServerEnv();  // NOLINT: suite-wide fixture owned by the two static hooks
-        env_->start();
-    }
-    static void TearDownTestSuite() {
-        delete env_;  // NOLINT
-        env_ = nullptr;
-    }
-    void TearDown() override {
-        if (HasFailure()) std::cerr << "---- server log ----\n" << env_->log() << "\n";
-    }
-    ServerEnv& env() { return *env_; }
-    static ServerEnv* env_;
-};
-ServerEnv* Server::env_ = nullptr;
+class Server : public SharedEnvTest<Server, ServerEnv> {};
 
 std::string serial_of(const std::string& der) {
     auto cert = parse_certificate_der(bytes_of(der));
