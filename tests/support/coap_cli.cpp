@@ -1,5 +1,6 @@
 #include "support/coap_cli.hpp"
 
+#include <future>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -23,6 +24,24 @@ CoapOutcome run_coap_client(const std::vector<std::string>& argv, const std::str
     CoapOutcome outcome = parse_coap_client_output(run.output);
     outcome.payload = read_file(out_file);
     return outcome;
+}
+
+ConcurrentOutcome run_coap_clients_at_once(const std::vector<CoapClientRun>& runs) {
+    std::vector<std::future<CoapOutcome>> pending;
+    for (const auto& run : runs) {
+        pending.push_back(
+            std::async(std::launch::async, [run] { return run_coap_client(run.argv, run.out_file); }));
+    }
+    ConcurrentOutcome result;
+    for (std::size_t i = 0; i < pending.size(); ++i) {
+        CoapOutcome outcome = pending[i].get();
+        if (outcome.code.empty()) {
+            ++result.handshake_retries;
+            outcome = run_coap_client(runs[i].argv, runs[i].out_file);
+        }
+        result.outcomes.push_back(std::move(outcome));
+    }
+    return result;
 }
 
 namespace {
