@@ -14,6 +14,8 @@
 
 #include "common/file_descriptor.hpp"
 #include "common/log.hpp"
+#include "common/openssl.hpp"
+#include "common/x509.hpp"
 #include "gateway/peer_identity.hpp"
 #include "mapping/coap_request.hpp"
 #include "mapping/resources.hpp"
@@ -92,7 +94,29 @@ Result<coap_address_t> resolve(const ListenAddress& listen) {
     return addr;
 }
 
+// What libcoap 4.3.1 logs (at error level) for every new session because it is given no key on purpose;
+// tls_setup installs the real one right after.
+constexpr std::string_view kNoLibcoapKeyMessage = "*** setup_pki: (D)TLS: No Server Certificate defined";
+
+void write_libcoap_log(coap_log_t level, const char* message) {
+    std::string_view text(message ? message : "");
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+        text.remove_suffix(1);
+    if (text == kNoLibcoapKeyMessage) return;
+    log::Level ours = level <= LOG_ERR       ? log::Level::Error
+                      : level == LOG_WARNING ? log::Level::Warn
+                      : level <= LOG_INFO    ? log::Level::Info
+                                             : log::Level::Debug;
+    log::write(ours, "libcoap", {{"message", text}});
+}
+
 }  // namespace
+
+void route_libcoap_logging(log::Level level) {
+    coap_set_log_handler(write_libcoap_log);
+    coap_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
+    coap_dtls_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
+}
 
 CoapFront::CoapFront(FrontConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
 
@@ -108,6 +132,19 @@ CoapFront::~CoapFront() {
 
 int CoapFront::tls_setup(void* tls_session, coap_dtls_pki_t*) {
     auto* ssl = static_cast<SSL*>(tls_session);
+    auto* session = static_cast<coap_session_t*>(SSL_get_app_data(ssl));
+    auto* self =
+        session ? static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session))) : nullptr;
+    // libcoap was given no key (see DtlsCredentials): the certificate, chain and key are installed here.
+    if (!self || !self->credentials_ || !self->credentials_->install(ssl)) {
+        log::error("dtls-credentials", {{"reason", "cannot install the server certificate on a new session"},
+                                        {"openssl", openssl_errors()}});
+        return 0;
+    }
+    // No session tickets (RFC 5077): building one re-encodes the session and re-parses the client's
+    // certificate, and the ticket (which carries that certificate) lengthens the last flight on a constrained
+    // link. Resumption by session ID (RFC 7925 §10) still works from OpenSSL's server-side cache.
+    SSL_set_options(ssl, SSL_OP_NO_TICKET);
     // RFC 9148 §3 (after RFC 7925): TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 is mandatory; the rest are the forward
     // secret AEAD suites OpenSSL offers for DTLS 1.2.
     SSL_set_cipher_list(
@@ -139,6 +176,13 @@ Result<void> CoapFront::start() {
                   {{"file", config_.keylog_file}, {"note", "DTLS secrets are being written: debug only"}});
     }
 
+    auto credentials = DtlsCredentials::load(config_.cert_file, config_.key_file, config_.client_ca_file);
+    if (!credentials) return credentials.error();
+    credentials_ = std::move(*credentials);
+    log::info("dtls-certificate",
+              {{"subject", name_to_string(X509_get_subject_name(credentials_->certificate()))},
+               {"chain", credentials_->chain_length()}});
+
     coap_dtls_pki_t pki{};
     pki.version = COAP_DTLS_PKI_SETUP_VERSION;
     pki.verify_peer_cert = 1;  // RFC 9148 §3: clients MUST authenticate with a certificate
@@ -148,14 +192,17 @@ Result<void> CoapFront::start() {
     pki.cert_chain_validation = 1;
     pki.cert_chain_verify_depth = 4;
     pki.additional_tls_setup_call_back = tls_setup;
-    pki.pki_key.key_type = COAP_PKI_KEY_PEM;
-    pki.pki_key.key.pem.public_cert = config_.cert_file.c_str();
-    pki.pki_key.key.pem.private_key = config_.key_file.c_str();
-    pki.pki_key.key.pem.ca_file = nullptr;
-    if (!coap_context_set_pki(ctx, &pki)) {
-        return make_error(Status::BadRequest, "DTLS set-up failed for --cert " + config_.cert_file +
-                                                  " / --key " + config_.key_file);
-    }
+    // Deliberately no key for libcoap (an empty DER key): its per-session set-up then returns at once,
+    // having logged kNoLibcoapKeyMessage, and tls_setup installs the pre-parsed credentials_.
+    pki.pki_key.key_type = COAP_PKI_KEY_ASN1;
+    pki.pki_key.key.asn1.public_cert = nullptr;
+    pki.pki_key.key.asn1.public_cert_len = 0;
+    pki.pki_key.key.asn1.private_key = nullptr;
+    pki.pki_key.key.asn1.private_key_len = 0;
+    pki.pki_key.key.asn1.ca_cert = nullptr;
+    pki.pki_key.key.asn1.ca_cert_len = 0;
+    if (!coap_context_set_pki(ctx, &pki))
+        return make_error(Status::Internal, "libcoap refused the DTLS set-up");
     if (!coap_context_set_pki_root_cas(ctx, config_.client_ca_file.c_str(), nullptr)) {
         return make_error(Status::BadRequest,
                           "--client-ca: libcoap could not load " + config_.client_ca_file);

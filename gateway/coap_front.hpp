@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "common/est.hpp"
+#include "common/log.hpp"
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
+#include "gateway/dtls_credentials.hpp"
 #include "gateway/event_queue.hpp"
 #include "gateway/serve_options.hpp"
 #include "mapping/coap_response.hpp"
@@ -35,6 +37,10 @@ struct FrontConfig {
     mapping::DiscoveryConfig discovery;
     std::chrono::seconds drain_timeout{35};
 };
+
+// Routes libcoap's own log lines into estgw's log (event "libcoap") at the matching level: debug level
+// shows libcoap's info lines, otherwise warnings and worse.
+void route_libcoap_logging(log::Level level);
 
 struct CoapContextDeleter {
     void operator()(coap_context_t* c) const noexcept { coap_free_context(c); }
@@ -96,6 +102,7 @@ class CoapFront {
 
     FrontConfig config_;
     Backend& backend_;
+    std::optional<DtlsCredentials> credentials_;  // before context_: sessions may use them until it is freed
     CoapContextPtr context_;
     std::vector<std::string> resource_paths_;  // storage that outlives the resources' str_const copies
     std::unordered_map<coap_session_t*, PeerIdentity> peers_;

@@ -20,12 +20,6 @@ namespace estgw::gateway {
 
 namespace {
 
-// libcoap logs to stderr in its own format; keep it quiet unless estgw itself is at debug level.
-void configure_libcoap_logging(log::Level level) {
-    coap_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
-    coap_dtls_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
-}
-
 FrontConfig front_config(const ServeOptions& o, const Backend& backend) {
     FrontConfig f;
     f.listen = o.listen;
@@ -168,7 +162,7 @@ int run_serve(const std::vector<std::string>& args) {
     signal(SIGPIPE, SIG_IGN);  // a peer closing a TLS connection must not kill the process
 
     coap_startup();
-    configure_libcoap_logging(o.log_level);
+    route_libcoap_logging(o.log_level);
     int rc = o.mode == Mode::Gateway ? serve_gateway(o) : serve_server(o);
     coap_cleanup();
     return rc;

@@ -9,11 +9,14 @@
 
 #include "common/base64.hpp"
 #include "common/cbor.hpp"
+#include "common/keys.hpp"
+#include "common/pem.hpp"
 #include "common/pkcs7.hpp"
 #include "common/x509.hpp"
 #include "gateway/gateway_env.hpp"
 #include "mapping/multipart_core.hpp"
 #include "support/shared_env.hpp"
+#include "support/test_pki.hpp"
 
 namespace estgw::test {
 namespace {
@@ -627,6 +630,95 @@ TEST(GatewayDtls, NegotiatesTheMandatoryCcm8SuiteWhenTheClientOffersOnlyIt) {
         std::chrono::seconds(10));
     EXPECT_NE(r.output.find("Cipher is ECDHE-ECDSA-AES128-CCM8"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("Verify return code: 0 (ok)"), std::string::npos) << r.output;
+}
+
+// The certificates the DTLS server sends, as OpenSSL's own DTLS client sees them (-showcerts), and whether
+// that client verified them against `ca_file` alone.
+struct SentChain {
+    std::size_t certificates = 0;
+    bool verified = false;
+    std::string output;
+};
+
+SentChain chain_sent_by(const GatewayEnv& env, const std::string& ca_file) {
+    RunResult r = run_command(
+        {"openssl", "s_client", "-dtls1_2", "-showcerts", "-connect", "127.0.0.1:" + std::to_string(env.port),
+         "-cert", env.pledge.cert, "-key", env.pledge.key, "-CAfile", ca_file},
+        std::chrono::seconds(10));
+    SentChain sent;
+    sent.output = r.output;
+    for (std::size_t at = r.output.find("-----BEGIN CERTIFICATE-----"); at != std::string::npos;
+         at = r.output.find("-----BEGIN CERTIFICATE-----", at + 1)) {
+        ++sent.certificates;
+    }
+    sent.verified = r.output.find("Verify return code: 0 (ok)") != std::string::npos;
+    return sent;
+}
+
+// A server certificate issued by an intermediate CA under the test root, written as `<name>.crt` (leaf only),
+// `<name>-chain.crt` (leaf + intermediate) and `<name>-bundle.pem` (root + intermediate).
+struct IntermediateSetup {
+    std::string leaf_only, leaf_and_chain, key, trust_bundle;
+};
+
+IntermediateSetup issue_from_intermediate(GatewayEnv& env, const std::string& name) {
+    EvpPkeyPtr intermediate_key = make_key();
+    CertOptions ca_options;
+    ca_options.ca = true;
+    X509Ptr intermediate = make_certificate("CN=estgw Test Intermediate CA", intermediate_key.get(),
+                                            env.ca.get(), env.ca_key.get(), ca_options);
+    EvpPkeyPtr key = make_key();
+    CertOptions leaf_options;
+    leaf_options.sans = {"DNS:localhost", "IP:127.0.0.1"};
+    leaf_options.extended_key_usage = "serverAuth";
+    X509Ptr leaf =
+        make_certificate("CN=" + name, key.get(), intermediate.get(), intermediate_key.get(), leaf_options);
+    IntermediateSetup s;
+    s.leaf_only = env.dir.file(name + ".crt");
+    s.leaf_and_chain = env.dir.file(name + "-chain.crt");
+    s.key = env.dir.file(name + ".key");
+    s.trust_bundle = env.dir.file(name + "-bundle.pem");
+    write_file(s.leaf_only, pem_encode(to_der(leaf.get()), "CERTIFICATE"));
+    write_file(s.leaf_and_chain, pem_encode(to_der(leaf.get()), "CERTIFICATE") +
+                                     pem_encode(to_der(intermediate.get()), "CERTIFICATE"));
+    auto key_der = private_key_to_pkcs8_der(key.get());
+    if (!key_der) throw std::runtime_error(key_der.error().message);
+    write_file(s.key, pem_encode(*key_der, "PRIVATE KEY"));
+    write_file(s.trust_bundle, pem_encode(to_der(env.ca.get()), "CERTIFICATE") +
+                                   pem_encode(to_der(intermediate.get()), "CERTIFICATE"));
+    return s;
+}
+
+// RFC 5246 §7.4.2: the self-signed root may be left out, the peer has it; the leaf alone then suffices.
+TEST(GatewayDtls, SendsItsCertificateWithoutTheRootThatIssuedIt) {
+    GatewayEnv env;
+    env.start_gateway();
+    SentChain sent = chain_sent_by(env, env.ca_file);
+    EXPECT_EQ(sent.certificates, 1u) << sent.output;
+    EXPECT_TRUE(sent.verified) << sent.output;
+    // libcoap is given no key on purpose (DtlsCredentials); its complaint about that is not news to the user.
+    EXPECT_EQ(env.gateway_log().find("setup_pki"), std::string::npos) << env.gateway_log();
+}
+
+TEST(GatewayDtls, SendsTheIntermediateFoundInTheClientCaBundleWhenTheCertFileHasOnlyTheLeaf) {
+    GatewayEnv env;
+    IntermediateSetup s = issue_from_intermediate(env, "gw-under-intermediate");
+    env.start_gateway({"--cert", s.leaf_only, "--key", s.key, "--client-ca", s.trust_bundle});
+    SentChain sent = chain_sent_by(env, env.ca_file);
+    EXPECT_EQ(sent.certificates, 2u) << sent.output;
+    EXPECT_TRUE(sent.verified) << sent.output;
+}
+
+TEST(GatewayDtls, SendsTheChainThatFollowsTheLeafInTheCertFile) {
+    GatewayEnv env;
+    IntermediateSetup s = issue_from_intermediate(env, "gw-with-chain");
+    // The client CA bundle holds only the root: the intermediate can come only from --cert.
+    env.start_gateway({"--cert", s.leaf_and_chain, "--key", s.key});
+    SentChain sent = chain_sent_by(env, env.ca_file);
+    EXPECT_EQ(sent.certificates, 2u) << sent.output;
+    EXPECT_TRUE(sent.verified) << sent.output;
+    // Without the intermediate the root alone cannot verify the leaf: the chain really came from the server.
+    EXPECT_NE(sent.output.find("CN = estgw Test Intermediate CA"), std::string::npos) << sent.output;
 }
 
 }  // namespace
