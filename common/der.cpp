@@ -73,4 +73,73 @@ Result<void> require_single_der_object(ByteView der, std::string_view what, std:
     return {};
 }
 
+namespace {
+
+Error pkcs10_error(const std::string& what) {
+    return make_error(Status::BadRequest, "PKCS#10: " + what);
+}
+
+// Reads consecutive TLVs from a content area, each checked against the bytes left.
+class TlvCursor {
+  public:
+    explicit TlvCursor(ByteView content) : rest_(content) {}
+
+    // The next element's content if its tag is `tag`; `what` names it in the error.
+    Result<ByteView> next(std::uint8_t tag, std::string_view what) {
+        if (rest_.empty()) return pkcs10_error(std::string(what) + " is missing");
+        auto header = read_der_header(rest_);
+        if (!header) return pkcs10_error(std::string(what) + ": " + header.error().message);
+        if (header->tag != tag) {
+            return pkcs10_error(std::string(what) + " has tag 0x" + to_hex(ByteView(&header->tag, 1)) +
+                                ", expected 0x" + to_hex(ByteView(&tag, 1)));
+        }
+        ByteView content = rest_.subspan(header->header_length, header->content_length);
+        rest_ = rest_.subspan(header->total_length());
+        return content;
+    }
+
+    // Nothing may follow the elements read so far.
+    Result<void> end(std::string_view what) const {
+        if (rest_.empty()) return {};
+        return pkcs10_error(std::to_string(rest_.size()) + " unexpected byte(s) at the end of " +
+                            std::string(what));
+    }
+
+  private:
+    ByteView rest_;
+};
+
+constexpr std::uint8_t kInteger = 0x02, kBitString = 0x03, kOid = 0x06, kSequence = 0x30;
+constexpr std::uint8_t kAttributesTag = 0xa0;  // [0] IMPLICIT SET OF, constructed
+
+}  // namespace
+
+Result<void> check_pkcs10_structure(ByteView der) {
+    TlvCursor outer(der);
+    ESTGW_TRY(request, outer.next(kSequence, "CertificationRequest"));
+    if (auto r = outer.end("the input"); !r) return r.error();
+
+    TlvCursor request_fields(request);
+    ESTGW_TRY(info, request_fields.next(kSequence, "certificationRequestInfo"));
+    ESTGW_TRY(algorithm, request_fields.next(kSequence, "signatureAlgorithm"));
+    if (auto r = request_fields.next(kBitString, "signature"); !r) return r.error();
+    if (auto r = request_fields.end("CertificationRequest"); !r) return r.error();
+    if (auto r = TlvCursor(algorithm).next(kOid, "signatureAlgorithm OID"); !r) return r.error();
+
+    TlvCursor info_fields(info);
+    ESTGW_TRY(version, info_fields.next(kInteger, "version"));
+    if (version.size() != 1 || version[0] != 0) return pkcs10_error("version is not v1 (0)");
+    if (auto r = info_fields.next(kSequence, "subject"); !r) return r.error();
+    ESTGW_TRY(spki, info_fields.next(kSequence, "subjectPKInfo"));
+    if (auto r = info_fields.next(kAttributesTag, "attributes"); !r) return r.error();
+    if (auto r = info_fields.end("certificationRequestInfo"); !r) return r.error();
+
+    TlvCursor spki_fields(spki);
+    if (auto r = spki_fields.next(kSequence, "subjectPKInfo algorithm"); !r) return r.error();
+    ESTGW_TRY(key_bits, spki_fields.next(kBitString, "subjectPublicKey"));
+    if (auto r = spki_fields.end("subjectPKInfo"); !r) return r.error();
+    if (key_bits.empty()) return pkcs10_error("subjectPublicKey is empty");
+    return {};
+}
+
 }  // namespace estgw

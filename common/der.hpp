@@ -27,4 +27,11 @@ bool is_single_der_object(ByteView der, std::uint8_t expected_tag = 0x30);
 // unexpected tag, trailing bytes).
 Result<void> require_single_der_object(ByteView der, std::string_view what, std::uint8_t expected_tag = 0x30);
 
+// The outline of a PKCS#10 CertificationRequest (RFC 2986 §4) without decoding any of its contents:
+// SEQUENCE { SEQUENCE { INTEGER 0, Name SEQUENCE, SubjectPublicKeyInfo SEQUENCE { SEQUENCE, BIT STRING },
+// [0] attributes }, AlgorithmIdentifier SEQUENCE { OID, ... }, BIT STRING }, nothing after it. Cheap enough
+// for the I/O thread, unlike a full parse (under OpenSSL 3.0 decoding the public key alone costs ~0.3 ms);
+// whoever signs or relays the request still parses it fully. Status::BadRequest "PKCS#10: ..." otherwise.
+Result<void> check_pkcs10_structure(ByteView der);
+
 }  // namespace estgw

@@ -8,7 +8,6 @@
 
 #include "common/cbor.hpp"
 #include "common/der.hpp"
-#include "common/x509.hpp"
 #include "mapping/content_format.hpp"
 
 namespace estgw::mapping {
@@ -50,12 +49,15 @@ bool contains(std::span<const CF> formats, unsigned number) {
 
 // ---- body checks by request Content-Format ----
 
+// The outline only: this runs on the I/O thread for every request, and a full parse (public key included)
+// costs more than the rest of the request's handling there. The signer (certs/csr_policy) or the upstream
+// parses the request completely and answers 4.00 for what only a full parse finds.
 Result<void> check_csr(ByteView body) {
     if (!is_single_der_object(body)) {
         return make_error(Status::BadRequest, "payload is not one DER SEQUENCE (a PKCS#10 CSR is expected)");
     }
-    if (auto csr = parse_csr_der(body); !csr) {
-        return make_error(Status::BadRequest, "payload is not a PKCS#10 CSR: " + csr.error().message);
+    if (auto shape = check_pkcs10_structure(body); !shape) {
+        return make_error(Status::BadRequest, "payload is not a PKCS#10 CSR: " + shape.error().message);
     }
     return {};
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "support/test_data.hpp"
+#include "support/test_pki.hpp"
 
 namespace estgw {
 namespace {
@@ -151,6 +152,117 @@ TEST(DerSingleObject, RejectsMalformedHeaderWithItsReason) {
     const auto checked = require_single_der_object(hex("30"), "thing");
     ASSERT_FALSE(checked.ok());
     EXPECT_EQ(checked.error().message.rfind("thing: DER: ", 0), 0u) << checked.error().message;
+}
+
+// ---- PKCS#10 outline (RFC 2986 §4) ----
+
+Bytes tlv(std::uint8_t tag, const Bytes& content) {
+    Bytes out{tag};
+    if (content.size() < 0x80) {
+        out.push_back(static_cast<std::uint8_t>(content.size()));
+    } else {
+        out.push_back(0x82);
+        out.push_back(static_cast<std::uint8_t>(content.size() >> 8));
+        out.push_back(static_cast<std::uint8_t>(content.size()));
+    }
+    out.insert(out.end(), content.begin(), content.end());
+    return out;
+}
+
+Bytes cat(std::initializer_list<Bytes> parts) {
+    Bytes out;
+    for (const auto& p : parts)
+        out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
+// The parts of a minimal request whose outline is right (the key and signature bytes are not real).
+struct Pkcs10Parts {
+    Bytes version = tlv(0x02, {0x00});
+    Bytes subject = tlv(0x30, tlv(0x31, tlv(0x30, cat({tlv(0x06, hex("550403")), tlv(0x0c, hex("61"))}))));
+    Bytes key_algorithm =
+        tlv(0x30, cat({tlv(0x06, hex("2a8648ce3d0201")), tlv(0x06, hex("2a8648ce3d030107"))}));
+    Bytes key_bits = tlv(0x03, hex("0004aabb"));
+    Bytes attributes = tlv(0xa0, {});
+    Bytes info_extra;
+    Bytes signature_algorithm = tlv(0x30, tlv(0x06, hex("2a8648ce3d040302")));
+    Bytes signature = tlv(0x03, hex("00aabbcc"));
+
+    Bytes build() const {
+        Bytes spki = tlv(0x30, cat({key_algorithm, key_bits}));
+        Bytes info = tlv(0x30, cat({version, subject, spki, attributes, info_extra}));
+        return tlv(0x30, cat({info, signature_algorithm, signature}));
+    }
+};
+
+TEST(Pkcs10Structure, AcceptsTheRfc9148A2Request) {
+    auto r = check_pkcs10_structure(test::read_hex("rfc9148/a2-sen-request.hex"));
+    EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST(Pkcs10Structure, AcceptsRequestsForEveryKeyKind) {
+    for (auto kind :
+         {test::KeyKind::P256, test::KeyKind::P384, test::KeyKind::Rsa2048, test::KeyKind::Ed25519}) {
+        EvpPkeyPtr key = test::make_key(kind);
+        X509ReqPtr csr = test::make_csr("CN=device", {"DNS:device.example"}, key.get(), "secret");
+        auto r = check_pkcs10_structure(test::to_der(csr.get()));
+        EXPECT_TRUE(r.ok()) << static_cast<int>(kind) << ": " << r.error().message;
+    }
+}
+
+TEST(Pkcs10Structure, AcceptsTheMinimalOutline) {
+    auto r = check_pkcs10_structure(Pkcs10Parts{}.build());
+    EXPECT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST(Pkcs10Structure, RejectsACertificate) {
+    auto r = check_pkcs10_structure(test::read_hex("brski/appC2-pledge-idevid-cert.hex"));
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status(), Status::BadRequest);
+    EXPECT_NE(r.error().message.find("PKCS#10: version"), std::string::npos) << r.error().message;
+}
+
+TEST(Pkcs10Structure, RejectsTrailingBytesAndTruncation) {
+    Bytes der = Pkcs10Parts{}.build();
+    Bytes longer = der;
+    longer.push_back(0x00);
+    EXPECT_NE(
+        check_pkcs10_structure(longer).error().message.find("unexpected byte(s) at the end of the input"),
+        std::string::npos);
+    for (std::size_t n = 0; n < der.size(); ++n) {
+        EXPECT_FALSE(check_pkcs10_structure(ByteView(der.data(), n)).ok()) << n;
+    }
+}
+
+// Each broken part is named in the diagnostic.
+TEST(Pkcs10Structure, NamesTheElementThatIsWrong) {
+    struct Case {
+        const char* expected;
+        void (*breaks)(Pkcs10Parts&);
+    };
+    const Case cases[] = {
+        {"version is not v1", [](Pkcs10Parts& p) { p.version = tlv(0x02, {0x01}); }},
+        {"version has tag", [](Pkcs10Parts& p) { p.version = tlv(0xa0, tlv(0x02, {0x00})); }},
+        {"subject has tag", [](Pkcs10Parts& p) { p.subject = tlv(0x31, {}); }},
+        {"subjectPublicKey is missing", [](Pkcs10Parts& p) { p.key_bits.clear(); }},
+        {"subjectPublicKey is empty", [](Pkcs10Parts& p) { p.key_bits = tlv(0x03, {}); }},
+        {"subjectPKInfo algorithm has tag", [](Pkcs10Parts& p) { p.key_algorithm = tlv(0x06, hex("2b")); }},
+        {"attributes is missing", [](Pkcs10Parts& p) { p.attributes.clear(); }},
+        {"attributes has tag 0x31", [](Pkcs10Parts& p) { p.attributes = tlv(0x31, {}); }},
+        {"at the end of certificationRequestInfo", [](Pkcs10Parts& p) { p.info_extra = tlv(0x05, {}); }},
+        {"signatureAlgorithm OID is missing", [](Pkcs10Parts& p) { p.signature_algorithm = tlv(0x30, {}); }},
+        {"signature has tag", [](Pkcs10Parts& p) { p.signature = tlv(0x04, hex("00")); }},
+        {"signature is missing", [](Pkcs10Parts& p) { p.signature.clear(); }},
+    };
+    for (const auto& c : cases) {
+        Pkcs10Parts parts;
+        c.breaks(parts);
+        auto r = check_pkcs10_structure(parts.build());
+        ASSERT_FALSE(r.ok()) << c.expected;
+        EXPECT_EQ(r.status(), Status::BadRequest) << c.expected;
+        EXPECT_NE(r.error().message.find(c.expected), std::string::npos)
+            << c.expected << ": " << r.error().message;
+    }
 }
 
 }  // namespace
