@@ -73,7 +73,7 @@ Result<std::vector<Bytes>> certs_only_certificates_der(ByteView der) {
     return encoded;
 }
 
-Result<Bytes> make_certs_only(const std::vector<Bytes>& certificates_der) {
+Result<Bytes> make_certs_only_from_parsed(const std::vector<const X509*>& certificates) {
     Pkcs7Ptr p7(PKCS7_new());
     // PKCS7_set_type gives version 1 and empty digestAlgorithms/signerInfos; like `openssl crl2pkcs7`, the
     // encapsulated content is typed id-data and left without content.
@@ -81,14 +81,25 @@ Result<Bytes> make_certs_only(const std::vector<Bytes>& certificates_der) {
         return openssl_error(Status::Internal, "certs-only", "cannot create signedData");
     }
     p7->d.sign->contents->type = OBJ_nid2obj(NID_pkcs7_data);
-    for (const Bytes& cert_der : certificates_der) {
-        ESTGW_TRY(cert, parse_certificate_der(cert_der));
+    for (const X509* cert : certificates) {
         // The certificates field is encoded as SEQUENCE OF by OpenSSL, so the order given here is kept.
-        if (PKCS7_add_certificate(p7.get(), cert.get()) != 1) {
+        // PKCS7_add_certificate takes its own reference and does not modify the certificate.
+        if (PKCS7_add_certificate(p7.get(), const_cast<X509*>(cert)) != 1) {
             return openssl_error(Status::Internal, "certs-only", "cannot add certificate");
         }
     }
     return i2d_bytes(p7.get(), i2d_PKCS7);
+}
+
+Result<Bytes> make_certs_only(const std::vector<Bytes>& certificates_der) {
+    std::vector<X509Ptr> parsed;
+    std::vector<const X509*> certificates;
+    for (const Bytes& cert_der : certificates_der) {
+        ESTGW_TRY(cert, parse_certificate_der(cert_der));
+        certificates.push_back(cert.get());
+        parsed.push_back(std::move(cert));
+    }
+    return make_certs_only_from_parsed(certificates);
 }
 
 }  // namespace estgw

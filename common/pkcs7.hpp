@@ -21,5 +21,8 @@ Result<std::vector<Bytes>> certs_only_certificates_der(ByteView der);
 // Builds a certs-only SignedData (version 1, no digest algorithms, id-data without content, no CRLs, no
 // signers) holding the given DER certificates in order. A certificate that does not parse is BadRequest.
 Result<Bytes> make_certs_only(const std::vector<Bytes>& certificates_der);
+// The same from certificates already parsed (nothing is parsed again: under OpenSSL 3.0 parsing a
+// certificate costs more than signing one).
+Result<Bytes> make_certs_only_from_parsed(const std::vector<const X509*>& certificates);
 
 }  // namespace estgw

@@ -81,9 +81,7 @@ Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY
                                  {"subject", record->subject},
                                  {"operation", std::string(certs::operation_name(operation))},
                                  {"client", peer.subject.empty() ? std::string("-") : peer.subject}});
-            auto der = certificate_to_der(cert->get());
-            if (!der) return der.error();
-            return make_certs_only({*der});
+            return make_certs_only_from_parsed({cert->get()});
         }
     }
     return make_error(Status::Internal, "could not draw a unique serial number");

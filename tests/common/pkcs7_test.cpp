@@ -218,6 +218,23 @@ TEST(MakeCertsOnly, KeepsCertificateOrderThroughARoundTrip) {
     }
 }
 
+// The variant for certificates already in memory writes exactly the same bytes, in the order given.
+TEST(MakeCertsOnly, FromParsedCertificatesIsByteForByteTheSame) {
+    const std::vector<Bytes> certificates = three_certificates();
+    std::vector<X509Ptr> parsed;
+    for (const Bytes& der : certificates) {
+        auto cert = parse_certificate_der(der);
+        ASSERT_TRUE(cert.ok()) << cert.error().message;
+        parsed.push_back(std::move(*cert));
+    }
+    const auto from_der = make_certs_only({certificates[2], certificates[0], certificates[1]});
+    const auto from_parsed = make_certs_only_from_parsed({parsed[2].get(), parsed[0].get(), parsed[1].get()});
+    ASSERT_TRUE(from_der.ok()) << from_der.error().message;
+    ASSERT_TRUE(from_parsed.ok()) << from_parsed.error().message;
+    EXPECT_EQ(to_hex(*from_parsed), to_hex(*from_der));
+    EXPECT_EQ(make_certs_only_from_parsed({}).value(), make_certs_only({}).value());
+}
+
 TEST(MakeCertsOnly, BuildsAnEmptyBundle) {
     const auto built = make_certs_only({});
     ASSERT_TRUE(built.ok()) << built.error().message;
