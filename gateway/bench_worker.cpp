@@ -31,7 +31,10 @@ class Worker {
     Worker& operator=(const Worker&) = delete;
 
     Result<void> init(unsigned sessions) {
-        ESTGW_TRY(context, new_client_context(plan_.identity));
+        // Parsed once per worker; every session of this worker shares them (reference counts, no parsing).
+        identity_ = plan_.identity;
+        if (auto r = load_credentials(identity_); !r) return r.error();
+        ESTGW_TRY(context, new_client_context(identity_));
         context_ = std::move(context);
         coap_set_app_data(context_.get(), this);
         coap_register_response_handler(context_.get(), on_response);
@@ -109,7 +112,7 @@ class Worker {
 
     void open(Slot& slot) {
         drop(slot);
-        auto session = open_dtls_session(context_.get(), plan_.server, plan_.identity);
+        auto session = open_dtls_session(context_.get(), plan_.server, identity_);
         if (!session) {
             slot.broken = true;
             return;
@@ -192,6 +195,7 @@ class Worker {
     }
 
     const BenchPlan& plan_;
+    DtlsIdentity identity_;  // plan_.identity with its credentials parsed
     const CoapRequest& request_;
     RequestBudget& budget_;
     CoapContextPtr context_;                    // declared before the sessions in slots_: outlives them

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -150,17 +151,30 @@ Result<CoapContextPtr> new_client_context(const DtlsIdentity& identity) {
     return context;
 }
 
+Result<void> load_credentials(DtlsIdentity& identity) {
+    // The client sends its chain as given in the certificate file; no trust bundle to complete it from.
+    ESTGW_TRY(credentials, DtlsCredentials::load(identity.cert_file, identity.key_file, ""));
+    identity.credentials = std::make_shared<const DtlsCredentials>(std::move(credentials));
+    return {};
+}
+
 Result<CoapSessionPtr> open_dtls_session(coap_context_t* context, const coap_address_t& server,
                                          const DtlsIdentity& identity) {
+    std::shared_ptr<const DtlsCredentials> credentials = identity.credentials;
+    if (!credentials) {
+        DtlsIdentity loaded = identity;
+        if (auto r = load_credentials(loaded); !r) return r.error();
+        credentials = loaded.credentials;
+    }
     coap_dtls_pki_t pki{};
     pki.version = COAP_DTLS_PKI_SETUP_VERSION;
     pki.verify_peer_cert = identity.verify_server ? 1 : 0;
     pki.check_common_ca = 0;  // the server's CA is --ca, not the issuer of our own certificate
     pki.cert_chain_validation = 1;
     pki.cert_chain_verify_depth = 3;
-    pki.pki_key.key_type = COAP_PKI_KEY_PEM;
-    pki.pki_key.key.pem.public_cert = identity.cert_file.c_str();
-    pki.pki_key.key.pem.private_key = identity.key_file.c_str();
+    // No key for libcoap, which would otherwise read and decode the PEM files for every session (see
+    // DtlsCredentials); a client without one is valid to it, and the parsed credentials go on the SSL below.
+    pki.pki_key.key_type = COAP_PKI_KEY_ASN1;
     std::string sni = identity.server_name;
     if (!sni.empty() && !is_ip_literal(sni)) pki.client_sni = sni.data();
     if (identity.verify_server && !identity.server_name.empty()) {
@@ -169,10 +183,14 @@ Result<CoapSessionPtr> open_dtls_session(coap_context_t* context, const coap_add
         pki.cn_call_back_arg = const_cast<std::string*>(&identity.server_name);
     }
     CoapSessionPtr session(coap_new_client_session_pki(context, nullptr, &server, COAP_PROTO_DTLS, &pki));
-    if (!session) {
-        return make_error(Status::Internal, "cannot start a DTLS session with " + identity.cert_file +
-                                                " and " + identity.key_file +
-                                                " (unreadable, or the key does not match)");
+    if (!session) return make_error(Status::Internal, "libcoap could not start a DTLS session");
+    // The ClientHello is out, but nothing from the server has been read yet: OpenSSL picks the client
+    // certificate only when the server's CertificateRequest is processed, inside coap_io_process.
+    coap_tls_library_t library = COAP_TLS_LIBRARY_NOTLS;
+    auto* ssl = static_cast<SSL*>(coap_session_get_tls(session.get(), &library));
+    if (ssl == nullptr || library != COAP_TLS_LIBRARY_OPENSSL || !credentials->install(ssl)) {
+        return make_error(Status::Internal, "cannot put " + identity.cert_file + " and " + identity.key_file +
+                                                " on the DTLS session: " + openssl_errors());
     }
     return session;
 }

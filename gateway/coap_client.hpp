@@ -18,6 +18,7 @@
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
+#include "gateway/dtls_credentials.hpp"
 
 namespace estgw::gateway {
 
@@ -70,7 +71,13 @@ struct DtlsIdentity {
     std::string ca_file;
     bool verify_server = true;
     std::string server_name;  // sent as SNI when it is a host name
+    // cert_file and key_file parsed (load_credentials). When null, open_dtls_session parses the files itself,
+    // once per session: set it when opening many.
+    std::shared_ptr<const DtlsCredentials> credentials;
 };
+
+// Parses identity.cert_file and key_file into identity.credentials. Errors name the file.
+Result<void> load_credentials(DtlsIdentity& identity);
 
 // A client context with libcoap doing Block-wise transfers (whole bodies in one response callback) and the
 // trust anchors of `identity`. Status::Internal when libcoap refuses.
