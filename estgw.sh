@@ -18,6 +18,7 @@ PACKAGES=(
     libgtest-dev googletest
     clang-14 libclang-rt-14-dev
     lcov
+    iproute2  # ss: tests read socket buffers, bench/run.sh finds free ports
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

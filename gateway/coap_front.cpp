@@ -7,10 +7,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "common/file_descriptor.hpp"
 #include "common/log.hpp"
@@ -72,6 +76,36 @@ std::string address_text(const coap_session_t* session) {
     size_t n = coap_print_addr(coap_session_get_addr_remote(session), reinterpret_cast<unsigned char*>(buf),
                                sizeof buf);
     return std::string(buf, n);
+}
+
+// The UDP sockets this process has open. libcoap 4.3.1 has no call that returns an endpoint's socket, so
+// CoapFront::start compares this before and after creating one.
+std::set<int> udp_sockets() {
+    std::set<int> fds;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+        int fd = -1;
+        const std::string name = entry.path().filename().string();
+        auto [end, parse_error] = std::from_chars(name.data(), name.data() + name.size(), fd);
+        if (parse_error != std::errc{} || end != name.data() + name.size()) continue;
+        int type = 0;
+        socklen_t length = sizeof type;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 && type == SOCK_DGRAM) fds.insert(fd);
+    }
+    return fds;
+}
+
+// Sets the receive buffer; as root (CAP_NET_ADMIN) beyond net.core.rmem_max. Returns what the kernel
+// granted (it reports twice the usable size).
+std::size_t set_receive_buffer(int fd, std::size_t bytes) {
+    const int wanted = static_cast<int>(std::min<std::size_t>(bytes, INT32_MAX / 2));
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &wanted, sizeof wanted) != 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted, sizeof wanted);
+    }
+    int granted = 0;
+    socklen_t length = sizeof granted;
+    getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &length);
+    return static_cast<std::size_t>(granted) / 2;
 }
 
 Result<coap_address_t> resolve(const ListenAddress& listen) {
@@ -166,6 +200,9 @@ Result<void> CoapFront::start() {
     // Uri-Path-Abbrev is critical: without registering it libcoap would answer 4.02 before we can expand it.
     coap_register_option(ctx, mapping::kUriPathAbbrevOption);
     coap_register_event_handler(ctx, handle_event);
+    coap_context_set_max_handshake_sessions(ctx, config_.sessions.max_handshakes);
+    coap_context_set_max_idle_sessions(ctx, config_.sessions.max_idle_sessions);
+    coap_context_set_session_timeout(ctx, static_cast<unsigned>(config_.sessions.idle_timeout.count()));
 
     if (!config_.keylog_file.empty()) {
         std::lock_guard lock(g_keylog_mutex);
@@ -211,11 +248,31 @@ Result<void> CoapFront::start() {
     for (const auto& listen : config_.listen) {
         auto addr = resolve(listen);
         if (!addr) return addr.error();
+        const std::set<int> before = udp_sockets();
         if (!coap_new_endpoint(ctx, &*addr, COAP_PROTO_DTLS)) {
             return make_error(Status::BadRequest,
                               "cannot listen on " + listen.text() + " (UDP): " + std::strerror(errno));
         }
-        log::info("listening", {{"address", listen.text()}, {"protocol", "coaps"}});
+        std::size_t receive_buffer = 0;
+        if (config_.sessions.udp_receive_buffer != 0) {
+            for (int fd : udp_sockets()) {
+                if (before.count(fd) == 0)
+                    receive_buffer = set_receive_buffer(fd, config_.sessions.udp_receive_buffer);
+            }
+            if (receive_buffer < config_.sessions.udp_receive_buffer) {
+                log::warn("udp-receive-buffer",
+                          {{"address", listen.text()},
+                           {"wanted", config_.sessions.udp_receive_buffer},
+                           {"granted", receive_buffer},
+                           {"hint", "raise net.core.rmem_max, or run with CAP_NET_ADMIN"}});
+            }
+        }
+        log::info("listening", {{"address", listen.text()},
+                                {"protocol", "coaps"},
+                                {"receive_buffer", receive_buffer},
+                                {"max_handshakes", config_.sessions.max_handshakes},
+                                {"max_idle_sessions", config_.sessions.max_idle_sessions},
+                                {"idle_timeout_s", config_.sessions.idle_timeout.count()}});
     }
     return add_resources();
 }

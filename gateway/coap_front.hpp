@@ -36,6 +36,7 @@ struct FrontConfig {
     mapping::RouteConfig routes;
     mapping::DiscoveryConfig discovery;
     std::chrono::seconds drain_timeout{35};
+    SessionLimits sessions;
 };
 
 // Routes libcoap's own log lines into estgw's log (event "libcoap") at the matching level: debug level

@@ -117,6 +117,10 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("max-body", po::value<std::size_t>()->default_value(16384), "largest request body in bytes; larger ones get 4.13 with Size1")
         ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for upstream calls and signing (default: cores)")
         ("queue-limit", po::value<std::size_t>()->default_value(1024), "requests waiting for a worker before new ones get 5.03 + Max-Age")
+        ("max-handshakes", po::value<unsigned>()->default_value(1000), "DTLS handshakes in progress at once; further ClientHellos are ignored until one ends (the pledge retransmits)")
+        ("max-idle-sessions", po::value<unsigned>()->default_value(10000), "established DTLS sessions with nothing in flight; beyond it the least recently used is closed (0: no limit)")
+        ("idle-timeout", po::value<unsigned>()->default_value(300), "seconds after which an idle DTLS session is closed")
+        ("udp-receive-buffer", po::value<std::size_t>()->default_value(4 << 20), "bytes of socket receive buffer for each --listen address, so bursts of handshakes are not dropped (0: system default)")
         ("upstream", po::value<std::string>(), "gateway: RFC 7030 server, https://host:port[/prefix]; default prefix /.well-known/est")
         ("upstream-ca", po::value<std::string>(), "gateway: PEM trust anchors for the upstream certificate (its host name is verified)")
         ("upstream-cert", po::value<std::string>(), "gateway: our RA certificate towards the upstream (should carry id-kp-cmcRA)")
@@ -231,6 +235,20 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
     if (o.workers == 0 || o.workers > 1024) return option_error("workers", "must be between 1 and 1024");
     o.queue_limit = vm["queue-limit"].as<std::size_t>();
     if (o.queue_limit == 0) return option_error("queue-limit", "must be at least 1");
+    o.sessions.max_handshakes = vm["max-handshakes"].as<unsigned>();
+    if (o.sessions.max_handshakes == 0 || o.sessions.max_handshakes > 1000000)
+        return option_error("max-handshakes", "must be between 1 and 1000000");
+    o.sessions.max_idle_sessions = vm["max-idle-sessions"].as<unsigned>();
+    const unsigned idle_timeout = vm["idle-timeout"].as<unsigned>();
+    if (idle_timeout == 0 || idle_timeout > 86400)
+        return option_error("idle-timeout", "must be between 1 and 86400 seconds");
+    o.sessions.idle_timeout = std::chrono::seconds(idle_timeout);
+    o.sessions.udp_receive_buffer = vm["udp-receive-buffer"].as<std::size_t>();
+    if (o.sessions.udp_receive_buffer != 0 &&
+        (o.sessions.udp_receive_buffer < 4096 || o.sessions.udp_receive_buffer > (std::size_t{1} << 30))) {
+        return option_error("udp-receive-buffer",
+                            "must be 0 (system default) or between 4096 and 1073741824");
+    }
 
     auto level = log::parse_level(vm["log-level"].as<std::string>());
     if (!level)

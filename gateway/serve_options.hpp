@@ -25,6 +25,17 @@ struct ListenAddress {
 };
 Result<ListenAddress> parse_listen_address(std::string_view text);
 
+// What the CoAP front lets DTLS sessions hold. libcoap 4.3.1's own defaults (100 handshakes at once, idle
+// sessions unbounded, the kernel's ~200 KB socket buffer) made concurrent new-session enrollments collapse
+// from 100 pledges on: ClientHellos beyond the handshake limit are ignored and datagrams of a burst dropped,
+// and each costs the pledge a DTLS retransmission timeout (1 s, then 2 s, ...). docs/BENCHMARKS.md.
+struct SessionLimits {
+    unsigned max_handshakes = 1000;            // sessions in the handshake at once; more ClientHellos wait
+    unsigned max_idle_sessions = 10000;        // 0: unbounded; beyond it the least recently used is closed
+    std::chrono::seconds idle_timeout{300};    // an idle session is closed after this long
+    std::size_t udp_receive_buffer = 4 << 20;  // SO_RCVBUF of each listening socket; 0: the system default
+};
+
 struct ServeOptions {
     Mode mode = Mode::Gateway;
     std::vector<ListenAddress> listen;
@@ -33,6 +44,7 @@ struct ServeOptions {
     std::vector<std::string> labels;  // RFC 7030 §3.2.2 labels served under every EST root
     std::size_t workers = 2;
     std::size_t queue_limit = 1024;  // jobs waiting for a worker before 5.03 + Max-Age
+    SessionLimits sessions;
     log::Level log_level = log::Level::Info;
     std::string keylog_file;  // debug only: TLS secrets for tshark
 

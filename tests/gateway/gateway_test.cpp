@@ -552,6 +552,21 @@ TEST(GatewayForwarding, PledgeCertificateGoesUpstreamInTheConfiguredHeader) {
     EXPECT_EQ(header, read_file(env.pledge.cert));
 }
 
+// The listening socket gets the asked receive buffer (the kernel reports twice the usable size, as "rb"),
+// and the session limits are in the start-up log.
+TEST(GatewaySessions, ListeningSocketHasTheReceiveBufferAndLimitsAreLogged) {
+    GatewayEnv env;
+    env.start_gateway({"--udp-receive-buffer", "100000", "--max-handshakes", "77", "--max-idle-sessions",
+                       "88", "--idle-timeout", "99"});
+    RunResult ss =
+        run_command({"ss", "-Hulmn", "sport = :" + std::to_string(env.port)}, std::chrono::seconds(5));
+    EXPECT_NE(ss.output.find("rb200000,"), std::string::npos) << ss.output;
+    std::string log = env.gateway_log();
+    EXPECT_NE(log.find("receive_buffer=100000 max_handshakes=77 max_idle_sessions=88 idle_timeout_s=99"),
+              std::string::npos)
+        << log;
+}
+
 TEST(GatewayConfigFile, OptionsComeFromTheFileAndTheCommandLineWins) {
     GatewayEnv env;
     write_file(env.dir.file("estgw.conf"), "brski-root = /from-file\nmax-body = 100\n");
@@ -592,6 +607,9 @@ TEST(GatewayConfiguration, BadOptionsExitTwoNamingTheOption) {
         {{"--listen", "nonsense"}, "--listen"},
         {{"--root", "no-slash"}, "--root"},
         {{"--upstream-cert", env.ra_cert}, "--upstream-key"},
+        {{"--max-handshakes", "0"}, "--max-handshakes"},
+        {{"--idle-timeout", "0"}, "--idle-timeout"},
+        {{"--udp-receive-buffer", "100"}, "--udp-receive-buffer"},
     };
     for (const auto& c : cases) {
         std::vector<std::string> argv = {
