@@ -151,7 +151,10 @@ int run_bench(const std::vector<std::string>& args) {
     start.count_down();
     for (auto& w : workers)
         w.join();
-    const auto finished = std::chrono::steady_clock::now();
+    // The run ends with the last request, not with --hold.
+    auto finished = started;
+    for (const auto& o : outcomes)
+        finished = std::max(finished, o.finished);
 
     BenchReport report;
     report.op = op;

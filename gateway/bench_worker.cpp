@@ -236,8 +236,11 @@ WorkerOutcome run_bench_worker(const BenchPlan& plan, const CoapRequest& request
         return failed;
     }
     worker.run();
+    const auto finished = std::chrono::steady_clock::now();
     if (plan.hold.count() > 0) worker.hold(plan.hold);
-    return worker.take_outcome();
+    WorkerOutcome outcome = worker.take_outcome();
+    outcome.finished = finished;
+    return outcome;
 }
 
 }  // namespace estgw::gateway

@@ -41,7 +41,8 @@ struct WorkerOutcome {
     unsigned long ok = 0;
     std::vector<double> latencies_ms;  // successful operations
     std::map<std::string, unsigned long> errors;
-    std::optional<Error> setup_error;  // the context could not be made: nothing ran
+    std::optional<Error> setup_error;                // the context could not be made: nothing ran
+    std::chrono::steady_clock::time_point finished;  // when its last request ended (before any --hold)
 };
 
 // Opens `sessions` sessions and waits (at most plan.timeout) for their handshakes unless every request gets
