@@ -38,6 +38,9 @@ Result<void> HttpsFront::start() {
                           "--https-listen: cannot set up TLS with --cert/--key/--client-ca");
     }
     server_->set_tcp_nodelay(true);
+    // cpp-httplib closes a keep-alive connection after 5 requests by default; each new one then costs the
+    // client (a gateway's pool, say) a full TLS handshake with certificate checks. nginx's default is 1000.
+    server_->set_keep_alive_max_count(1000);
     server_->set_payload_max_length(config_.max_body * 2 + 1024);  // base64 plus line breaks
     auto handler = [this](const httplib::Request& req, httplib::Response& res) {
         auto started = std::chrono::steady_clock::now();

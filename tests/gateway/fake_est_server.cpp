@@ -44,6 +44,7 @@ int FakeEstServer::start() {
         std::make_unique<httplib::SSLServer>(cert_file_.c_str(), key_file_.c_str(), client_ca_file_.c_str());
     if (!server_->is_valid()) throw std::runtime_error("fake EST server: bad certificate/key");
     server_->set_tcp_nodelay(true);  // as production HTTP servers do; otherwise Nagle adds ~40 ms per answer
+    server_->set_keep_alive_max_count(1000);  // nginx's default; cpp-httplib's 5 forces a TLS handshake often
     auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
     server_->Get(".*", handler);
     server_->Post(".*", handler);
