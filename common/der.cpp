@@ -73,41 +73,42 @@ Result<void> require_single_der_object(ByteView der, std::string_view what, std:
     return {};
 }
 
-namespace {
+DerReader::DerReader(ByteView content, std::string_view structure) : rest_(content), structure_(structure) {}
 
-Error pkcs10_error(const std::string& what) {
-    return make_error(Status::BadRequest, "PKCS#10: " + what);
+Error DerReader::error(const std::string& what) const {
+    return make_error(Status::BadRequest, structure_ + ": " + what);
 }
 
-// Reads consecutive TLVs from a content area, each checked against the bytes left.
-class TlvCursor {
-  public:
-    explicit TlvCursor(ByteView content) : rest_(content) {}
-
-    // The next element's content if its tag is `tag`; `what` names it in the error.
-    Result<ByteView> next(std::uint8_t tag, std::string_view what) {
-        if (rest_.empty()) return pkcs10_error(std::string(what) + " is missing");
-        auto header = read_der_header(rest_);
-        if (!header) return pkcs10_error(std::string(what) + ": " + header.error().message);
-        if (header->tag != tag) {
-            return pkcs10_error(std::string(what) + " has tag 0x" + to_hex(ByteView(&header->tag, 1)) +
-                                ", expected 0x" + to_hex(ByteView(&tag, 1)));
-        }
-        ByteView content = rest_.subspan(header->header_length, header->content_length);
-        rest_ = rest_.subspan(header->total_length());
-        return content;
+Result<ByteView> DerReader::next(std::uint8_t tag, std::string_view what) {
+    ESTGW_TRY(element, next_element(what));
+    if (element.tag != tag) {
+        return error(std::string(what) + " has tag 0x" + to_hex(ByteView(&element.tag, 1)) + ", expected 0x" +
+                     to_hex(ByteView(&tag, 1)));
     }
+    return element.content;
+}
 
-    // Nothing may follow the elements read so far.
-    Result<void> end(std::string_view what) const {
-        if (rest_.empty()) return {};
-        return pkcs10_error(std::to_string(rest_.size()) + " unexpected byte(s) at the end of " +
-                            std::string(what));
-    }
+Result<DerReader::Element> DerReader::next_element(std::string_view what) {
+    if (rest_.empty()) return error(std::string(what) + " is missing");
+    auto header = read_der_header(rest_);
+    if (!header) return error(std::string(what) + ": " + header.error().message);
+    Element element{header->tag, rest_.subspan(header->header_length, header->content_length),
+                    rest_.first(header->total_length())};
+    rest_ = rest_.subspan(header->total_length());
+    return element;
+}
 
-  private:
-    ByteView rest_;
-};
+std::optional<std::uint8_t> DerReader::peek_tag() const {
+    if (rest_.empty()) return std::nullopt;
+    return rest_[0];
+}
+
+Result<void> DerReader::end(std::string_view what) const {
+    if (rest_.empty()) return {};
+    return error(std::to_string(rest_.size()) + " unexpected byte(s) at the end of " + std::string(what));
+}
+
+namespace {
 
 constexpr std::uint8_t kInteger = 0x02, kBitString = 0x03, kOid = 0x06, kSequence = 0x30;
 constexpr std::uint8_t kAttributesTag = 0xa0;  // [0] IMPLICIT SET OF, constructed
@@ -115,30 +116,30 @@ constexpr std::uint8_t kAttributesTag = 0xa0;  // [0] IMPLICIT SET OF, construct
 }  // namespace
 
 Result<void> check_pkcs10_structure(ByteView der) {
-    TlvCursor outer(der);
+    DerReader outer(der, "PKCS#10");
     ESTGW_TRY(request, outer.next(kSequence, "CertificationRequest"));
     if (auto r = outer.end("the input"); !r) return r.error();
 
-    TlvCursor request_fields(request);
+    DerReader request_fields(request, "PKCS#10");
     ESTGW_TRY(info, request_fields.next(kSequence, "certificationRequestInfo"));
     ESTGW_TRY(algorithm, request_fields.next(kSequence, "signatureAlgorithm"));
     if (auto r = request_fields.next(kBitString, "signature"); !r) return r.error();
     if (auto r = request_fields.end("CertificationRequest"); !r) return r.error();
-    if (auto r = TlvCursor(algorithm).next(kOid, "signatureAlgorithm OID"); !r) return r.error();
+    if (auto r = DerReader(algorithm, "PKCS#10").next(kOid, "signatureAlgorithm OID"); !r) return r.error();
 
-    TlvCursor info_fields(info);
+    DerReader info_fields(info, "PKCS#10");
     ESTGW_TRY(version, info_fields.next(kInteger, "version"));
-    if (version.size() != 1 || version[0] != 0) return pkcs10_error("version is not v1 (0)");
+    if (version.size() != 1 || version[0] != 0) return info_fields.error("version is not v1 (0)");
     if (auto r = info_fields.next(kSequence, "subject"); !r) return r.error();
     ESTGW_TRY(spki, info_fields.next(kSequence, "subjectPKInfo"));
     if (auto r = info_fields.next(kAttributesTag, "attributes"); !r) return r.error();
     if (auto r = info_fields.end("certificationRequestInfo"); !r) return r.error();
 
-    TlvCursor spki_fields(spki);
+    DerReader spki_fields(spki, "PKCS#10");
     if (auto r = spki_fields.next(kSequence, "subjectPKInfo algorithm"); !r) return r.error();
     ESTGW_TRY(key_bits, spki_fields.next(kBitString, "subjectPublicKey"));
     if (auto r = spki_fields.end("subjectPKInfo"); !r) return r.error();
-    if (key_bits.empty()) return pkcs10_error("subjectPublicKey is empty");
+    if (key_bits.empty()) return spki_fields.error("subjectPublicKey is empty");
     return {};
 }
 

@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "common/bytes.hpp"
@@ -26,6 +28,32 @@ bool is_single_der_object(ByteView der, std::uint8_t expected_tag = 0x30);
 // The same check with a diagnostic: Status::BadRequest "<what>: ..." saying what is wrong (bad header,
 // unexpected tag, trailing bytes).
 Result<void> require_single_der_object(ByteView der, std::string_view what, std::uint8_t expected_tag = 0x30);
+
+// Reads consecutive TLVs from a content area, each checked against the bytes left; diagnostics are
+// Status::BadRequest "<structure>: <what> ...". For outline checks that must not decode contents.
+class DerReader {
+  public:
+    struct Element {
+        std::uint8_t tag;
+        ByteView content;  // without the header
+        ByteView whole;    // header and content
+    };
+    DerReader(ByteView content, std::string_view structure);
+
+    // The next element's content if its tag is `tag`; `what` names it in the error.
+    Result<ByteView> next(std::uint8_t tag, std::string_view what);
+    // The next element whatever its tag.
+    Result<Element> next_element(std::string_view what);
+    std::optional<std::uint8_t> peek_tag() const;  // nullopt at the end
+    bool at_end() const { return rest_.empty(); }
+    // Nothing may follow the elements read so far.
+    Result<void> end(std::string_view what) const;
+    Error error(const std::string& what) const;
+
+  private:
+    ByteView rest_;
+    std::string structure_;
+};
 
 // The outline of a PKCS#10 CertificationRequest (RFC 2986 §4) without decoding any of its contents:
 // SEQUENCE { SEQUENCE { INTEGER 0, Name SEQUENCE, SubjectPublicKeyInfo SEQUENCE { SEQUENCE, BIT STRING },

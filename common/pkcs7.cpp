@@ -2,8 +2,10 @@
 
 #include <openssl/objects.h>
 
+#include <algorithm>
 #include <string>
 
+#include "common/der.hpp"
 #include "common/x509.hpp"
 
 namespace estgw {
@@ -59,6 +61,66 @@ Result<std::vector<X509Ptr>> certs_only_certificates(ByteView der) {
             return openssl_error(Status::Internal, "certs-only", "X509_up_ref failed");
         certificates.emplace_back(cert);
     }
+    return certificates;
+}
+
+Result<std::vector<ByteView>> certs_only_outline(ByteView der) {
+    constexpr std::uint8_t kSequence = 0x30, kSet = 0x31, kInteger = 0x02, kOid = 0x06, kOctetString = 0x04,
+                           kBitString = 0x03, kExplicit0 = 0xa0, kImplicit1 = 0xa1;
+    static const Bytes kSignedDataOid = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
+    static const Bytes kDataOid = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
+    const std::string_view structure = "certs-only";
+    auto same = [](ByteView a, const Bytes& b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); };
+
+    DerReader outer(der, structure);
+    ESTGW_TRY(content_info, outer.next(kSequence, "ContentInfo"));
+    if (auto r = outer.end("the input"); !r) return r.error();
+    DerReader info(content_info, structure);
+    ESTGW_TRY(content_type, info.next(kOid, "contentType"));
+    if (!same(content_type, kSignedDataOid)) return info.error("content type is not signedData");
+    ESTGW_TRY(explicit_content, info.next(kExplicit0, "content"));
+    if (auto r = info.end("ContentInfo"); !r) return r.error();
+
+    DerReader wrapper(explicit_content, structure);
+    ESTGW_TRY(signed_data, wrapper.next(kSequence, "SignedData"));
+    if (auto r = wrapper.end("the content"); !r) return r.error();
+    DerReader fields(signed_data, structure);
+    if (auto r = fields.next(kInteger, "version"); !r) return r.error();
+    if (auto r = fields.next(kSet, "digestAlgorithms"); !r) return r.error();
+    ESTGW_TRY(encapsulated, fields.next(kSequence, "encapContentInfo"));
+    DerReader encap(encapsulated, structure);
+    ESTGW_TRY(encap_type, encap.next(kOid, "eContentType"));
+    if (!same(encap_type, kDataOid)) return encap.error("encapsulated content type is not id-data");
+    if (!encap.at_end()) {
+        ESTGW_TRY(econtent, encap.next(kExplicit0, "eContent"));
+        DerReader octets(econtent, structure);
+        ESTGW_TRY(data, octets.next(kOctetString, "eContent OCTET STRING"));
+        if (!data.empty()) return octets.error("encapsulated content present, expected none");
+        if (auto r = octets.end("eContent"); !r) return r.error();
+    }
+    if (auto r = encap.end("encapContentInfo"); !r) return r.error();
+
+    std::vector<ByteView> certificates;
+    if (fields.peek_tag() == kExplicit0) {  // [0] IMPLICIT CertificateSet
+        ESTGW_TRY(set, fields.next(kExplicit0, "certificates"));
+        DerReader each(set, structure);
+        while (!each.at_end()) {
+            ESTGW_TRY(cert, each.next_element("certificate"));
+            if (cert.tag != kSequence) return each.error("a certificate choice other than Certificate");
+            DerReader parts(cert.content, structure);
+            if (auto r = parts.next(kSequence, "tbsCertificate"); !r) return r.error();
+            if (auto r = parts.next(kSequence, "certificate signatureAlgorithm"); !r) return r.error();
+            if (auto r = parts.next(kBitString, "certificate signature"); !r) return r.error();
+            if (auto r = parts.end("a certificate"); !r) return r.error();
+            certificates.push_back(cert.whole);
+        }
+    }
+    if (fields.peek_tag() == kImplicit1) {
+        if (auto r = fields.next(kImplicit1, "crls"); !r) return r.error();
+    }
+    ESTGW_TRY(signer_infos, fields.next(kSet, "signerInfos"));
+    if (!signer_infos.empty()) return fields.error("signerInfos present, expected none");
+    if (auto r = fields.end("SignedData"); !r) return r.error();
     return certificates;
 }
 

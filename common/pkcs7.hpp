@@ -18,6 +18,14 @@ Result<Pkcs7Ptr> parse_pkcs7_der(ByteView der);
 // signedData, carries signerInfos, or encapsulates anything but empty id-data.
 Result<std::vector<X509Ptr>> certs_only_certificates(ByteView der);
 Result<std::vector<Bytes>> certs_only_certificates_der(ByteView der);
+// The outline of a DER certs-only SignedData, without decoding any certificate (under OpenSSL 3.0 that is
+// what parsing costs): ContentInfo { id-signedData, [0] SignedData { version, digestAlgorithms SET,
+// encapContentInfo { id-data, content absent or empty }, [0] certificates, each SEQUENCE { SEQUENCE,
+// SEQUENCE, BIT STRING }, [1] crls optional, signerInfos SET empty } }, nothing after it. Returns each
+// certificate's bytes as found. Stricter than certs_only_certificates about encoding (DER lengths only,
+// where OpenSSL also takes BER), looser about the certificates' insides (only their outline is checked).
+Result<std::vector<ByteView>> certs_only_outline(ByteView der);
+
 // Builds a certs-only SignedData (version 1, no digest algorithms, id-data without content, no CRLs, no
 // signers) holding the given DER certificates in order. A certificate that does not parse is BadRequest.
 Result<Bytes> make_certs_only(const std::vector<Bytes>& certificates_der);

@@ -281,5 +281,130 @@ TEST(MakeCertsOnly, IsAcceptedByTheOpensslCommandLine) {
     EXPECT_LT(second, third);
 }
 
+// ---- certs_only_outline ----
+
+Bytes der_tlv(std::uint8_t tag, const Bytes& content) {
+    Bytes out{tag};
+    if (content.size() < 0x80) {
+        out.push_back(static_cast<std::uint8_t>(content.size()));
+    } else {
+        out.push_back(0x82);
+        out.push_back(static_cast<std::uint8_t>(content.size() >> 8));
+        out.push_back(static_cast<std::uint8_t>(content.size()));
+    }
+    out.insert(out.end(), content.begin(), content.end());
+    return out;
+}
+
+Bytes joined(std::initializer_list<Bytes> parts) {
+    Bytes out;
+    for (const auto& p : parts)
+        out.insert(out.end(), p.begin(), p.end());
+    return out;
+}
+
+// The parts of a certs-only SignedData, each replaceable to break one thing.
+struct CertsOnlyParts {
+    Bytes content_type = der_tlv(0x06, hex("2a864886f70d010702"));
+    Bytes version = der_tlv(0x02, {0x01});
+    Bytes digest_algorithms = der_tlv(0x31, {});
+    Bytes encapsulated = der_tlv(0x30, der_tlv(0x06, hex("2a864886f70d010701")));
+    Bytes certificates;
+    Bytes crls;
+    Bytes signer_infos = der_tlv(0x31, {});
+
+    Bytes build() const {
+        Bytes signed_data = der_tlv(
+            0x30, joined({version, digest_algorithms, encapsulated, certificates, crls, signer_infos}));
+        return der_tlv(0x30, joined({content_type, der_tlv(0xa0, signed_data)}));
+    }
+};
+
+TEST(CertsOnlyOutline, GivesTheCertificatesOfMakeCertsOnlyAsTheyAre) {
+    const std::vector<Bytes> certificates = three_certificates();
+    const auto built = make_certs_only(certificates);
+    ASSERT_TRUE(built.ok());
+    const auto outline = certs_only_outline(*built);
+    ASSERT_TRUE(outline.ok()) << outline.error().message;
+    ASSERT_EQ(outline->size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(Bytes(outline->at(i).begin(), outline->at(i).end()), certificates[i]) << i;
+    }
+}
+
+TEST(CertsOnlyOutline, AcceptsTheRfc9148A1AnswerWithItsEmptyCrls) {
+    const auto outline = certs_only_outline(test::read_hex("rfc9148/a1-crts-response.hex"));
+    ASSERT_TRUE(outline.ok()) << outline.error().message;
+    EXPECT_EQ(outline->size(), 1u);
+}
+
+TEST(CertsOnlyOutline, AcceptsNoCertificatesAndAnEmptyEncapsulatedContent) {
+    CertsOnlyParts parts;
+    parts.encapsulated =
+        der_tlv(0x30, joined({der_tlv(0x06, hex("2a864886f70d010701")), der_tlv(0xa0, der_tlv(0x04, {}))}));
+    const auto outline = certs_only_outline(parts.build());
+    ASSERT_TRUE(outline.ok()) << outline.error().message;
+    EXPECT_TRUE(outline->empty());
+}
+
+TEST(CertsOnlyOutline, RefusesWhatIsNotCertsOnlyNamingIt) {
+    const Bytes cert = three_certificates().front();
+    struct Case {
+        const char* expected;
+        void (*breaks)(CertsOnlyParts&, const Bytes&);
+    };
+    const Case cases[] = {
+        {"content type is not signedData",
+         [](CertsOnlyParts& p, const Bytes&) { p.content_type = der_tlv(0x06, hex("2a864886f70d010701")); }},
+        {"signerInfos present",
+         [](CertsOnlyParts& p, const Bytes&) { p.signer_infos = der_tlv(0x31, der_tlv(0x30, {})); }},
+        {"encapsulated content type is not id-data",
+         [](CertsOnlyParts& p, const Bytes&) {
+             p.encapsulated = der_tlv(0x30, der_tlv(0x06, hex("2a864886f70d010702")));
+         }},
+        {"encapsulated content present",
+         [](CertsOnlyParts& p, const Bytes&) {
+             p.encapsulated = der_tlv(0x30, joined({der_tlv(0x06, hex("2a864886f70d010701")),
+                                                    der_tlv(0xa0, der_tlv(0x04, {0x01}))}));
+         }},
+        {"a certificate choice other than Certificate",
+         [](CertsOnlyParts& p, const Bytes&) { p.certificates = der_tlv(0xa0, der_tlv(0xa1, {})); }},
+        {"certificate signature is missing",
+         [](CertsOnlyParts& p, const Bytes&) {
+             p.certificates = der_tlv(0xa0, der_tlv(0x30, joined({der_tlv(0x30, {}), der_tlv(0x30, {})})));
+         }},
+        {"signerInfos is missing", [](CertsOnlyParts& p, const Bytes&) { p.signer_infos.clear(); }},
+        {"unexpected byte(s) at the end of SignedData",
+         [](CertsOnlyParts& p, const Bytes& c) {
+             p.certificates = der_tlv(0xa0, c);
+             p.signer_infos = joined({der_tlv(0x31, {}), der_tlv(0x05, {})});
+         }},
+    };
+    for (const auto& c : cases) {
+        CertsOnlyParts parts;
+        c.breaks(parts, cert);
+        const auto outline = certs_only_outline(parts.build());
+        ASSERT_FALSE(outline.ok()) << c.expected;
+        EXPECT_EQ(outline.status(), Status::BadRequest) << c.expected;
+        EXPECT_NE(outline.error().message.find(c.expected), std::string::npos)
+            << c.expected << ": " << outline.error().message;
+    }
+}
+
+TEST(CertsOnlyOutline, RefusesTruncationTrailingBytesAndBerLengths) {
+    const auto built = make_certs_only(three_certificates());
+    ASSERT_TRUE(built.ok());
+    for (std::size_t n = 0; n < built->size(); n += 7) {
+        EXPECT_FALSE(certs_only_outline(ByteView(built->data(), n)).ok()) << n;
+    }
+    Bytes longer = *built;
+    longer.push_back(0);
+    EXPECT_FALSE(certs_only_outline(longer).ok());
+    // An indefinite length (BER, 0x80) is not DER; OpenSSL's parser, the fallback, takes it.
+    Bytes ber = *built;
+    ber[1] = 0x80;
+    EXPECT_FALSE(certs_only_outline(ber).ok());
+}
+
 }  // namespace
 }  // namespace estgw

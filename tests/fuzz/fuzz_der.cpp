@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/der.hpp"
+#include "common/pkcs7.hpp"
 #include "common/x509.hpp"
 
 namespace {
@@ -68,6 +69,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (auto cert = estgw::parse_certificate_der(der)) exercise_certificate(cert->get());
     if (auto csr = estgw::parse_csr_der(der)) exercise_csr(csr->get());
     check_certs_only_round_trip(der);
+    // Whatever the outline accepts is one complete object and its certificates lie inside it.
+    if (auto outline = estgw::certs_only_outline(der)) {
+        if (!estgw::is_single_der_object(der)) std::abort();
+        for (estgw::ByteView cert : *outline) {
+            if (cert.data() < der.data() || cert.data() + cert.size() > der.data() + der.size()) std::abort();
+        }
+    }
     check_private_key(der);
     if (auto key = estgw::parse_public_key_der(der)) (void)estgw::public_key_to_der(key->get());
 

@@ -319,6 +319,16 @@ TEST(HttpResponse, BareCertificateIsWrappedAsCertsOnly) {
     EXPECT_EQ(inside->front(), certs->front());
 }
 
+// RFC 7030 §4.1.3: the body is base64 DER; a BER certs-only (an indefinite outer length) is refused.
+TEST(HttpResponse, BerCertsOnlyIsUpstreamFailed) {
+    const Bytes der = sen_response();
+    ASSERT_EQ(der[1], 0x82);  // 30 82 LL LL: a two-octet definite length
+    Bytes ber = {0x30, 0x80};
+    ber.insert(ber.end(), der.begin() + 4, der.end());
+    ber.insert(ber.end(), {0x00, 0x00});  // end-of-contents
+    expect_upstream_failed(answer(Operation::SimpleEnroll, 200, base64_encode(ber)), "one DER object");
+}
+
 TEST(HttpResponse, DerThatIsNeitherCertificateNorCertsOnlyIsUpstreamFailed) {
     expect_upstream_failed(answer(Operation::CaCerts, 200, base64_encode(hex("3003020101"))),
                            "not a certificate nor certs-only");
