@@ -47,23 +47,6 @@ bool is_ip_literal(const std::string& host) {
     return inet_pton(AF_INET6, host.c_str(), &v6) == 1 || inet_pton(AF_INET, host.c_str(), &v4) == 1;
 }
 
-// RFC 7030 §3.6.1 (RFC 6125): the server's certificate must name the host the client asked for, as an IP
-// address or DNS name in subjectAltName. libcoap 4.3.1 only checks the chain; this CN callback sees each
-// certificate of it and rejects the leaf that names another server (libcoap then fails the handshake).
-int check_server_name(const char*, const std::uint8_t* der, std::size_t length, coap_session_t*,
-                      unsigned depth, int, void* arg) {
-    if (depth != 0 || arg == nullptr) return 1;
-    const auto& name = *static_cast<const std::string*>(arg);
-    const unsigned char* p = der;
-    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(length)));
-    if (!cert) return 0;
-    bool named = is_ip_literal(name)
-                     ? X509_check_ip_asc(cert.get(), name.c_str(), 0) == 1
-                     : X509_check_host(cert.get(), name.c_str(), name.size(), 0, nullptr) == 1;
-    if (!named) coap_log(LOG_WARNING, "the server's certificate does not name %s\n", name.c_str());
-    return named ? 1 : 0;
-}
-
 }  // namespace
 
 Result<CoapsUrl> parse_coaps_url(std::string_view url) {
@@ -177,11 +160,6 @@ Result<CoapSessionPtr> open_dtls_session(coap_context_t* context, const coap_add
     pki.pki_key.key_type = COAP_PKI_KEY_ASN1;
     std::string sni = identity.server_name;
     if (!sni.empty() && !is_ip_literal(sni)) pki.client_sni = sni.data();
-    if (identity.verify_server && !identity.server_name.empty()) {
-        pki.validate_cn_call_back = check_server_name;
-        // libcoap keeps this pointer for the handshake: the caller's identity outlives the session.
-        pki.cn_call_back_arg = const_cast<std::string*>(&identity.server_name);
-    }
     CoapSessionPtr session(coap_new_client_session_pki(context, nullptr, &server, COAP_PROTO_DTLS, &pki));
     if (!session) return make_error(Status::Internal, "libcoap could not start a DTLS session");
     // The ClientHello is out, but nothing from the server has been read yet: OpenSSL picks the client
@@ -191,6 +169,21 @@ Result<CoapSessionPtr> open_dtls_session(coap_context_t* context, const coap_add
     if (ssl == nullptr || library != COAP_TLS_LIBRARY_OPENSSL || !credentials->install(ssl)) {
         return make_error(Status::Internal, "cannot put " + identity.cert_file + " and " + identity.key_file +
                                                 " on the DTLS session: " + openssl_errors());
+    }
+    // RFC 7030 §3.6.1 (RFC 6125): the server's certificate must name the host asked for, as an IP address or
+    // DNS name in subjectAltName. libcoap 4.3.1 checks only the chain; OpenSSL checks the name on the leaf it
+    // has already parsed (a mismatch fails the handshake, and libcoap logs "hostname mismatch" or "IP
+    // address mismatch" with the name the certificate carries).
+    if (identity.verify_server && !identity.server_name.empty()) {
+        X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+        const bool set = is_ip_literal(identity.server_name)
+                             ? X509_VERIFY_PARAM_set1_ip_asc(param, identity.server_name.c_str()) == 1
+                             : X509_VERIFY_PARAM_set1_host(param, identity.server_name.c_str(),
+                                                           identity.server_name.size()) == 1;
+        if (!set) {
+            return make_error(Status::BadRequest, "cannot check the server name '" + identity.server_name +
+                                                      "': " + openssl_errors());
+        }
     }
     return session;
 }

@@ -84,7 +84,8 @@ Result<void> load_credentials(DtlsIdentity& identity);
 Result<CoapContextPtr> new_client_context(const DtlsIdentity& identity);
 
 // Starts a DTLS session (the handshake runs inside coap_io_process; requests sent meanwhile wait for it).
-// `identity` must outlive the session: libcoap reads server_name during the handshake.
+// Our certificate and key, SNI and the server-name check are put on the session here; `identity` is not
+// referenced afterwards.
 Result<CoapSessionPtr> open_dtls_session(coap_context_t* context, const coap_address_t& server,
                                          const DtlsIdentity& identity);
 
