@@ -9,7 +9,9 @@
 namespace estgw {
 namespace {
 
+using test::der_tlv;
 using test::hex;
+using test::joined;
 
 TEST(DerHeader, ReadsShortFormLength) {
     const Bytes der = hex("300300010a");
@@ -156,42 +158,23 @@ TEST(DerSingleObject, RejectsMalformedHeaderWithItsReason) {
 
 // ---- PKCS#10 outline (RFC 2986 §4) ----
 
-Bytes tlv(std::uint8_t tag, const Bytes& content) {
-    Bytes out{tag};
-    if (content.size() < 0x80) {
-        out.push_back(static_cast<std::uint8_t>(content.size()));
-    } else {
-        out.push_back(0x82);
-        out.push_back(static_cast<std::uint8_t>(content.size() >> 8));
-        out.push_back(static_cast<std::uint8_t>(content.size()));
-    }
-    out.insert(out.end(), content.begin(), content.end());
-    return out;
-}
-
-Bytes cat(std::initializer_list<Bytes> parts) {
-    Bytes out;
-    for (const auto& p : parts)
-        out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
-
 // The parts of a minimal request whose outline is right (the key and signature bytes are not real).
 struct Pkcs10Parts {
-    Bytes version = tlv(0x02, {0x00});
-    Bytes subject = tlv(0x30, tlv(0x31, tlv(0x30, cat({tlv(0x06, hex("550403")), tlv(0x0c, hex("61"))}))));
+    Bytes version = der_tlv(0x02, {0x00});
+    Bytes subject = der_tlv(
+        0x30, der_tlv(0x31, der_tlv(0x30, joined({der_tlv(0x06, hex("550403")), der_tlv(0x0c, hex("61"))}))));
     Bytes key_algorithm =
-        tlv(0x30, cat({tlv(0x06, hex("2a8648ce3d0201")), tlv(0x06, hex("2a8648ce3d030107"))}));
-    Bytes key_bits = tlv(0x03, hex("0004aabb"));
-    Bytes attributes = tlv(0xa0, {});
+        der_tlv(0x30, joined({der_tlv(0x06, hex("2a8648ce3d0201")), der_tlv(0x06, hex("2a8648ce3d030107"))}));
+    Bytes key_bits = der_tlv(0x03, hex("0004aabb"));
+    Bytes attributes = der_tlv(0xa0, {});
     Bytes info_extra;
-    Bytes signature_algorithm = tlv(0x30, tlv(0x06, hex("2a8648ce3d040302")));
-    Bytes signature = tlv(0x03, hex("00aabbcc"));
+    Bytes signature_algorithm = der_tlv(0x30, der_tlv(0x06, hex("2a8648ce3d040302")));
+    Bytes signature = der_tlv(0x03, hex("00aabbcc"));
 
     Bytes build() const {
-        Bytes spki = tlv(0x30, cat({key_algorithm, key_bits}));
-        Bytes info = tlv(0x30, cat({version, subject, spki, attributes, info_extra}));
-        return tlv(0x30, cat({info, signature_algorithm, signature}));
+        Bytes spki = der_tlv(0x30, joined({key_algorithm, key_bits}));
+        Bytes info = der_tlv(0x30, joined({version, subject, spki, attributes, info_extra}));
+        return der_tlv(0x30, joined({info, signature_algorithm, signature}));
     }
 };
 
@@ -241,17 +224,19 @@ TEST(Pkcs10Structure, NamesTheElementThatIsWrong) {
         void (*breaks)(Pkcs10Parts&);
     };
     const Case cases[] = {
-        {"version is not v1", [](Pkcs10Parts& p) { p.version = tlv(0x02, {0x01}); }},
-        {"version has tag", [](Pkcs10Parts& p) { p.version = tlv(0xa0, tlv(0x02, {0x00})); }},
-        {"subject has tag", [](Pkcs10Parts& p) { p.subject = tlv(0x31, {}); }},
+        {"version is not v1", [](Pkcs10Parts& p) { p.version = der_tlv(0x02, {0x01}); }},
+        {"version has tag", [](Pkcs10Parts& p) { p.version = der_tlv(0xa0, der_tlv(0x02, {0x00})); }},
+        {"subject has tag", [](Pkcs10Parts& p) { p.subject = der_tlv(0x31, {}); }},
         {"subjectPublicKey is missing", [](Pkcs10Parts& p) { p.key_bits.clear(); }},
-        {"subjectPublicKey is empty", [](Pkcs10Parts& p) { p.key_bits = tlv(0x03, {}); }},
-        {"subjectPKInfo algorithm has tag", [](Pkcs10Parts& p) { p.key_algorithm = tlv(0x06, hex("2b")); }},
+        {"subjectPublicKey is empty", [](Pkcs10Parts& p) { p.key_bits = der_tlv(0x03, {}); }},
+        {"subjectPKInfo algorithm has tag",
+         [](Pkcs10Parts& p) { p.key_algorithm = der_tlv(0x06, hex("2b")); }},
         {"attributes is missing", [](Pkcs10Parts& p) { p.attributes.clear(); }},
-        {"attributes has tag 0x31", [](Pkcs10Parts& p) { p.attributes = tlv(0x31, {}); }},
-        {"at the end of certificationRequestInfo", [](Pkcs10Parts& p) { p.info_extra = tlv(0x05, {}); }},
-        {"signatureAlgorithm OID is missing", [](Pkcs10Parts& p) { p.signature_algorithm = tlv(0x30, {}); }},
-        {"signature has tag", [](Pkcs10Parts& p) { p.signature = tlv(0x04, hex("00")); }},
+        {"attributes has tag 0x31", [](Pkcs10Parts& p) { p.attributes = der_tlv(0x31, {}); }},
+        {"at the end of certificationRequestInfo", [](Pkcs10Parts& p) { p.info_extra = der_tlv(0x05, {}); }},
+        {"signatureAlgorithm OID is missing",
+         [](Pkcs10Parts& p) { p.signature_algorithm = der_tlv(0x30, {}); }},
+        {"signature has tag", [](Pkcs10Parts& p) { p.signature = der_tlv(0x04, hex("00")); }},
         {"signature is missing", [](Pkcs10Parts& p) { p.signature.clear(); }},
     };
     for (const auto& c : cases) {

@@ -17,7 +17,9 @@
 namespace estgw {
 namespace {
 
+using test::der_tlv;
 using test::hex;
+using test::joined;
 
 constexpr char kA1Subject[] = "CN=Root CA,OU=certification,O=Example Inc,L=LA,ST=CA,C=US";
 
@@ -282,26 +284,6 @@ TEST(MakeCertsOnly, IsAcceptedByTheOpensslCommandLine) {
 }
 
 // ---- certs_only_outline ----
-
-Bytes der_tlv(std::uint8_t tag, const Bytes& content) {
-    Bytes out{tag};
-    if (content.size() < 0x80) {
-        out.push_back(static_cast<std::uint8_t>(content.size()));
-    } else {
-        out.push_back(0x82);
-        out.push_back(static_cast<std::uint8_t>(content.size() >> 8));
-        out.push_back(static_cast<std::uint8_t>(content.size()));
-    }
-    out.insert(out.end(), content.begin(), content.end());
-    return out;
-}
-
-Bytes joined(std::initializer_list<Bytes> parts) {
-    Bytes out;
-    for (const auto& p : parts)
-        out.insert(out.end(), p.begin(), p.end());
-    return out;
-}
 
 // The parts of a certs-only SignedData, each replaceable to break one thing.
 struct CertsOnlyParts {
