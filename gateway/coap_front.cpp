@@ -155,7 +155,12 @@ void route_libcoap_logging(log::Level level) {
 CoapFront::CoapFront(FrontConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
 
 CoapFront::~CoapFront() {
-    // Sessions we still reference (answers that never arrived) are freed with the context.
+    // Requests still waiting for an answer (after a drain timeout) hold a session reference each; libcoap
+    // asserts that no session is referenced when its endpoint is freed.
+    for (auto& [key, pending] : pending_) {
+        if (context_) coap_session_release(key.session);
+    }
+    pending_.clear();
     context_.reset();
     std::lock_guard lock(g_keylog_mutex);
     if (g_keylog) {

@@ -45,8 +45,11 @@ FrontConfig front_config(const ServeOptions& o, const Backend& backend) {
     return f;
 }
 
-// Runs the CoAP front (and the HTTPS front when configured) until a signal; returns the exit code.
-int serve_fronts(const ServeOptions& o, Backend& backend, const char* mode_name, const std::string& detail) {
+// Runs the CoAP front (and the HTTPS front when configured) until a signal; returns the exit code. The
+// workers are drained here, before the fronts go away: a job still queued after the drain timeout answers
+// through the front's completion queue, which must still exist then.
+int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, const char* mode_name,
+                 const std::string& detail) {
     CoapFront front(front_config(o, backend), backend);
     if (auto started = front.start(); !started) {
         std::cerr << "estgw serve: " << started.error().message << "\n";
@@ -71,6 +74,7 @@ int serve_fronts(const ServeOptions& o, Backend& backend, const char* mode_name,
         {{"mode", mode_name}, {"detail", detail}, {"workers", o.workers}, {"version", ESTGW_VERSION_STRING}});
     auto ran = front.run();
     if (https) https->stop();
+    pool.drain();
     if (!ran) {
         log::error("event-loop-failed", {{"error", ran.error().message}});
         return kExitFailure;
@@ -86,10 +90,8 @@ int serve_gateway(const ServeOptions& o) {
     config.crts_refresh = o.crts_refresh;
     config.labels = o.labels;
     UpstreamBackend backend(config, client, pool);
-    int rc =
-        serve_fronts(o, backend, "gateway", o.upstream.url.host + ":" + std::to_string(o.upstream.url.port));
-    pool.drain();
-    return rc;
+    return serve_fronts(o, backend, pool, "gateway",
+                        o.upstream.url.host + ":" + std::to_string(o.upstream.url.port));
 }
 
 int serve_server(const ServeOptions& o) {
@@ -136,9 +138,8 @@ int serve_server(const ServeOptions& o) {
         std::cerr << "estgw serve: " << backend.error().message << "\n";
         return kExitFailure;
     }
-    int rc = serve_fronts(o, **backend, "server", "db=" + o.db_file);
-    pool.drain();  // every job finishes (and records) before the store closes
-    return rc;
+    // serve_fronts drains the pool: every job finishes (and records) before the store closes.
+    return serve_fronts(o, **backend, pool, "server", "db=" + o.db_file);
 }
 
 }  // namespace
