@@ -115,6 +115,17 @@ constexpr std::uint8_t kAttributesTag = 0xa0;  // [0] IMPLICIT SET OF, construct
 
 }  // namespace
 
+Result<void> check_certificate_outline(ByteView der) {
+    DerReader outer(der, "X.509");
+    ESTGW_TRY(certificate, outer.next(kSequence, "Certificate"));
+    if (auto r = outer.end("the input"); !r) return r.error();
+    DerReader parts(certificate, "X.509");
+    if (auto r = parts.next(kSequence, "tbsCertificate"); !r) return r.error();
+    if (auto r = parts.next(kSequence, "certificate signatureAlgorithm"); !r) return r.error();
+    if (auto r = parts.next(kBitString, "certificate signature"); !r) return r.error();
+    return parts.end("Certificate");
+}
+
 Result<void> check_pkcs10_structure(ByteView der) {
     DerReader outer(der, "PKCS#10");
     ESTGW_TRY(request, outer.next(kSequence, "CertificationRequest"));

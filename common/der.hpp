@@ -55,6 +55,12 @@ class DerReader {
     std::string structure_;
 };
 
+// The outline of an X.509 Certificate (RFC 5280 §4.1): exactly one SEQUENCE { SEQUENCE tbsCertificate,
+// SEQUENCE signatureAlgorithm, BIT STRING signature }, contents not decoded. Status::BadRequest
+// "X.509: ..." otherwise. (A PKCS#10 request has the same outline; this tells a certificate from garbage,
+// not from a CSR.)
+Result<void> check_certificate_outline(ByteView der);
+
 // The outline of a PKCS#10 CertificationRequest (RFC 2986 §4) without decoding any of its contents:
 // SEQUENCE { SEQUENCE { INTEGER 0, Name SEQUENCE, SubjectPublicKeyInfo SEQUENCE { SEQUENCE, BIT STRING },
 // [0] attributes }, AlgorithmIdentifier SEQUENCE { OID, ... }, BIT STRING }, nothing after it. Cheap enough

@@ -66,7 +66,7 @@ Result<std::vector<X509Ptr>> certs_only_certificates(ByteView der) {
 
 Result<std::vector<ByteView>> certs_only_outline(ByteView der) {
     constexpr std::uint8_t kSequence = 0x30, kSet = 0x31, kInteger = 0x02, kOid = 0x06, kOctetString = 0x04,
-                           kBitString = 0x03, kExplicit0 = 0xa0, kImplicit1 = 0xa1;
+                           kExplicit0 = 0xa0, kImplicit1 = 0xa1;
     static const Bytes kSignedDataOid = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
     static const Bytes kDataOid = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01};
     const std::string_view structure = "certs-only";
@@ -107,11 +107,10 @@ Result<std::vector<ByteView>> certs_only_outline(ByteView der) {
         while (!each.at_end()) {
             ESTGW_TRY(cert, each.next_element("certificate"));
             if (cert.tag != kSequence) return each.error("a certificate choice other than Certificate");
-            DerReader parts(cert.content, structure);
-            if (auto r = parts.next(kSequence, "tbsCertificate"); !r) return r.error();
-            if (auto r = parts.next(kSequence, "certificate signatureAlgorithm"); !r) return r.error();
-            if (auto r = parts.next(kBitString, "certificate signature"); !r) return r.error();
-            if (auto r = parts.end("a certificate"); !r) return r.error();
+            if (auto r = check_certificate_outline(cert.whole); !r) {
+                return each.error("certificate " + std::to_string(certificates.size() + 1) + ": " +
+                                  r.error().message);
+            }
             certificates.push_back(cert.whole);
         }
     }

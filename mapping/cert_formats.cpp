@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "common/der.hpp"
+#include "common/pkcs7.hpp"
 #include "common/x509.hpp"
 
 namespace estgw::mapping {
@@ -70,13 +72,32 @@ Result<std::size_t> issuing_ca_index(const std::vector<Certificate>& certs,
 
 }  // namespace
 
-Result<Bytes> issued_certificate_from_certs_only(ByteView certs_only_der) {
-    auto ders = certs_only_certificates_der(certs_only_der);
-    if (!ders) {
+Result<std::vector<Bytes>> certificates_of_certs_only(ByteView certs_only_der, std::string_view what) {
+    // The outline only: this runs on the CoAP I/O thread, and one certificate needs no parsing at all.
+    auto outline = certs_only_outline(certs_only_der);
+    if (!outline) {
         return make_error(Status::UpstreamFailed,
-                          "the enroll answer is not a certs-only PKCS#7: " + ders.error().message);
+                          std::string(what) + " is not a certs-only PKCS#7: " + outline.error().message);
     }
-    ESTGW_TRY(certs, parse_bundle(*ders, "the enroll answer"));
+    std::vector<Bytes> ders;
+    for (ByteView cert : *outline)
+        ders.emplace_back(cert.begin(), cert.end());
+    return ders;
+}
+
+// A bundle of one: nothing to choose, so the certificate is checked by its outline only (this runs on the
+// CoAP I/O thread, where parsing a certificate costs more than the rest of the request).
+Result<Bytes> single_certificate(const std::vector<Bytes>& bundle) {
+    if (auto outline = check_certificate_outline(bundle.front()); !outline) {
+        return make_error(Status::UpstreamFailed, "the CA certificates: " + outline.error().message);
+    }
+    return bundle.front();
+}
+
+Result<Bytes> issued_certificate_from_certs_only(ByteView certs_only_der) {
+    ESTGW_TRY(ders, certificates_of_certs_only(certs_only_der, "the enroll answer"));
+    if (ders.size() == 1) return std::move(ders.front());
+    ESTGW_TRY(certs, parse_bundle(ders, "the enroll answer"));
     if (certs.size() == 1) return std::move(certs.front().der);
     auto bottom = bottom_certificates(certs);
     if (bottom.size() == 1) return std::move(certs[bottom.front()].der);
@@ -95,6 +116,7 @@ Result<Bytes> certs_only_from_certificate(ByteView certificate_der) {
 }
 
 Result<Bytes> select_issuing_ca(const std::vector<Bytes>& bundle, const std::vector<Bytes>& peer_chain) {
+    if (bundle.size() == 1) return single_certificate(bundle);
     ESTGW_TRY(certs, parse_bundle(bundle, "the CA certificates"));
     if (certs.empty())
         return make_error(Status::UpstreamFailed, "the CA certificates answer holds no certificate");
@@ -104,6 +126,10 @@ Result<Bytes> select_issuing_ca(const std::vector<Bytes>& bundle, const std::vec
 
 Result<std::vector<Bytes>> issuing_ca_chain(const std::vector<Bytes>& bundle,
                                             const std::vector<Bytes>& peer_chain) {
+    if (bundle.size() == 1) {
+        ESTGW_TRY(only, single_certificate(bundle));
+        return std::vector<Bytes>{std::move(only)};
+    }
     ESTGW_TRY(certs, parse_bundle(bundle, "the CA certificates"));
     if (certs.empty())
         return make_error(Status::UpstreamFailed, "the CA certificates answer holds no certificate");

@@ -3,6 +3,7 @@
 // §4.1.3 and §4.2.3, cBRSKI §6.7.5 and §6.8; digest §6).
 #pragma once
 
+#include <string_view>
 #include <vector>
 
 #include "common/bytes.hpp"
@@ -10,10 +11,16 @@
 
 namespace estgw::mapping {
 
+// The certificates of a DER certs-only PKCS#7 as they appear in it, found by its outline (common/pkcs7)
+// without decoding any: this runs on the CoAP I/O thread. Not certs-only: Status::UpstreamFailed
+// "<what> is not a certs-only PKCS#7: ...".
+Result<std::vector<Bytes>> certificates_of_certs_only(ByteView certs_only_der, std::string_view what);
+
 // The issued certificate of an enroll answer (Accept 287 on /sen, /sren, /skc). RFC 7030 §4.2.3 says the
 // certs-only holds only that certificate; some EST servers append their chain, so when there are several the
 // answer is the unique certificate that issued none of the others (the bottom of the chain). No certificate,
-// several candidates, or a body that is not certs-only: Status::UpstreamFailed.
+// several candidates, or a body that is not certs-only: Status::UpstreamFailed. A single certificate is
+// returned without being parsed.
 Result<Bytes> issued_certificate_from_certs_only(ByteView certs_only_der);
 
 // A certs-only PKCS#7 holding exactly this certificate (287 → 281). A body that is not one DER certificate
@@ -22,7 +29,7 @@ Result<Bytes> certs_only_from_certificate(ByteView certificate_der);
 
 // The CA that issues this client's certificates, out of a /cacerts bundle (Accept 287 on /crts; RFC 9148 does
 // not say which certificate, cBRSKI §6.8 says this one):
-//   1. a bundle of one certificate: that certificate;
+//   1. a bundle of one certificate: that certificate (not parsed);
 //   2. the issuer of the client's own certificate (peer_chain[0], the DTLS client certificate), if it is in
 //      the bundle: a client with an LDevID from this CA;
 //   3. otherwise the unique certificate that issued no other certificate in the bundle (the bottom CA; a

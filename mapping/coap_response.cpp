@@ -127,12 +127,7 @@ Result<Bytes> wrap_certificate(const EstRequest&, const EstResponse& response) {
 }
 
 Result<std::vector<Bytes>> ca_bundle(const EstResponse& response) {
-    auto bundle = certs_only_certificates_der(response.body);
-    if (!bundle) {
-        return make_error(Status::UpstreamFailed,
-                          "the CA certificates answer is not a certs-only PKCS#7: " + bundle.error().message);
-    }
-    return std::move(bundle).value();
+    return certificates_of_certs_only(response.body, "the CA certificates answer");
 }
 
 Result<Bytes> issuing_ca(const EstRequest& request, const EstResponse& response) {

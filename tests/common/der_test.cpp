@@ -250,5 +250,20 @@ TEST(Pkcs10Structure, NamesTheElementThatIsWrong) {
     }
 }
 
+// ---- X.509 outline (RFC 5280 §4.1) ----
+
+TEST(CertificateOutline, AcceptsCertificatesAndRefusesOtherStructures) {
+    EXPECT_TRUE(check_certificate_outline(test::read_hex("brski/appC2-pledge-idevid-cert.hex")).ok());
+    // A certs-only ContentInfo is SEQUENCE { OID, [0] }: refused at its first element.
+    const auto certs_only = check_certificate_outline(test::read_hex("rfc9148/a1-crts-response.hex"));
+    ASSERT_FALSE(certs_only.ok());
+    EXPECT_NE(certs_only.error().message.find("X.509: tbsCertificate has tag 0x06"), std::string::npos)
+        << certs_only.error().message;
+    Bytes longer = test::read_hex("brski/appC2-pledge-idevid-cert.hex");
+    longer.push_back(0);
+    EXPECT_FALSE(check_certificate_outline(longer).ok());
+    EXPECT_FALSE(check_certificate_outline(hex("3000")).ok());
+}
+
 }  // namespace
 }  // namespace estgw

@@ -66,6 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     // The outline check reads lengths only; whatever it accepts is one complete object.
     if (estgw::check_pkcs10_structure(der) && !estgw::is_single_der_object(der)) std::abort();
+    if (estgw::check_certificate_outline(der) && !estgw::is_single_der_object(der)) std::abort();
     if (auto cert = estgw::parse_certificate_der(der)) exercise_certificate(cert->get());
     if (auto csr = estgw::parse_csr_der(der)) exercise_csr(csr->get());
     check_certs_only_round_trip(der);

@@ -123,6 +123,18 @@ TEST_F(CaHierarchy, UnparseablePeerCertificateIsIgnored) {
     EXPECT_EQ(*r, mid.der);
 }
 
+// A bundle of one is answered as it is: checked by its outline, never parsed (the CoAP I/O thread runs this).
+TEST(SelectIssuingCa, ASingleCertificateIsReturnedWithoutParsing) {
+    const Bytes outline_only =
+        der_tlv(0x30, joined({der_tlv(0x30, {}), der_tlv(0x30, {}), der_tlv(0x03, {0x00})}));
+    auto r = select_issuing_ca({outline_only}, {});
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(*r, outline_only);
+    auto chain = issuing_ca_chain({outline_only}, {});
+    ASSERT_TRUE(chain) << chain.error().message;
+    EXPECT_EQ(*chain, std::vector<Bytes>{outline_only});
+}
+
 // An empty bundle, or a malformed certificate in it, is an unusable upstream answer.
 TEST(SelectIssuingCa, EmptyOrMalformedBundleIsUpstreamFailure) {
     EXPECT_EQ(select_issuing_ca({}, {}).status(), Status::UpstreamFailed);
