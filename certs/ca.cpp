@@ -358,8 +358,10 @@ Result<std::vector<Bytes>> IssuingCa::ca_certificates_der() const {
 }
 
 Result<Bytes> IssuingCa::cacerts_response() const {
-    ESTGW_TRY(certificates, ca_certificates_der());
-    return make_certs_only(certificates);
+    std::vector<const X509*> certificates{certificate_.get()};
+    for (const X509Ptr& cert : chain_)
+        certificates.push_back(cert.get());
+    return make_certs_only_from_parsed(certificates);
 }
 
 Result<bool> same_public_key(const X509_REQ* csr, const X509* current) {

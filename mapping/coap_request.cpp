@@ -53,9 +53,6 @@ bool contains(std::span<const CF> formats, unsigned number) {
 // costs more than the rest of the request's handling there. The signer (certs/csr_policy) or the upstream
 // parses the request completely and answers 4.00 for what only a full parse finds.
 Result<void> check_csr(ByteView body) {
-    if (!is_single_der_object(body)) {
-        return make_error(Status::BadRequest, "payload is not one DER SEQUENCE (a PKCS#10 CSR is expected)");
-    }
     if (auto shape = check_pkcs10_structure(body); !shape) {
         return make_error(Status::BadRequest, "payload is not a PKCS#10 CSR: " + shape.error().message);
     }
