@@ -88,11 +88,12 @@ GW_PORT="$(free_port)"
 PIDS+=("$!")
 wait_ready "$GW_PORT" "$PKI/pledge.crt" "$PKI/pledge.key" "$PKI/ca.crt"
 
-bench() {  # port op concurrency requests [extra...]
-    local port="$1" op="$2" n="$3" m="$4"
+bench() {  # port op concurrency requests [extra...]; prints the JSON report, or null when the run failed
+    local port="$1" op="$2" n="$3" m="$4" out
     shift 4
-    "$ESTGW" bench --server "coaps://127.0.0.1:$port" --cert "$PKI/pledge.crt" --key "$PKI/pledge.key" \
-        --ca "$PKI/ca.crt" --op "$op" --concurrency "$n" --requests "$m" --timeout 60 --json "$@" || true
+    out="$("$ESTGW" bench --server "coaps://127.0.0.1:$port" --cert "$PKI/pledge.crt" --key "$PKI/pledge.key" \
+        --ca "$PKI/ca.crt" --op "$op" --concurrency "$n" --requests "$m" --timeout 60 --json "$@")" || true
+    echo "${out:-null}"
 }
 
 RESULTS="$OUT/results.jsonl"
@@ -159,7 +160,7 @@ for n in "${IDLE[@]}"; do
 done
 
 log "6. latency the gateway adds ($LAT_N requests each way)"
-LAT="$("$LATENCY" "$LAT_N" 2>&1 | tail -3)"
+LAT="$("$LATENCY" "$LAT_N" | tail -3)" || LAT="gateway_latency failed (see above)"
 echo "$LAT" >"$OUT/gateway_latency.txt"
 record "gateway-latency" "\"$(tr '\n' ';' <<<"$LAT" | sed 's/"/\\"/g')\""
 
