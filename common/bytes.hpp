@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -31,5 +32,11 @@ std::string to_hex(ByteView b);
 // Accepts upper or lower case hex; ASCII white space between digit pairs is ignored.
 // Returns an empty optional-like failure through the bool; used by tests and config only.
 bool from_hex(std::string_view hex, Bytes& out);
+
+// Length of the well-formed UTF-8 sequence starting at text[i] (RFC 3629 §4: no overlong forms, no
+// surrogates, nothing above U+10FFFF), 0 if none starts there. i must be below text.size().
+std::size_t utf8_sequence_length(ByteView text, std::size_t i);
+// Offset of the first byte that does not start a well-formed UTF-8 sequence, nullopt when all of it is.
+std::optional<std::size_t> invalid_utf8_at(ByteView text);
 
 }  // namespace estgw

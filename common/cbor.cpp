@@ -109,49 +109,6 @@ void encode_into(Bytes& out, const Value& value) {
 // ---------------------------------------------------------------------------------------------------------
 // Decoding.
 
-// Offset of the first byte that does not start a well-formed UTF-8 sequence (RFC 3629 §4: no overlong forms,
-// no surrogates, nothing above U+10FFFF), or nullopt when the whole text is valid.
-std::optional<std::size_t> invalid_utf8_at(ByteView text) {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const std::uint8_t lead = text[i];
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t length = 0;
-        std::uint32_t code_point = 0;
-        std::uint32_t smallest = 0;
-        if ((lead & 0xe0) == 0xc0) {
-            length = 2;
-            code_point = lead & 0x1f;
-            smallest = 0x80;
-        } else if ((lead & 0xf0) == 0xe0) {
-            length = 3;
-            code_point = lead & 0x0f;
-            smallest = 0x800;
-        } else if ((lead & 0xf8) == 0xf0) {
-            length = 4;
-            code_point = lead & 0x07;
-            smallest = 0x10000;
-        } else {
-            return i;  // a continuation byte or 0xf8..0xff where a sequence should start
-        }
-        if (text.size() - i < length) return i;
-        for (std::size_t k = 1; k < length; ++k) {
-            const std::uint8_t next = text[i + k];
-            if ((next & 0xc0) != 0x80) return i;
-            code_point = code_point << 6 | (next & 0x3f);
-        }
-        if (code_point < smallest || code_point > 0x10ffff ||
-            (code_point >= 0xd800 && code_point <= 0xdfff)) {
-            return i;
-        }
-        i += length;
-    }
-    return std::nullopt;
-}
-
 // For error messages: a key may be megabytes long.
 std::string short_diagnostic(const Value& v) {
     constexpr std::size_t kMax = 64;

@@ -47,40 +47,12 @@ constexpr std::array kStatusCodes = {
 
 constexpr std::uint8_t k5_03 = coap_code(5, 3);
 
-// Length of the UTF-8 sequence starting at s[i], or 0 if it is not well-formed (RFC 3629 §4: no overlongs,
-// no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = byte(i);
-    if (c < 0x80) return 1;
-    std::size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size() || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-    for (std::size_t k = 2; k < n; ++k) {
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-    }
-    return n;
-}
-
 // Valid UTF-8 of at most kMaxDiagnosticLength bytes, cut on a character boundary.
 Bytes diagnostic_payload(std::string_view text) {
     Bytes out;
     std::size_t i = 0;
     while (i < text.size()) {
-        const std::size_t n = utf8_sequence_length(text, i);
+        const std::size_t n = utf8_sequence_length(as_bytes(text), i);
         if (out.size() + std::max<std::size_t>(n, 1) > kMaxDiagnosticLength) break;
         if (n == 0) {
             out.push_back('?');  // one byte that starts no valid character

@@ -336,36 +336,9 @@ std::optional<DateFields> asctime_date(std::string_view text) {
     return f;
 }
 
-// ---- diagnostics ----
-
-// Length of the well-formed UTF-8 sequence at s[i] (RFC 3629 §4), 0 if there is none.
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    unsigned char c = byte(i);
-    if (c < 0x80) return 1;
-    std::size_t length = 0;
-    unsigned char low = 0x80, high = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-        length = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        length = 3;
-        if (c == 0xE0) low = 0xA0;   // no overlong forms
-        if (c == 0xED) high = 0x9F;  // no surrogates
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        length = 4;
-        if (c == 0xF0) low = 0x90;
-        if (c == 0xF4) high = 0x8F;  // nothing above U+10FFFF
-    } else {
-        return 0;
-    }
-    if (i + length > s.size() || byte(i + 1) < low || byte(i + 1) > high) return 0;
-    for (std::size_t k = 2; k < length; ++k) {
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-    }
-    return length;
-}
-
 }  // namespace
+
+// ---- diagnostics ----
 
 std::string diagnostic_text(std::string_view raw, std::size_t max_bytes) {
     static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
@@ -378,7 +351,7 @@ std::string diagnostic_text(std::string_view raw, std::size_t max_bytes) {
             ++i;
             continue;
         }
-        std::size_t length = utf8_sequence_length(raw, i);
+        std::size_t length = utf8_sequence_length(as_bytes(raw), i);
         std::string_view piece = length ? raw.substr(i, length) : kReplacement;
         std::size_t needed = piece.size() + (pending_space ? 1 : 0);
         if (out.size() + needed > max_bytes) break;
