@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/base64.hpp"
+#include "gateway/bench_stats.hpp"
 #include "gateway/coap_client.hpp"
 #include "gateway/gateway_env.hpp"
 
@@ -18,15 +19,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct Summary {
-    double p50, p90, p99, max;
-};
-
-Summary summarize(std::vector<double> ms) {
-    std::sort(ms.begin(), ms.end());
-    auto at = [&](double q) { return ms[std::min(ms.size() - 1, static_cast<std::size_t>(q * ms.size()))]; };
-    return {at(0.50), at(0.90), at(0.99), ms.back()};
-}
+using Summary = gateway::LatencySummary;
 
 void print(const char* what, const Summary& s, std::size_t n) {
     std::printf("%-34s n=%zu  p50=%.3f ms  p90=%.3f ms  p99=%.3f ms  max=%.3f ms\n", what, n, s.p50, s.p90,
@@ -101,7 +94,8 @@ int main(int argc, char** argv) {
         }
     }
 
-    Summary d = summarize(direct_ms), g = summarize(gateway_ms);
+    // The same nearest-rank percentiles as `estgw bench`, so the figures in one results.jsonl agree.
+    Summary d = gateway::summarize_latencies(direct_ms), g = gateway::summarize_latencies(gateway_ms);
     print("direct HTTPS simpleenroll", d, direct_ms.size());
     print("through gateway CoAP sen", g, gateway_ms.size());
     std::printf("gateway adds at p50: %.3f ms\n", g.p50 - d.p50);
