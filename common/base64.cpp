@@ -41,15 +41,14 @@ std::string describe_byte(unsigned char c) {
 
 std::string base64_encode(ByteView data, std::size_t line_length) {
     std::string out;
-    out.reserve((data.size() + 2) / 3 * 4 + (line_length ? data.size() / line_length * 2 + 2 : 0));
+    out.reserve((data.size() + 2) / 3 * 4 + (line_length ? data.size() / line_length * 2 + 4 : 0));
     std::size_t column = 0;
     auto put = [&](char c) {
-        if (line_length && column == line_length) {
+        out.push_back(c);
+        if (line_length && ++column == line_length) {
             out += "\r\n";
             column = 0;
         }
-        out.push_back(c);
-        ++column;
     };
     std::size_t i = 0;
     for (; i + 3 <= data.size(); i += 3) {
@@ -67,6 +66,9 @@ std::string base64_encode(ByteView data, std::size_t line_length) {
         put(rest == 2 ? kAlphabet[v >> 6 & 63] : '=');
         put('=');
     }
+    // The last line ends with a line break too: OpenSSL's BIO_f_base64 in its default mode (libest's
+    // decoder) refuses text whose last line has none.
+    if (line_length && column != 0) out += "\r\n";
     return out;
 }
 

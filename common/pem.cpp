@@ -33,12 +33,11 @@ std::string_view line_at(std::string_view text, std::size_t pos) {
 std::string pem_encode(ByteView der, std::string_view label) {
     std::string out;
     out.append(kBegin).append(label).append(kDashes).append("\n");
-    std::string body = base64_encode(der, 64);
-    // base64_encode breaks lines with CRLF; PEM files written by estgw use LF like OpenSSL.
+    std::string body = base64_encode(der, kBase64LineLength);
+    // base64_encode ends each line with CRLF; PEM files written by estgw use LF like OpenSSL.
     for (char c : body) {
         if (c != '\r') out.push_back(c);
     }
-    if (!body.empty()) out.push_back('\n');
     out.append(kEnd).append(label).append(kDashes).append("\n");
     return out;
 }

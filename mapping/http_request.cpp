@@ -82,8 +82,9 @@ Result<void> add_body(HttpRequest& out, const Resource& resource, const HttpSide
     std::string content_type(content_format_info(format).content_type);
     switch (side.encoding) {
         case BodyEncoding::Base64:
-            // One line: RFC 7030 §4 does not ask for line breaks and every decoder takes an unbroken line.
-            out.body = base64_encode(request.body);
+            // 64-character lines, each ending with a line break: libest decodes with OpenSSL's
+            // BIO_f_base64 in its default mode, which refuses one unbroken line without a final break.
+            out.body = base64_encode(request.body, kBase64LineLength);
             // RFC 8951 §3 tells servers to ignore it; legacy RFC 7030 servers still look for it.
             out.headers.push_back({"Content-Transfer-Encoding", "base64"});
             break;

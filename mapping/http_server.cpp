@@ -28,10 +28,6 @@ using std::chrono::seconds;
 // RFC 7030 §3.2.2 Figure 5 lists it; it is optional (§4.3) and estgw does not offer it.
 constexpr std::string_view kFullCmc = "fullcmc";
 
-// PEM's line length (RFC 7468 §2); RFC 7030 §4 does not fix one, and 64 columns is what openssl and libest
-// print, so a body pasted into a terminal stays readable.
-constexpr std::size_t kBase64LineLength = 64;
-
 constexpr std::string_view kTextPlain = "text/plain; charset=utf-8";
 
 // ---- status table: the inverse of http_response.cpp's (digest §5, RFC 8075 Table 2 read backwards) ----

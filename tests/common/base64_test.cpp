@@ -40,11 +40,28 @@ TEST(Base64, UsesTheStandardAlphabetNotUrlSafe) {
 }
 
 TEST(Base64, WrapsLinesWithCrLfWhenAskedTo) {
-    Bytes data(90, 0xab);  // 120 characters: one break
+    Bytes data(90, 0xab);  // 120 characters: a line of 64 and one of 56
     std::string text = base64_encode(data, 64);
     ASSERT_EQ(text.find("\r\n"), 64u);
-    EXPECT_EQ(text.find("\r\n", 66), std::string::npos);
+    EXPECT_EQ(text.find("\r\n", 66), 122u);
+    EXPECT_EQ(text.size(), 124u);
     EXPECT_EQ(decode_ok(text), data);
+}
+
+// OpenSSL's BIO_f_base64 in its default mode (libest's decoder) refuses a last line without a break.
+TEST(Base64, EndsTheLastLineWithCrLfToo) {
+    std::string text = base64_encode(Bytes(10, 0x01), 64);
+    EXPECT_EQ(text, "AQEBAQEBAQEBAQ==\r\n");
+}
+
+TEST(Base64, TextOfExactlyOneLineEndsWithOneBreak) {
+    std::string text = base64_encode(Bytes(48, 0x00), 64);  // 64 characters
+    EXPECT_EQ(text.size(), 66u);
+    EXPECT_EQ(text.substr(64), "\r\n");
+}
+
+TEST(Base64, EmptyInputIsEmptyWithLinesToo) {
+    EXPECT_EQ(base64_encode(Bytes{}, 64), "");
 }
 
 TEST(Base64, RoundTripsEveryLengthUpToThreeBlocks) {
