@@ -77,11 +77,26 @@ EstResponse UpstreamBackend::process(const EstRequest& request) {
     if (reply.response.status == 401 || reply.response.status == 403) {
         // The upstream sees only the gateway's RA identity (RFC 9148 §5): a refusal usually means our own
         // credentials were rejected, which an operator must fix.
-        log::warn("upstream-refused-gateway", {{"status", reply.response.status},
-                                               {"path", http->path},
-                                               {"hint", "check --upstream-cert/--upstream-user"}});
+        log::warn("upstream-refused-gateway",
+                  {{"status", reply.response.status},
+                   {"path", http->path},
+                   {"www_authenticate", reply.response.header("WWW-Authenticate").value_or("-")},
+                   {"hint", refusal_hint(reply.response)}});
     }
     return response;
+}
+
+std::string UpstreamBackend::refusal_hint(const mapping::HttpResponse& response) const {
+    if (response.status == 403) {
+        return "the upstream refused the gateway's identity: check that the certificate of --upstream-cert "
+               "is authorized there (an RA certificate with id-kp-cmcRA)";
+    }
+    if (!config_.mapping.basic_user) {
+        return "the upstream asks for credentials: set --upstream-user and --upstream-password-file (HTTP "
+               "Basic), or check that --upstream-cert is authorized there";
+    }
+    return "the upstream refused the credentials of --upstream-user: check --upstream-user and "
+           "--upstream-password-file";
 }
 
 EstResponse UpstreamBackend::answer_now(const EstRequest& request) {

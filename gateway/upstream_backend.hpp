@@ -58,6 +58,8 @@ class UpstreamBackend final : public Backend {
     };
 
     void refresh(const CacheKey& key);
+    // What an operator should do about an upstream 401/403: the option to set or check.
+    std::string refusal_hint(const mapping::HttpResponse& response) const;
     void refresher_loop();
     static bool cacheable(const EstResponse& r);
 

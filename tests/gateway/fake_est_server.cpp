@@ -2,6 +2,9 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "common/base64.hpp"
@@ -9,6 +12,7 @@
 #include "common/pkcs7.hpp"
 #include "common/x509.hpp"
 #include "mapping/multipart_mixed.hpp"
+#include "support/libest_base64.hpp"
 #include "support/test_pki.hpp"
 
 namespace estgw::test {
@@ -79,16 +83,50 @@ std::vector<RecordedRequest> FakeEstServer::requests() const {
     return requests_;
 }
 
+void FakeEstServer::set_wire_style(WireStyle style) {
+    std::lock_guard lock(mutex_);
+    wire_ = style;
+}
+
+void FakeEstServer::require_basic(std::string user, std::string password) {
+    std::lock_guard lock(mutex_);
+    basic_credentials_ = user + ":" + password;
+}
+
+void FakeEstServer::apply_profile_from_environment() {
+    const char* profile = std::getenv("ESTGW_TEST_UPSTREAM");
+    std::string name = profile ? profile : "lenient";
+    if (name == "strict") {
+        set_strictness(Strictness::Libest);
+        set_body_style(BodyStyle::Base64LibestLines);
+    } else if (name != "lenient") {
+        throw std::runtime_error("ESTGW_TEST_UPSTREAM must be 'strict' or 'lenient', not '" + name + "'");
+    }
+}
+
+void FakeEstServer::restore_defaults() {
+    set_body_style(strict() ? BodyStyle::Base64LibestLines : BodyStyle::Base64OneLine);
+    set_wire_style({});
+}
+
+std::string FakeEstServer::encode_base64(const Bytes& der) const {
+    return style_.load() == BodyStyle::Base64LibestLines ? libest_base64_encode(der) : base64_encode(der, 64);
+}
+
 FakeReply FakeEstServer::encoded_reply(const std::string& der, const std::string& content_type) const {
     FakeReply r;
     r.headers.emplace_back("Content-Type", content_type);
     Bytes bytes(der.begin(), der.end());
     switch (style_.load()) {
+        case BodyStyle::Base64LibestLines:
+            r.body = libest_base64_encode(bytes);
+            r.headers.emplace_back("Content-Transfer-Encoding", "base64");
+            break;
         case BodyStyle::Base64OneLine:
             r.body = base64_encode(bytes);
             break;
         case BodyStyle::Base64CrlfLinesWithCte:
-            r.body = base64_encode(bytes, 64) + "\r\n";
+            r.body = base64_encode(bytes, 64);
             r.headers.emplace_back("Content-Transfer-Encoding", "base64");
             break;
         case BodyStyle::Base64LfLines76: {
@@ -96,7 +134,6 @@ FakeReply FakeEstServer::encoded_reply(const std::string& der, const std::string
             for (char c : text) {
                 if (c != '\r') r.body.push_back(c);
             }
-            r.body.push_back('\n');
             break;
         }
         case BodyStyle::RawDer:
@@ -128,9 +165,24 @@ FakeReply FakeEstServer::normal_answer(const std::string& operation, const std::
         r.status = 200;
         return r;
     }
-    auto der = base64_decode(body);
-    if (!der) return FakeReply{400, {{"Content-Type", "text/plain"}}, "bad base64: " + der.error().message};
-    auto csr = parse_csr_der(*der);
+    Bytes der;
+    if (strict()) {
+        // libest's answer and log when its decoder gives nothing usable.
+        auto decoded = libest_base64_decode(body);
+        if (!decoded) {
+            return FakeReply{400,
+                             {{"Content-Type", "text/plain"}},
+                             "Invalid or corrupted pkcs10 request (Problem reading DER encoded certificate "
+                             "request)"};
+        }
+        der = std::move(*decoded);
+    } else {
+        auto decoded = base64_decode(body);
+        if (!decoded)
+            return FakeReply{400, {{"Content-Type", "text/plain"}}, "bad base64: " + decoded.error().message};
+        der = std::move(*decoded);
+    }
+    auto csr = parse_csr_der(der);
     if (!csr) return FakeReply{400, {{"Content-Type", "text/plain"}}, "bad CSR: " + csr.error().message};
     if (operation == "simpleenroll" || operation == "simplereenroll") {
         X509Ptr cert = issue_cert(csr->get(), ca_.get(), ca_key_.get());
@@ -148,16 +200,27 @@ FakeReply FakeEstServer::normal_answer(const std::string& operation, const std::
         if (!pkcs8) throw std::runtime_error(pkcs8.error().message);
         std::vector<mapping::MimePart> parts(2);
         parts[0].headers = {{"Content-Type", "application/pkcs8"}, {"Content-Transfer-Encoding", "base64"}};
-        parts[0].body = base64_encode(*pkcs8, 64);
+        parts[0].body = encode_base64(*pkcs8);
         parts[1].headers = {{"Content-Type", "application/pkcs7-mime; smime-type=certs-only"},
                             {"Content-Transfer-Encoding", "base64"}};
-        parts[1].body = base64_encode(to_bytes(certs_only_of(to_der(cert.get()))), 64);
+        parts[1].body = encode_base64(to_bytes(certs_only_of(to_der(cert.get()))));
         FakeReply r;
         r.headers.emplace_back("Content-Type", "multipart/mixed; boundary=\"est-boundary-1\"");
         r.body = "This is the preamble.\r\n" + mapping::encode_multipart_mixed(parts, "est-boundary-1");
         return r;
     }
     return FakeReply{404, {{"Content-Type", "text/plain"}}, "no such operation"};
+}
+
+// RFC 7617: the credentials on every request, or 401 naming the scheme and realm.
+std::optional<FakeReply> FakeEstServer::refusal(const httplib::Request& req) const {
+    std::lock_guard lock(mutex_);
+    if (!basic_credentials_) return std::nullopt;
+    const std::string expected = "Basic " + base64_encode(to_bytes(*basic_credentials_));
+    if (req.get_header_value("Authorization") == expected) return std::nullopt;
+    return FakeReply{401,
+                     {{"Content-Type", "text/plain"}, {"WWW-Authenticate", "Basic realm=\"estrealm\""}},
+                     "Unauthorized"};
 }
 
 void FakeEstServer::handle(const httplib::Request& req, httplib::Response& res) {
@@ -175,32 +238,98 @@ void FakeEstServer::handle(const httplib::Request& req, httplib::Response& res) 
     }
     FakeReply reply;
     bool scripted = false;
+    auto refused = refusal(req);
     {
         std::lock_guard lock(mutex_);
         ++calls_[operation];
         requests_.push_back(rec);
         auto& queue = scripts_[operation];
-        if (!queue.empty()) {
+        if (!refused && !queue.empty()) {
             reply = std::move(queue.front());
             queue.pop_front();
             scripted = true;
         }
     }
-    if (!scripted) reply = normal_answer(operation, req.body);
+    if (refused) {
+        reply = std::move(*refused);
+    } else if (!scripted) {
+        reply = normal_answer(operation, req.body);
+    }
     auto delay = reply.delay + std::chrono::milliseconds(delay_ms_.load());
     if (delay.count() > 0) std::this_thread::sleep_for(delay);
     if (reply.drop_connection && req.ssl) {
         ::shutdown(SSL_get_fd(req.ssl), SHUT_RDWR);
         return;
     }
-    res.status = reply.status;
+    write(std::move(reply), req, res);
+}
+
+namespace {
+
+std::string odd_case(std::string name) {
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        char c = name[i];
+        name[i] = static_cast<char>(i % 2 ? std::toupper(static_cast<unsigned char>(c))
+                                          : std::tolower(static_cast<unsigned char>(c)));
+    }
+    return name;
+}
+
+}  // namespace
+
+void FakeEstServer::write(FakeReply reply, const httplib::Request& req, httplib::Response& res) const {
+    WireStyle wire;
+    {
+        std::lock_guard lock(mutex_);
+        wire = wire_;
+    }
     std::string content_type = "text/plain";
-    for (const auto& [k, v] : reply.headers) {
+    std::vector<std::pair<std::string, std::string>> headers;
+    for (auto& [k, v] : reply.headers) {
         if (k == "Content-Type") {
             content_type = v;
         } else {
-            res.set_header(k, v);
+            headers.emplace_back(k, v);
         }
+    }
+    if (wire.content_type_parameters) content_type += "; charset=us-ascii";
+    if (wire.http10_close_delimited && req.ssl) {
+        // The whole answer written by hand: an HTTP/1.0 status line, no Content-Length, and the end of the
+        // body marked only by closing the connection (RFC 9112 §6.3, last rule). cpp-httplib's own answer
+        // to this request then goes nowhere.
+        std::string raw =
+            "HTTP/1.0 " + std::to_string(reply.status) + " X\r\nContent-Type: " + content_type + "\r\n";
+        for (const auto& [k, v] : headers)
+            raw += k + ": " + v + "\r\n";
+        raw += "\r\n" + reply.body;
+        SSL* ssl = const_cast<SSL*>(req.ssl);  // this handler owns the connection until it returns
+        SSL_write(ssl, raw.data(), static_cast<int>(raw.size()));
+        SSL_shutdown(ssl);
+        ::shutdown(SSL_get_fd(req.ssl), SHUT_RDWR);
+        return;
+    }
+    auto name = [&](const std::string& n) { return wire.odd_header_case ? odd_case(n) : n; };
+    res.status = reply.status;
+    for (const auto& [k, v] : headers)
+        res.set_header(name(k), v);
+    if (wire.close_after_each_answer) res.set_header("Connection", "close");
+    if (wire.chunked) {
+        auto body = std::make_shared<std::string>(std::move(reply.body));
+        res.set_chunked_content_provider(content_type, [body](std::size_t, httplib::DataSink& sink) {
+            // Three chunks of uneven sizes, so that no chunk boundary falls on a base64 group.
+            std::size_t third = body->size() / 3 + 1;
+            for (std::size_t at = 0; at < body->size(); at += third)
+                sink.write(body->data() + at, std::min(third, body->size() - at));
+            sink.done();
+            return true;
+        });
+        return;
+    }
+    if (wire.odd_header_case) {
+        // set_content would add a conventional "Content-Type"; cpp-httplib adds Content-Length itself.
+        res.set_header(name("Content-Type"), content_type);
+        res.body = std::move(reply.body);
+        return;
     }
     res.set_content(reply.body, content_type.c_str());
 }

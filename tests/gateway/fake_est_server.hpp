@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,10 +30,26 @@ struct FakeReply {
 };
 
 enum class BodyStyle {
+    Base64LibestLines,       // as cisco/libest writes: 64-column LF lines, the last one too, and CTE base64
     Base64OneLine,           // no line breaks, no Content-Transfer-Encoding
     Base64CrlfLinesWithCte,  // 64-column CRLF lines and Content-Transfer-Encoding: base64
     Base64LfLines76,         // 76-column LF lines, no Content-Transfer-Encoding
     RawDer,                  // binary DER (some servers do this despite RFC 7030)
+};
+
+// How request bodies are read.
+enum class Strictness {
+    Lenient,  // estgw's own tolerant decoder (RFC 8951 §3.1 white space, missing padding, trailing NULs)
+    Libest,   // as cisco/libest: OpenSSL's BIO_f_base64 in its default mode; what it refuses is a 400
+};
+
+// Wire-level habits of real HTTP servers, each one something the gateway's client must take.
+struct WireStyle {
+    bool http10_close_delimited = false;   // "HTTP/1.0 200 OK", no Content-Length: the body ends at close
+    bool chunked = false;                  // Transfer-Encoding: chunked, the body in several chunks
+    bool odd_header_case = false;          // "cONTENT-tYPE: ..." for every header the answer sets
+    bool content_type_parameters = false;  // "; charset=us-ascii" appended to every Content-Type
+    bool close_after_each_answer = false;  // "Connection: close" and a closed connection after each answer
 };
 
 struct RecordedRequest {
@@ -54,6 +71,15 @@ class FakeEstServer {
     // answer. Several scripted replies are used in order.
     void script(const std::string& operation, FakeReply reply);
     void set_body_style(BodyStyle style) { style_ = style; }
+    void set_strictness(Strictness strictness) { strictness_ = strictness; }
+    void set_wire_style(WireStyle style);
+    // Every request must carry these HTTP Basic credentials; otherwise 401 with WWW-Authenticate (RFC 7617).
+    void require_basic(std::string user, std::string password);
+    // Libest strictness and answers, or the lenient defaults, from ESTGW_TEST_UPSTREAM ("strict"/"lenient").
+    void apply_profile_from_environment();
+    // Back to the profile's body style and the plain wire style, for tests that share one upstream.
+    void restore_defaults();
+    bool strict() const { return strictness_ == Strictness::Libest; }
     // Extra delay before every answer.
     void set_delay(std::chrono::milliseconds d) { delay_ms_ = static_cast<int>(d.count()); }
 
@@ -66,6 +92,9 @@ class FakeEstServer {
   private:
     void handle(const httplib::Request& request, httplib::Response& response);
     FakeReply normal_answer(const std::string& operation, const std::string& body);
+    std::optional<FakeReply> refusal(const httplib::Request& request) const;
+    void write(FakeReply reply, const httplib::Request& request, httplib::Response& response) const;
+    std::string encode_base64(const Bytes& der) const;
 
     std::string cert_file_, key_file_, client_ca_file_;
     X509Ptr ca_;
@@ -74,7 +103,10 @@ class FakeEstServer {
     std::thread thread_;
     std::atomic<BodyStyle> style_{BodyStyle::Base64OneLine};
     std::atomic<int> delay_ms_{0};
+    std::atomic<Strictness> strictness_{Strictness::Lenient};
     mutable std::mutex mutex_;
+    WireStyle wire_;
+    std::optional<std::string> basic_credentials_;  // "user:password"
     std::map<std::string, std::deque<FakeReply>> scripts_;
     std::map<std::string, int> calls_;
     std::vector<RecordedRequest> requests_;

@@ -78,6 +78,7 @@ GatewayEnv::GatewayEnv() {
     write_key(foreign_pledge.key, foreign_key.get());
 
     upstream = std::make_unique<FakeEstServer>(upstream_cert, upstream_key, ca_file, ca.get(), ca_key.get());
+    upstream->apply_profile_from_environment();
     upstream_port = upstream->start();
 }
 

@@ -24,7 +24,7 @@ namespace {
 // One gateway for the tests that use the default configuration.
 class Gateway : public SharedEnvTest<Gateway, GatewayEnv> {
   protected:
-    void SetUp() override { env_->upstream->set_body_style(BodyStyle::Base64OneLine); }
+    void SetUp() override { env_->upstream->restore_defaults(); }
 
     std::string csr(const std::string& name = "pledge") {
         return env().write_csr(name, "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
@@ -492,8 +492,47 @@ TEST_P(GatewayBodyStyles, ServerKeyGenAnswerIsDecodedWhateverTheEncoding) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Styles, GatewayBodyStyles,
-                         ::testing::Values(BodyStyle::Base64OneLine, BodyStyle::Base64CrlfLinesWithCte,
-                                           BodyStyle::Base64LfLines76, BodyStyle::RawDer));
+                         ::testing::Values(BodyStyle::Base64LibestLines, BodyStyle::Base64OneLine,
+                                           BodyStyle::Base64CrlfLinesWithCte, BodyStyle::Base64LfLines76,
+                                           BodyStyle::RawDer));
+
+// ---- wire-level habits of real HTTP servers ----
+
+struct WireCase {
+    const char* name;
+    WireStyle style;
+};
+
+class GatewayUpstreamWire : public Gateway, public ::testing::WithParamInterface<WireCase> {};
+
+// Each habit for an enroll answer (base64) and a key generation answer (multipart/mixed), twice in a row so
+// that a connection the server closed is not reused.
+TEST_P(GatewayUpstreamWire, EnrollAndKeyGenerationWorkTwiceInARow) {
+    env().upstream->set_wire_style(GetParam().style);
+    for (int round = 0; round < 2; ++round) {
+        const std::string n = std::string(GetParam().name) + std::to_string(round);
+        auto sen = env().coap("/est/sen", {"-m", "post", "-t", "286", "-A", "287", "-f", csr("wire-" + n)});
+        ASSERT_EQ(sen.code, "2.04") << sen.output << env().gateway_log();
+        EXPECT_EQ(subject_of(bytes_of(sen.payload)), "O=estgw tests,CN=pledge-1");
+        auto skc = env().coap("/est/skc", {"-m", "post", "-t", "286", "-f", csr("wire-skc-" + n)});
+        ASSERT_EQ(skc.code, "2.04") << skc.output << env().gateway_log();
+        EXPECT_EQ(skc.options["Content-Format"], "62");
+    }
+}
+
+WireStyle wire(bool WireStyle::*flag) {
+    WireStyle style;
+    style.*flag = true;
+    return style;
+}
+
+INSTANTIATE_TEST_SUITE_P(Habits, GatewayUpstreamWire,
+                         ::testing::Values(WireCase{"http10", wire(&WireStyle::http10_close_delimited)},
+                                           WireCase{"chunked", wire(&WireStyle::chunked)},
+                                           WireCase{"headercase", wire(&WireStyle::odd_header_case)},
+                                           WireCase{"ctparams", wire(&WireStyle::content_type_parameters)},
+                                           WireCase{"close", wire(&WireStyle::close_after_each_answer)}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 // ---- configurations of their own ----
 
@@ -531,14 +570,47 @@ TEST(GatewayLabels, ALabelIsServedAndPassedUpstream) {
     EXPECT_EQ(crts.code, "2.05") << env.gateway_log();
 }
 
-TEST(GatewayBasicAuth, CredentialsAreSentPreemptively) {
+// An upstream that checks HTTP Basic on every request (RFC 7617), as libest's estserver does with -h.
+TEST(GatewayBasicAuth, CredentialsAreSentPreemptivelyOnEveryRequest) {
     GatewayEnv env;
+    env.upstream->require_basic("gw", "s3cret");
     write_file(env.dir.file("password"), "s3cret\n");
     env.start_gateway({"--upstream-user", "gw", "--upstream-password-file", env.dir.file("password")});
     std::string csr = env.write_csr("basic", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
-    ASSERT_EQ(env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr}).code, "2.04");
-    EXPECT_EQ(env.upstream->requests().back().headers["Authorization"],
-              "Basic " + base64_encode(as_bytes("gw:s3cret")));
+    EXPECT_EQ(env.coap("/est/crts").code, "2.05");
+    EXPECT_EQ(env.coap("/est/att").code, "2.05");
+    for (const char* op : {"/est/sen", "/est/sren", "/est/skg"})
+        EXPECT_EQ(env.coap(op, {"-m", "post", "-t", "286", "-f", csr}).code, "2.04") << op;
+    auto requests = env.upstream->requests();
+    ASSERT_GE(requests.size(), 5u);
+    for (auto& r : requests)
+        EXPECT_EQ(r.headers["Authorization"], "Basic " + base64_encode(as_bytes("gw:s3cret"))) << r.path;
+}
+
+// RFC 9148 §5: the upstream sees the gateway, so its 401 is the operator's to fix: 4.01 to the pledge, and a
+// log line that names the options to set.
+TEST(GatewayBasicAuth, UpstreamAskingForCredentialsIs401AndTheLogNamesTheOptions) {
+    GatewayEnv env;
+    env.upstream->require_basic("gw", "s3cret");
+    env.start_gateway();
+    std::string csr = env.write_csr("no-basic", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
+    auto r = env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr});
+    EXPECT_EQ(r.code, "4.01") << r.output;
+    std::string log = env.gateway_log();
+    EXPECT_NE(log.find("upstream-refused-gateway"), std::string::npos) << log;
+    EXPECT_NE(log.find("--upstream-user"), std::string::npos) << log;
+    EXPECT_NE(log.find("--upstream-password-file"), std::string::npos) << log;
+}
+
+TEST(GatewayBasicAuth, WrongCredentialsAre401AndTheLogSaysTheyWereRefused) {
+    GatewayEnv env;
+    env.upstream->require_basic("gw", "s3cret");
+    write_file(env.dir.file("password"), "wrong\n");
+    env.start_gateway({"--upstream-user", "gw", "--upstream-password-file", env.dir.file("password")});
+    std::string csr = env.write_csr("bad-basic", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
+    EXPECT_EQ(env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr}).code, "4.01");
+    std::string log = env.gateway_log();
+    EXPECT_NE(log.find("refused the credentials of --upstream-user"), std::string::npos) << log;
 }
 
 TEST(GatewayForwarding, PledgeCertificateGoesUpstreamInTheConfiguredHeader) {
