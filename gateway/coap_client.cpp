@@ -329,6 +329,7 @@ Result<void> CoapClient::ensure_session() {
     ESTGW_TRY(session, open_dtls_session(context_.get(), server_, identity_));
     session_ = std::move(session);
     session_closed_ = false;
+    ++sessions_opened_;
     return {};
 }
 

@@ -142,6 +142,8 @@ class CoapClient {
                                std::chrono::milliseconds timeout = std::chrono::seconds(30));
     // Keeps the session serviced (retransmissions, alerts) while the caller waits.
     void idle(std::chrono::milliseconds duration);
+    // DTLS sessions opened so far: 1 while every request went over the first one.
+    int sessions_opened() const { return sessions_opened_; }
 
     class Passkey {  // construction goes through open()
         friend class CoapClient;
@@ -163,6 +165,7 @@ class CoapClient {
     CoapContextPtr context_;  // before session_: destroyed after it
     CoapSessionPtr session_;
     bool session_closed_ = false;
+    int sessions_opened_ = 0;
     std::optional<coap_event_t> session_event_;  // DTLS error or close seen while waiting
     Bytes token_;
     bool waiting_ = false;

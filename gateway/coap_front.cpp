@@ -388,6 +388,16 @@ void CoapFront::send(coap_resource_t* resource, coap_session_t* session, const c
                         buf);
     }
     if (answer.content_format) {
+        // Why libcoap's own Block2 store is safe here (libcoap 4.3.1, src/block.c): it keeps one answer per
+        // session, resource, method and query, and serves only requests asking for Block2 NUM > 0 from it.
+        // A request without Block2, or asking for block 0, always reaches the handler, and the answer given
+        // here replaces the one kept (coap_add_data_large_internal deletes it first). A pledge keeps one
+        // exchange at a time per server (NSTART = 1, RFC 7252 §4.7), so a later sen, sren or crts in the
+        // same DTLS session gets its own answer, whatever Accept or body it has (tests/session prove it
+        // with 16- and 64-byte blocks). What remains is a NUM > 0 request whose answer libcoap no longer
+        // keeps (8 s after its last block, or 93 s after it was made): it reaches the handler, and mapping/
+        // answers a POST's with 4.08 instead of enrolling again. coap_add_data_blocked_response (no store)
+        // would need a store of our own for deferred POST answers, with the same matching rules.
         // libcoap keeps the body for the follow-up Block2 requests and calls release_bytes when done with it.
         auto body = std::make_unique<Bytes>(answer.payload);
         const std::uint8_t* data = body->data();
@@ -422,6 +432,7 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     view.uri_path_abbrev = uint_option(request, mapping::kUriPathAbbrevOption);
     view.content_format = uint_option(request, COAP_OPTION_CONTENT_FORMAT);
     view.accept = uint_option(request, COAP_OPTION_ACCEPT);
+    if (auto block2 = uint_option(request, COAP_OPTION_BLOCK2)) view.block2_num = *block2 >> 4;
     std::size_t length = 0, offset = 0, total = 0;
     const std::uint8_t* data = nullptr;
     if (coap_get_data_large(request, &length, &data, &offset, &total)) view.payload = ByteView(data, length);

@@ -123,6 +123,14 @@ Result<EstRequest> parse_coap_request(const CoapRequestView& request, const Rout
                           name + " takes " + method_name(static_cast<std::uint8_t>(resource.method)) +
                               "; got " + method_name(request.method));
     }
+    if (resource.method == CoapMethod::Post && request.block2_num.value_or(0) > 0) {
+        // RFC 7959 §2.7: the client fetches the rest of a POST's answer with the same POST and Block2 NUM.
+        // Reaching a handler, such a request belongs to an answer no longer kept: acting on it would start
+        // another enrollment.
+        return make_error(Status::RequestIncomplete,
+                          name + ": Block2 block " + std::to_string(*request.block2_num) +
+                              " of an answer that is no longer kept; send the request again from block 0");
+    }
     if (request.payload.size() > config.max_body) {
         return make_error(Status::PayloadTooLarge,
                           "request payload of " + std::to_string(request.payload.size()) +

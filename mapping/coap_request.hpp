@@ -22,6 +22,7 @@ struct CoapRequestView {
     std::optional<unsigned> uri_path_abbrev;         // option 13, when present
     std::optional<unsigned> content_format;          // option 12
     std::optional<unsigned> accept;                  // option 17
+    std::optional<unsigned> block2_num;              // NUM of option 23, when present (RFC 7959 §2.2)
     ByteView payload;                                // the whole body after Block1 reassembly
     std::vector<unsigned> unknown_critical_options;  // odd option numbers the front does not understand
 };
@@ -31,6 +32,9 @@ struct CoapRequestView {
 //                           or Uri-Path-Abbrev together with Uri-Path (draft-ietf-core-uri-path-abbrev)
 //   4.04 NotFound           unknown path, invalid label, or a function this server does not offer
 //   4.05 MethodNotAllowed   not the resource's method (GET for crts/att, POST for the rest)
+//   4.08 RequestIncomplete  a POST asking for Block2 block NUM > 0: a later block of an answer that is no
+//                           longer kept (the front serves those from the answer it keeps); never a new
+//                           enrollment
 //   4.13 PayloadTooLarge    payload longer than config.max_body (error_response adds Size1)
 //   4.15 UnsupportedFormat  a POST without Content-Format or with one the resource does not take; a GET's
 //                           Content-Format is ignored, and so is its payload

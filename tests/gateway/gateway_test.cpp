@@ -260,6 +260,14 @@ TEST_F(Gateway, UpstreamIsCalledOnceForAnAnswerFetchedInManyBlocks) {
     EXPECT_EQ(env().upstream->calls("serverkeygen"), before + 1);
 }
 
+// RFC 7959 §2.7: a POST for Block2 block 3 of an answer nobody keeps is 4.08, never a second enrollment.
+TEST_F(Gateway, PostForALaterBlockOfAnAnswerNoLongerKeptIs408AndNotForwarded) {
+    int before = env().upstream->calls("simpleenroll");
+    auto r = env().coap("/est/sen", {"-m", "post", "-t", "286", "-O", "23,0x32", "-f", csr("late-block")});
+    EXPECT_EQ(r.code, "4.08") << r.output;
+    EXPECT_EQ(env().upstream->calls("simpleenroll"), before);
+}
+
 TEST_F(Gateway, SurvivesTenPercentPacketLoss) {
     for (int i = 0; i < 3; ++i) {
         auto r =

@@ -37,6 +37,10 @@ struct Request {
         view.accept = cf;
         return *this;
     }
+    Request& block2(unsigned num) {
+        view.block2_num = num;
+        return *this;
+    }
     Request& payload(Bytes b) {
         body = std::move(b);
         return *this;
@@ -84,6 +88,32 @@ TEST(ParseCoapRequest, WrongMethodIsMethodNotAllowedBeforeThePayloadSize) {
     auto result = Request(kPost, est("crts")).payload(Bytes(100, 0)).parse(c);
     EXPECT_EQ(result.status(), Status::MethodNotAllowed);
     EXPECT_EQ(result.error().message, "/crts takes GET; got POST");
+}
+
+// RFC 7959 §2.7: a POST asking for Block2 block NUM > 0 fetches the rest of an earlier answer. When it
+// reaches the mapping, that answer is gone: 4.08, before anything else, and never a new enrollment.
+TEST(ParseCoapRequest, PostForALaterBlock2BlockIsRequestIncompleteBeforeThePayloadSize) {
+    RouteConfig c;
+    c.max_body = 4;
+    auto result = sen_request().block2(3).parse(c);
+    EXPECT_EQ(result.status(), Status::RequestIncomplete);
+    EXPECT_EQ(
+        result.error().message,
+        "/sen: Block2 block 3 of an answer that is no longer kept; send the request again from block 0");
+}
+
+// Block 0 starts an exchange (libcoap asks for it early with the block size it wants).
+TEST(ParseCoapRequest, PostAskingForBlock2BlockZeroIsANewRequest) {
+    auto result = sen_request().block2(0).parse();
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->op, Operation::SimpleEnroll);
+}
+
+// A GET's later block is answered from a fresh representation: nothing is created twice.
+TEST(ParseCoapRequest, GetForALaterBlock2BlockIsServed) {
+    auto result = Request(kGet, est("crts")).block2(5).parse();
+    ASSERT_TRUE(result.ok()) << result.error().message;
+    EXPECT_EQ(result->op, Operation::CaCerts);
 }
 
 // RFC 7959 §2.9.3: a payload over the limit is 4.13, before its Content-Format is looked at.

@@ -1,0 +1,213 @@
+// Several requests on one DTLS session, in both modes: the answers that need Block2 never mix. libcoap 4.3.1
+// keeps a multi-block answer per session and resource for a while after it was sent, so a pledge that
+// enrolls twice in one session (two keys, or sen then sren) or asks /crts in two formats must still get the
+// answer to each request. coap-client-openssl opens one session per run; estgw's own client keeps one.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/pkcs7.hpp"
+#include "common/x509.hpp"
+#include "gateway/coap_client.hpp"
+#include "gateway/gateway_env.hpp"
+#include "support/server_env.hpp"
+#include "support/test_pki.hpp"
+
+namespace estgw::test {
+namespace {
+
+using gateway::CoapAnswer;
+using gateway::CoapClient;
+using gateway::CoapRequest;
+
+constexpr unsigned kCertsOnly = 281, kPkixCert = 287, kPkcs10 = 286;
+
+// What the pledge needs to talk to one estgw: where, as whom, and what its CSRs must say.
+struct Pledge {
+    int port = 0;
+    std::string root;  // "/est" or "/.well-known/est"
+    Credentials credentials;
+    std::string ca_file;  // trust anchor for the server's certificate
+    std::string subject;  // the client certificate's subject, which sren must repeat
+    std::vector<std::string> sans;
+};
+
+class OneSession : public ::testing::TestWithParam<unsigned> {
+  protected:
+    static void SetUpTestSuite() { library_ = std::make_unique<gateway::CoapLibrary>(LOG_WARNING); }
+    static void TearDownTestSuite() { library_.reset(); }
+
+    std::unique_ptr<CoapClient> open(const Pledge& pledge) {
+        gateway::CoapsUrl url;
+        url.host = "127.0.0.1";
+        url.port = static_cast<std::uint16_t>(pledge.port);
+        auto address = gateway::resolve_server(url);
+        EXPECT_TRUE(address.ok());
+        gateway::DtlsIdentity identity;
+        identity.cert_file = pledge.credentials.cert;
+        identity.key_file = pledge.credentials.key;
+        identity.ca_file = pledge.ca_file;
+        auto client = CoapClient::open(*address, identity);
+        if (!client) throw std::runtime_error(client.error().message);
+        return std::move(*client);
+    }
+
+    CoapRequest request(const Pledge& pledge, const std::string& op, unsigned accept) const {
+        CoapRequest r;
+        r.path = gateway::path_segments(pledge.root + "/" + op);
+        r.accept = accept;
+        r.block_size = GetParam();
+        return r;
+    }
+
+    // POSTs a CSR for a fresh key to `op`; the answer's certificate must hold that key.
+    void expect_certificate_for_own_key(CoapClient& client, const Pledge& pledge, const std::string& op,
+                                        unsigned accept) {
+        EvpPkeyPtr key = make_key();
+        CoapRequest r = request(pledge, op, accept);
+        r.method = COAP_REQUEST_CODE_POST;
+        r.content_format = kPkcs10;
+        r.body = to_der(make_csr(pledge.subject, pledge.sans, key.get()).get());
+        auto answer = client.request(r);
+        ASSERT_TRUE(answer.ok()) << answer.error().message;
+        ASSERT_EQ(gateway::code_string(answer->code), "2.04") << gateway::diagnostic_text(*answer);
+        ASSERT_EQ(answer->content_format, accept);
+        Bytes der = answer->body;
+        if (accept == kCertsOnly) {
+            auto certs = certs_only_certificates_der(answer->body);
+            ASSERT_TRUE(certs.ok() && certs->size() == 1u);
+            der = certs->front();
+        }
+        auto cert = parse_certificate_der(der);
+        ASSERT_TRUE(cert.ok()) << cert.error().message;
+        EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(cert->get()), key.get()), 1)
+            << op << ": the certificate is for another key";
+    }
+
+    CoapAnswer crts(CoapClient& client, const Pledge& pledge, unsigned accept) {
+        auto answer = client.request(request(pledge, "crts", accept));
+        if (!answer) throw std::runtime_error(answer.error().message);
+        return *answer;
+    }
+
+    void two_enrollments_with_two_keys(const Pledge& pledge) {
+        auto client = open(pledge);
+        expect_certificate_for_own_key(*client, pledge, "sen", kPkixCert);
+        expect_certificate_for_own_key(*client, pledge, "sen", kPkixCert);
+        expect_certificate_for_own_key(*client, pledge, "sen", kCertsOnly);
+        EXPECT_EQ(client->sessions_opened(), 1);
+    }
+
+    void enroll_then_reenroll(const Pledge& pledge) {
+        auto client = open(pledge);
+        expect_certificate_for_own_key(*client, pledge, "sen", kPkixCert);
+        expect_certificate_for_own_key(*client, pledge, "sren", kPkixCert);
+        expect_certificate_for_own_key(*client, pledge, "sren", kCertsOnly);
+        EXPECT_EQ(client->sessions_opened(), 1);
+    }
+
+    void crts_in_both_formats(const Pledge& pledge) {
+        auto client = open(pledge);
+        for (int round = 0; round < 2; ++round) {
+            CoapAnswer p7 = crts(*client, pledge, kCertsOnly);
+            EXPECT_EQ(gateway::code_string(p7.code), "2.05");
+            EXPECT_EQ(p7.content_format, kCertsOnly);
+            EXPECT_TRUE(certs_only_certificates_der(p7.body).ok());
+            CoapAnswer one = crts(*client, pledge, kPkixCert);
+            EXPECT_EQ(gateway::code_string(one.code), "2.05");
+            EXPECT_EQ(one.content_format, kPkixCert);
+            EXPECT_TRUE(parse_certificate_der(one.body).ok());
+        }
+        EXPECT_EQ(client->sessions_opened(), 1);
+    }
+
+    static inline std::unique_ptr<gateway::CoapLibrary> library_;
+};
+
+// ---- full-server mode ----
+
+class ServerOneSession : public OneSession {
+  protected:
+    static void SetUpTestSuite() {
+        OneSession::SetUpTestSuite();
+        env_ = std::make_unique<ServerEnv>();
+        env_->start();
+        // sren renews the session's own certificate, which the domain CA must have issued: an LDevID.
+        ldevid_ = env_->enroll("session-ldevid", "CN=session-pledge", {});
+    }
+    static void TearDownTestSuite() {
+        env_.reset();
+        OneSession::TearDownTestSuite();
+    }
+    void TearDown() override {
+        if (HasFailure()) std::cerr << "---- estgw log ----\n" << env_->log() << "\n";
+    }
+    Pledge pledge() const {
+        return Pledge{env_->port, "/.well-known/est", ldevid_, env_->pki + "/ca.crt", "CN=session-pledge",
+                      {}};
+    }
+
+    static inline std::unique_ptr<ServerEnv> env_;
+    static inline Credentials ldevid_;
+};
+
+TEST_P(ServerOneSession, TwoEnrollmentsWithTwoKeysEachGetTheirOwnCertificate) {
+    two_enrollments_with_two_keys(pledge());
+}
+
+TEST_P(ServerOneSession, EnrollThenReenrollEachGetTheirOwnCertificate) {
+    enroll_then_reenroll(pledge());
+}
+
+TEST_P(ServerOneSession, CrtsInTwoFormatsGetsEachFormat) {
+    crts_in_both_formats(pledge());
+}
+
+INSTANTIATE_TEST_SUITE_P(BlockSizes, ServerOneSession, ::testing::Values(16u, 64u));
+
+// ---- gateway mode ----
+
+class GatewayOneSession : public OneSession {
+  protected:
+    static void SetUpTestSuite() {
+        OneSession::SetUpTestSuite();
+        env_ = std::make_unique<GatewayEnv>();
+        env_->start_gateway();
+    }
+    static void TearDownTestSuite() {
+        env_.reset();
+        OneSession::TearDownTestSuite();
+    }
+    void TearDown() override {
+        if (HasFailure()) std::cerr << "---- estgw log ----\n" << env_->gateway_log() << "\n";
+    }
+    Pledge pledge() const {
+        return Pledge{env_->port,
+                      "/est",
+                      env_->pledge,
+                      env_->ca_file,
+                      "CN=pledge-1,O=estgw tests",
+                      {"DNS:pledge-1.example"}};
+    }
+
+    static inline std::unique_ptr<GatewayEnv> env_;
+};
+
+TEST_P(GatewayOneSession, TwoEnrollmentsWithTwoKeysEachGetTheirOwnCertificate) {
+    two_enrollments_with_two_keys(pledge());
+}
+
+TEST_P(GatewayOneSession, EnrollThenReenrollEachGetTheirOwnCertificate) {
+    enroll_then_reenroll(pledge());
+}
+
+TEST_P(GatewayOneSession, CrtsInTwoFormatsGetsEachFormat) {
+    crts_in_both_formats(pledge());
+}
+
+INSTANTIATE_TEST_SUITE_P(BlockSizes, GatewayOneSession, ::testing::Values(16u, 64u));
+
+}  // namespace
+}  // namespace estgw::test
