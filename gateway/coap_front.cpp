@@ -180,6 +180,7 @@ int CoapFront::tls_setup(void* tls_session, coap_dtls_pki_t*) {
                                         {"openssl", openssl_errors()}});
         return 0;
     }
+    self->new_associations_.watch(ssl, session);
     // No session tickets (RFC 5077): building one re-encodes the session and re-parses the client's
     // certificate, and the ticket (which carries that certificate) lengthens the last flight on a constrained
     // link. Resumption by session ID (RFC 7925 §10) still works from OpenSSL's server-side cache.
@@ -365,6 +366,7 @@ int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
     if (event == COAP_EVENT_DTLS_CLOSED || event == COAP_EVENT_SERVER_SESSION_DEL) {
         auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
         self->peers_.erase(session);
+        self->new_associations_.forget(session);
     }
     return 0;
 }
@@ -517,6 +519,17 @@ void CoapFront::deliver_completions() {
     }
 }
 
+// Outside libcoap's processing: the watch noticed these inside OpenSSL, where a session cannot be closed.
+void CoapFront::close_restarted_sessions() {
+    for (coap_session_t* session : new_associations_.take_restarted()) {
+        log::info(
+            "dtls-new-association",
+            {{"peer", address_text(session)},
+             {"action", "closing the old session so that the new handshake can start (RFC 6347 §4.2.8)"}});
+        coap_session_disconnected(session, COAP_NACK_TLS_FAILED);
+    }
+}
+
 void CoapFront::finish_async(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                              const coap_string_t* query, coap_pdu_t* response) {
     coap_bin_const_t token = coap_pdu_get_token(request);
@@ -605,6 +618,7 @@ Result<void> CoapFront::run() {
         }
         // Always let libcoap run: it handles the socket, retransmissions, and the asyncs just triggered.
         coap_io_process(context_.get(), COAP_IO_NO_WAIT);
+        close_restarted_sessions();
         if (draining_) {
             bool answered_all = pending_.empty();
             if (answered_all || std::chrono::steady_clock::now() >= drain_deadline) {

@@ -21,6 +21,7 @@
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
 #include "gateway/dtls_credentials.hpp"
+#include "gateway/dtls_new_association.hpp"
 #include "gateway/event_queue.hpp"
 #include "gateway/serve_options.hpp"
 #include "mapping/coap_response.hpp"
@@ -93,6 +94,7 @@ class CoapFront {
     void finish_async(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                       const coap_string_t* query, coap_pdu_t* response);
     void deliver_completions();
+    void close_restarted_sessions();
     const PeerIdentity& peer_for(coap_session_t* session);
     void send(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
               const coap_string_t* query, coap_pdu_t* response, const mapping::CoapResponse& answer);
@@ -107,6 +109,7 @@ class CoapFront {
     CoapContextPtr context_;
     std::vector<std::string> resource_paths_;  // storage that outlives the resources' str_const copies
     std::unordered_map<coap_session_t*, PeerIdentity> peers_;
+    DtlsNewAssociationWatch new_associations_;
     std::map<PendingKey, Pending> pending_;
     EventQueue<Completion> completions_;
     bool draining_ = false;

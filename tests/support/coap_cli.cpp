@@ -26,22 +26,16 @@ CoapOutcome run_coap_client(const std::vector<std::string>& argv, const std::str
     return outcome;
 }
 
-ConcurrentOutcome run_coap_clients_at_once(const std::vector<CoapClientRun>& runs) {
+std::vector<CoapOutcome> run_coap_clients_at_once(const std::vector<CoapClientRun>& runs) {
     std::vector<std::future<CoapOutcome>> pending;
     for (const auto& run : runs) {
         pending.push_back(
             std::async(std::launch::async, [run] { return run_coap_client(run.argv, run.out_file); }));
     }
-    ConcurrentOutcome result;
-    for (std::size_t i = 0; i < pending.size(); ++i) {
-        CoapOutcome outcome = pending[i].get();
-        if (outcome.code.empty()) {
-            ++result.handshake_retries;
-            outcome = run_coap_client(runs[i].argv, runs[i].out_file);
-        }
-        result.outcomes.push_back(std::move(outcome));
-    }
-    return result;
+    std::vector<CoapOutcome> outcomes;
+    for (auto& p : pending)
+        outcomes.push_back(p.get());
+    return outcomes;
 }
 
 namespace {

@@ -32,14 +32,8 @@ struct CoapClientRun {
     std::vector<std::string> argv;
     std::string out_file;
 };
-struct ConcurrentOutcome {
-    std::vector<CoapOutcome> outcomes;  // in the order of the runs
-    int handshake_retries = 0;          // runs that got no answer at all and were run once more
-};
-// Starts every run at once and waits for all. A run that got no answer at all (the DTLS handshake stayed
-// silent: seen once under CI load, the server ignoring a client's cookie ClientHello) is run once more, as a
-// pledge would retry; callers bound handshake_retries.
-ConcurrentOutcome run_coap_clients_at_once(const std::vector<CoapClientRun>& runs);
+// Starts every run at once and waits for all; the outcomes in the order of the runs.
+std::vector<CoapOutcome> run_coap_clients_at_once(const std::vector<CoapClientRun>& runs);
 // "v:1 t:ACK c:2.05 i:43c5 {01} [ ETag:0x01, Content-Format:281, Block2:0/M/64 ] :: 'text'" lines → outcome.
 CoapOutcome parse_coap_client_output(const std::string& output);
 
