@@ -142,7 +142,7 @@ std::vector<std::string> GatewayEnv::coap_command(const std::string& path,
                                                   const std::optional<Credentials>& who,
                                                   const std::string& out_file) {
     return coap_client_command("coaps://127.0.0.1:" + std::to_string(port) + path, args, who ? *who : pledge,
-                               ca_file, out_file);
+                               ca_file, out_file, coap_client);
 }
 
 CoapOutcome GatewayEnv::coap(const std::string& path, const std::vector<std::string>& args,

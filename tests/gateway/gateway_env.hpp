@@ -49,7 +49,8 @@ class GatewayEnv {
         foreign_ca_file;
     std::unique_ptr<FakeEstServer> upstream;
     int upstream_port = 0;
-    int port = 0;  // the gateway's DTLS port
+    int port = 0;                                  // the gateway's DTLS port
+    std::string coap_client = kCoapClientOpenSsl;  // the pledge's DTLS stack for coap()
 
   private:
     std::unique_ptr<ChildProcess> gateway_;

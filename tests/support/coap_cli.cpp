@@ -11,8 +11,8 @@ namespace estgw::test {
 
 std::vector<std::string> coap_client_command(const std::string& url, const std::vector<std::string>& args,
                                              const Credentials& who, const std::string& trust,
-                                             const std::string& out_file) {
-    std::vector<std::string> argv = {"coap-client-openssl", "-v", "7", "-B", "30", "-R", trust};
+                                             const std::string& out_file, const std::string& program) {
+    std::vector<std::string> argv = {program, "-v", "7", "-B", "30", "-R", trust};
     if (!who.cert.empty()) argv.insert(argv.end(), {"-c", who.cert, "-j", who.key});
     argv.insert(argv.end(), args.begin(), args.end());
     argv.insert(argv.end(), {"-o", out_file, url});

@@ -21,10 +21,15 @@ struct CoapOutcome {
     int blocks_received = 0;                     // distinct Block2 numbers received
 };
 
-// coap-client-openssl -v 7 -B 30 -R trust [-c cert -j key] args... -o out_file url
+// The two DTLS stacks of Debian's libcoap3-bin: OpenSSL (the reference pledge) and GnuTLS.
+inline constexpr const char* kCoapClientOpenSsl = "coap-client-openssl";
+inline constexpr const char* kCoapClientGnuTls = "coap-client-gnutls";
+
+// <program> -v 7 -B 30 -R trust [-c cert -j key] args... -o out_file url
 std::vector<std::string> coap_client_command(const std::string& url, const std::vector<std::string>& args,
                                              const Credentials& who, const std::string& trust,
-                                             const std::string& out_file);
+                                             const std::string& out_file,
+                                             const std::string& program = kCoapClientOpenSsl);
 // Runs the command (60 s at most) and reads the outcome and the -o file.
 CoapOutcome run_coap_client(const std::vector<std::string>& argv, const std::string& out_file);
 // One coap-client invocation: its argv and the -o file it writes.

@@ -54,7 +54,7 @@ CoapOutcome ServerEnv::coap(const std::string& path, const std::vector<std::stri
                             const std::optional<Credentials>& who) {
     std::string out = dir.file("out-" + std::to_string(++outputs_));
     return run_coap_client(coap_client_command("coaps://127.0.0.1:" + std::to_string(port) + path, args,
-                                               who ? *who : idevid, pki + "/ca.crt", out),
+                                               who ? *who : idevid, pki + "/ca.crt", out, coap_client),
                            out);
 }
 

@@ -55,6 +55,7 @@ class ServerEnv {
     std::string pki = dir.file("pki");
     Credentials idevid;
     int port = 0, https_port = 0;
+    std::string coap_client = kCoapClientOpenSsl;  // the pledge's DTLS stack for coap()
 
   private:
     std::unique_ptr<ChildProcess> server_;
