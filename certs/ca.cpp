@@ -6,9 +6,10 @@
 
 #include <ctime>
 
-#include "certs/small_file.hpp"
 #include "common/keys.hpp"
 #include "common/pem.hpp"
+#include "common/pem_file.hpp"
+#include "common/small_file.hpp"
 #include "common/x509.hpp"
 
 namespace estgw::certs {
@@ -52,17 +53,6 @@ struct CertificateSpec {
     const std::vector<int>* extended_key_usages = nullptr;
     const std::vector<CustomExtension>* extra_extensions = nullptr;
 };
-
-// The signature hash follows the CA key's strength (RFC 5480 §4, RFC 8017); EdDSA hashes internally.
-const EVP_MD* signature_digest(const EVP_PKEY* key) {
-    if (EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448")) return nullptr;
-    if (EVP_PKEY_is_a(key, "EC")) {
-        const int bits = EVP_PKEY_get_bits(key);
-        if (bits > 384) return EVP_sha512();
-        if (bits > 256) return EVP_sha384();
-    }
-    return EVP_sha256();
-}
 
 Result<void> set_random_serial(X509* cert) {
     unsigned char octets[kSerialOctets];
@@ -256,37 +246,15 @@ Result<IssuingCa> IssuingCa::load(const std::filesystem::path& cert_file,
 }
 
 Result<IssuingCa> IssuingCa::from_pem(std::string_view cert_pem, std::string_view key_pem) {
-    ESTGW_TRY(cert_blocks, pem_decode_all(cert_pem));
-    std::vector<X509Ptr> certificates;
-    for (const PemBlock& block : cert_blocks) {
-        if (block.label != "CERTIFICATE") {
-            return make_error(Status::Internal, "CA certificate file holds a '" + block.label + "' block");
-        }
-        ESTGW_TRY(cert, parse_certificate_der(block.der));
-        certificates.push_back(std::move(cert));
-    }
-    if (certificates.empty()) return make_error(Status::Internal, "CA certificate file holds no certificate");
+    auto certificates = certificates_from_pem(cert_pem);
+    if (!certificates)
+        return make_error(Status::Internal, "CA certificate file " + certificates.error().message);
+    auto key = private_key_from_pem(key_pem);
+    if (!key) return make_error(Status::Internal, "CA key file: " + key.error().message);
 
-    ESTGW_TRY(key_blocks, pem_decode_all(key_pem));
-    const PemBlock* key_block = nullptr;
-    for (const PemBlock& block : key_blocks) {
-        // `openssl ecparam -genkey` writes an "EC PARAMETERS" block before the key.
-        if (block.label == "ENCRYPTED PRIVATE KEY") {
-            return make_error(Status::Internal, "the CA key is encrypted; estgw needs it unencrypted");
-        }
-        const std::string_view suffix = "PRIVATE KEY";
-        if (block.label.size() >= suffix.size() && block.label.ends_with(suffix)) {
-            if (key_block != nullptr)
-                return make_error(Status::Internal, "CA key file holds more than one key");
-            key_block = &block;
-        }
-    }
-    if (key_block == nullptr) return make_error(Status::Internal, "CA key file holds no private key");
-    ESTGW_TRY(key, parse_private_key_der(key_block->der));
-
-    X509Ptr ca = std::move(certificates.front());
-    certificates.erase(certificates.begin());
-    return create(std::move(ca), std::move(key), std::move(certificates));
+    X509Ptr ca = std::move(certificates->front());
+    certificates->erase(certificates->begin());
+    return create(std::move(ca), std::move(*key), std::move(*certificates));
 }
 
 Result<IssuingCa> IssuingCa::create(X509Ptr certificate, EvpPkeyPtr key, std::vector<X509Ptr> chain) {

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "certs/der_writer.hpp"
-#include "certs/small_file.hpp"
+#include "common/small_file.hpp"
 #include "common/der.hpp"
 #include "common/openssl.hpp"
 #include "common/pem.hpp"

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "certs/der_writer.hpp"
-#include "certs/small_file.hpp"
+#include "common/small_file.hpp"
 #include "common/keys.hpp"
 #include "common/x509.hpp"
 

@@ -77,4 +77,14 @@ std::string key_description(const EVP_PKEY* key) {
     return out;
 }
 
+const EVP_MD* signature_digest(const EVP_PKEY* key) {
+    if (EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448")) return nullptr;
+    if (EVP_PKEY_is_a(key, "EC")) {
+        const int bits = EVP_PKEY_get_bits(key);
+        if (bits > 384) return EVP_sha512();
+        if (bits > 256) return EVP_sha384();
+    }
+    return EVP_sha256();
+}
+
 }  // namespace estgw

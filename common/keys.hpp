@@ -25,6 +25,10 @@ Result<Bytes> private_key_to_pkcs8_der(const EVP_PKEY* key);
 Result<EvpPkeyPtr> parse_public_key_der(ByteView spki);
 Result<Bytes> public_key_to_der(const EVP_PKEY* key);
 
+// The hash estgw signs certificates and CSRs with: it follows the key's strength (RFC 5480 §4: SHA-256 for
+// P-256, SHA-384 for P-384, SHA-512 for P-521; SHA-256 for RSA), and none for EdDSA, which hashes itself.
+const EVP_MD* signature_digest(const EVP_PKEY* key);
+
 // For logs: "EC prime256v1", "RSA 2048", "ED25519"; "none" for a null key.
 std::string key_description(const EVP_PKEY* key);
 

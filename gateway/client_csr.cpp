@@ -6,8 +6,10 @@
 #include <array>
 #include <vector>
 
-#include "certs/small_file.hpp"
+#include "common/keys.hpp"
 #include "common/pem.hpp"
+#include "common/pem_file.hpp"
+#include "common/small_file.hpp"
 #include "common/x509.hpp"
 
 namespace estgw::gateway {
@@ -54,15 +56,6 @@ std::vector<std::string> split_attributes(std::string_view text, bool& openssl_o
     }
     pieces.push_back(std::move(current));
     return pieces;
-}
-
-const EVP_MD* digest_for(EVP_PKEY* key) {
-    if (EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448")) return nullptr;  // signs the message
-    return EVP_PKEY_get_bits(key) == 384 && EVP_PKEY_is_a(key, "EC") ? EVP_sha384() : EVP_sha256();
-}
-
-Result<std::string> read_file(const std::string& path, std::string_view what) {
-    return certs::read_small_file(path, what);
 }
 
 }  // namespace
@@ -112,7 +105,7 @@ Result<Bytes> build_csr(EVP_PKEY* key, const X509_NAME* subject, const X509_EXTE
         if (X509_REQ_add_extensions(csr.get(), extensions.get()) != 1)
             return openssl_error(Status::Internal, "CSR", "extensionRequest");
     }
-    if (X509_REQ_sign(csr.get(), key, digest_for(key)) <= 0)
+    if (X509_REQ_sign(csr.get(), key, signature_digest(key)) <= 0)
         return openssl_error(Status::Internal, "CSR", "signing failed");
     return csr_to_der(csr.get());
 }
@@ -123,27 +116,16 @@ const X509_EXTENSION* subject_alt_name(const X509* cert) {
 }
 
 Result<X509Ptr> read_certificate_file(const std::string& path) {
-    ESTGW_TRY(text, read_file(path, "certificate"));
-    ESTGW_TRY(blocks, pem_decode_all(text));
-    for (const auto& block : blocks) {
-        if (block.label == "CERTIFICATE") return parse_certificate_der(block.der);
-    }
-    return make_error(Status::BadRequest, "no CERTIFICATE in " + path);
+    ESTGW_TRY(certificates, load_certificates(path));
+    return std::move(certificates.front());
 }
 
 Result<EvpPkeyPtr> read_private_key_file(const std::string& path) {
-    ESTGW_TRY(text, read_file(path, "private key"));
-    ESTGW_TRY(blocks, pem_decode_all(text));
-    for (const auto& block : blocks) {
-        if (block.label == "ENCRYPTED PRIVATE KEY")
-            return make_error(Status::BadRequest, path + " is encrypted: give an unencrypted key");
-        if (block.label.ends_with("PRIVATE KEY")) return parse_private_key_der(block.der);
-    }
-    return make_error(Status::BadRequest, "no PRIVATE KEY in " + path);
+    return load_private_key(path);
 }
 
 Result<Bytes> read_csr_file(const std::string& path) {
-    ESTGW_TRY(text, read_file(path, "CSR"));
+    ESTGW_TRY(text, read_small_file(path, "CSR"));
     Bytes der = to_bytes(text);
     if (der.empty() || der[0] != 0x30) {  // not DER: PEM
         ESTGW_TRY(blocks, pem_decode_all(text));

@@ -1,29 +1,16 @@
 #include "gateway/dtls_credentials.hpp"
 
-#include <openssl/err.h>
-#include <openssl/pem.h>
-
 #include <vector>
 
+#include "common/pem_file.hpp"
 #include "common/x509.hpp"
 
 namespace estgw::gateway {
 
 namespace {
 
-// Every certificate of a PEM file, in file order.
-Result<std::vector<X509Ptr>> read_certificates(const std::string& path, std::string_view what) {
-    BioPtr bio(BIO_new_file(path.c_str(), "r"));
-    if (!bio)
-        return make_error(Status::BadRequest, std::string(what) + " '" + path + "': " + openssl_errors());
-    std::vector<X509Ptr> certificates;
-    while (X509* cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-        certificates.emplace_back(cert);
-    }
-    ERR_clear_error();  // the end of the file reads as "no start line"
-    if (certificates.empty())
-        return make_error(Status::BadRequest, std::string(what) + " '" + path + "' holds no PEM certificate");
-    return certificates;
+Error option_error(std::string_view option, const Error& e) {
+    return make_error(Status::BadRequest, std::string(option) + " " + e.message);
 }
 
 bool push(STACK_OF(X509) * stack, const X509* cert) {
@@ -40,38 +27,30 @@ bool push(STACK_OF(X509) * stack, const X509* cert) {
 
 Result<DtlsCredentials> DtlsCredentials::load(const std::string& cert_file, const std::string& key_file,
                                               const std::string& trust_file) {
-    ESTGW_TRY(certificates, read_certificates(cert_file, "--cert"));
-
-    BioPtr key_bio(BIO_new_file(key_file.c_str(), "r"));
-    if (!key_bio) return make_error(Status::BadRequest, "--key '" + key_file + "': " + openssl_errors());
-    EvpPkeyPtr key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr));
-    if (!key) {
-        openssl_errors();
-        return make_error(Status::BadRequest,
-                          "--key '" + key_file + "' is not an unencrypted PEM private key");
-    }
-    if (X509_check_private_key(certificates.front().get(), key.get()) != 1) {
-        openssl_errors();
-        return make_error(Status::BadRequest,
-                          "--key '" + key_file + "' does not match the certificate in '" + cert_file + "'");
-    }
+    auto certificates = load_certificates(cert_file);
+    if (!certificates) return option_error("--cert", certificates.error());
+    auto key = load_private_key(key_file);
+    if (!key) return option_error("--key", key.error());
+    if (auto matches = check_key_matches(certificates->front().get(), key->get()); !matches)
+        return option_error("--key", matches.error());
 
     DtlsCredentials c;
     c.chain_.reset(sk_X509_new_null());
     if (!c.chain_) return make_error(Status::Internal, "out of memory");
-    c.certificate_ = std::move(certificates.front());
-    c.key_ = std::move(key);
-    for (std::size_t i = 1; i < certificates.size(); ++i) {
-        if (!push(c.chain_.get(), certificates[i].get()))
+    c.certificate_ = std::move(certificates->front());
+    c.key_ = std::move(*key);
+    for (std::size_t i = 1; i < certificates->size(); ++i) {
+        if (!push(c.chain_.get(), (*certificates)[i].get()))
             return make_error(Status::Internal, "out of memory");
     }
-    if (certificates.size() == 1 && !trust_file.empty()) {
-        ESTGW_TRY(anchors, read_certificates(trust_file, "--client-ca"));
+    if (certificates->size() == 1 && !trust_file.empty()) {
+        auto anchors = load_certificates(trust_file);
+        if (!anchors) return option_error("--client-ca", anchors.error());
         const X509* current = c.certificate_.get();
         // Bounded like a verification depth; a loop of cross-signed certificates ends here too.
         for (int depth = 0; depth < 8 && !is_self_issued(current); ++depth) {
             const X509* issuer = nullptr;
-            for (const auto& a : anchors) {
+            for (const auto& a : *anchors) {
                 if (is_issued_by(current, a.get())) {
                     issuer = a.get();
                     break;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <stdexcept>
 
+#include "common/keys.hpp"
 #include "support/test_data.hpp"
 
 namespace estgw::test {
@@ -20,11 +21,6 @@ using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, OpensslDeleter<GENERAL_NAME
 
 void check(bool ok, const std::string& what) {
     if (!ok) fail(what);
-}
-
-const EVP_MD* digest_for(EVP_PKEY* key) {
-    // EdDSA signs the message itself; OpenSSL wants no digest for it.
-    return EVP_PKEY_is_a(key, "ED25519") ? nullptr : EVP_sha256();
 }
 
 void add_extension(X509* cert, X509V3_CTX* ctx, int nid, const std::string& value) {
@@ -71,7 +67,7 @@ X509Ptr build_certificate(const X509_NAME* subject, EVP_PKEY* subject_key, const
         const X509ExtensionPtr extension = make_san_extension(options.sans);
         check(X509_add_ext(cert.get(), extension.get(), -1) == 1, "subjectAltName");
     }
-    check(X509_sign(cert.get(), issuer_key, digest_for(issuer_key)) > 0, "X509_sign");
+    check(X509_sign(cert.get(), issuer_key, signature_digest(issuer_key)) > 0, "X509_sign");
     return cert;
 }
 
@@ -193,7 +189,7 @@ void add_csr_string_attribute(X509_REQ* csr, int nid, int asn1_type, const std::
 }
 
 void sign_csr(X509_REQ* csr, EVP_PKEY* key) {
-    check(X509_REQ_sign(csr, key, digest_for(key)) > 0, "X509_REQ_sign");
+    check(X509_REQ_sign(csr, key, signature_digest(key)) > 0, "X509_REQ_sign");
 }
 
 X509Ptr issue_cert(const X509_REQ* csr, const X509* ca, EVP_PKEY* ca_key, const CertOptions& options) {

@@ -1,9 +1,9 @@
-#include "certs/small_file.hpp"
+#include "common/small_file.hpp"
 
 #include <fstream>
 #include <sstream>
 
-namespace estgw::certs {
+namespace estgw {
 
 Result<std::string> read_small_file(const std::filesystem::path& path, std::string_view what,
                                     std::uintmax_t limit) {
@@ -21,4 +21,4 @@ Result<std::string> read_small_file(const std::filesystem::path& path, std::stri
     return text.str();
 }
 
-}  // namespace estgw::certs
+}  // namespace estgw

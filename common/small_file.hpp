@@ -1,4 +1,4 @@
-// Reading the small configuration inputs of certs/ (CA PEM, csrattrs, key table) with a size cap, so a
+// Reading small configuration inputs (certificates, keys, csrattrs, key tables) with a size cap, so a
 // mistaken path to a huge file fails cleanly instead of filling memory.
 #pragma once
 
@@ -9,11 +9,11 @@
 
 #include "common/result.hpp"
 
-namespace estgw::certs {
+namespace estgw {
 
 // The whole file, or Status::Internal "<what> '<path>': <reason>" when it is missing, unreadable or larger
 // than `limit` bytes.
 Result<std::string> read_small_file(const std::filesystem::path& path, std::string_view what,
                                     std::uintmax_t limit = 1 << 20);
 
-}  // namespace estgw::certs
+}  // namespace estgw
