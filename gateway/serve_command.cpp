@@ -83,13 +83,17 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
 }
 
 int serve_gateway(const ServeOptions& o) {
-    UpstreamClient client(o.upstream);
+    auto client = UpstreamClient::create(o.upstream);
+    if (!client) {
+        std::cerr << "estgw serve: " << client.error().message << "\n";
+        return kExitUsage;
+    }
     WorkerPool pool(o.workers, o.queue_limit);
     UpstreamBackendConfig config;
     config.mapping = o.upstream_mapping;
     config.crts_refresh = o.crts_refresh;
     config.labels = o.labels;
-    UpstreamBackend backend(config, client, pool);
+    UpstreamBackend backend(config, **client, pool);
     return serve_fronts(o, backend, pool, "gateway",
                         o.upstream.url.host + ":" + std::to_string(o.upstream.url.port));
 }

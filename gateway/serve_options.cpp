@@ -9,6 +9,7 @@
 
 #include "common/openssl.hpp"
 #include "common/pem.hpp"
+#include "common/pem_file.hpp"
 #include "common/x509.hpp"
 
 namespace po = boost::program_options;
@@ -62,35 +63,19 @@ Result<std::string> read_file(std::string_view option, const std::string& path) 
 }
 
 Result<void> check_certificate_file(std::string_view option, const std::string& path) {
-    ESTGW_TRY(text, read_file(option, path));
-    auto blocks = pem_decode_all(text);
-    if (!blocks || blocks->empty()) {
-        return option_error(option, "'" + path + "' holds no PEM certificate" +
-                                        (blocks ? std::string() : ": " + blocks.error().message));
-    }
-    for (const auto& b : *blocks) {
-        if (b.label != "CERTIFICATE") {
-            return option_error(
-                option, "'" + path + "' holds a '" + b.label + "' block; only certificates belong here");
-        }
-        if (auto c = parse_certificate_der(b.der); !c) {
-            return option_error(option, "'" + path + "': " + c.error().message);
-        }
-    }
+    if (auto certificates = load_certificates(path); !certificates)
+        return option_error(option, certificates.error().message);
     return {};
 }
 
 // The key must be readable and belong to the first certificate of the chain file.
 Result<void> check_key_matches(std::string_view key_option, const std::string& key_path,
                                const std::string& cert_path) {
-    BioPtr bio(BIO_new_file(key_path.c_str(), "r"));
-    if (!bio) return option_error(key_option, "cannot read '" + key_path + "': " + openssl_errors());
-    EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
-    if (!key) return option_error(key_option, "'" + key_path + "' is not an unencrypted PEM private key");
-    BioPtr cbio(BIO_new_file(cert_path.c_str(), "r"));
-    X509Ptr cert(cbio ? PEM_read_bio_X509(cbio.get(), nullptr, nullptr, nullptr) : nullptr);
-    if (!cert || X509_check_private_key(cert.get(), key.get()) != 1) {
-        openssl_errors();
+    auto key = load_private_key(key_path);
+    if (!key) return option_error(key_option, key.error().message);
+    auto certificates = load_certificates(cert_path);
+    if (!certificates) return option_error(key_option, certificates.error().message);
+    if (auto matches = estgw::check_key_matches(certificates->front().get(), key->get()); !matches) {
         return option_error(key_option,
                             "'" + key_path + "' does not match the certificate in '" + cert_path + "'");
     }
@@ -267,7 +252,8 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
                                 "is required in gateway mode (trust for the upstream certificate)");
         }
         o.upstream.ca_file = vm["upstream-ca"].as<std::string>();
-        if (auto r = check_certificate_file("upstream-ca", o.upstream.ca_file); !r) return r.error();
+        // The upstream's files are read once, when serve builds the upstream client (exit 2 naming the
+        // option).
         if (vm.count("upstream-cert") != vm.count("upstream-key")) {
             return option_error(vm.count("upstream-cert") ? "upstream-key" : "upstream-cert",
                                 "--upstream-cert and --upstream-key go together");
@@ -275,10 +261,6 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         if (vm.count("upstream-cert")) {
             o.upstream.cert_file = vm["upstream-cert"].as<std::string>();
             o.upstream.key_file = vm["upstream-key"].as<std::string>();
-            if (auto r = check_certificate_file("upstream-cert", o.upstream.cert_file); !r) return r.error();
-            if (auto r = check_key_matches("upstream-key", o.upstream.key_file, o.upstream.cert_file); !r) {
-                return r.error();
-            }
         }
         if (vm.count("upstream-user") != vm.count("upstream-password-file")) {
             return option_error("upstream-password-file",
@@ -299,7 +281,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         unsigned timeout = vm["upstream-timeout"].as<unsigned>();
         if (timeout == 0) return option_error("upstream-timeout", "must be at least 1 second");
         o.upstream.timeout = std::chrono::seconds(timeout);
-        o.upstream.max_idle_connections = o.workers;
+        o.upstream.max_connections = o.workers + 1;  // each worker, and the /crts and /att refresher
         unsigned refresh = vm["crts-refresh"].as<unsigned>();
         if (refresh == 0) return option_error("crts-refresh", "must be at least 1 second");
         o.crts_refresh = std::chrono::seconds(refresh);
@@ -311,8 +293,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         }
         o.ca_cert_file = vm["ca-cert"].as<std::string>();
         o.ca_key_file = vm["ca-key"].as<std::string>();
-        if (auto r = check_certificate_file("ca-cert", o.ca_cert_file); !r) return r.error();
-        if (auto r = check_key_matches("ca-key", o.ca_key_file, o.ca_cert_file); !r) return r.error();
+        // Read once, when serve loads the CA (exit 2 naming --ca-cert/--ca-key), not here too.
         o.db_file = vm["db"].as<std::string>();
         if (o.db_file.empty()) return option_error("db", "needs a file name");
         if (vm.count("https-listen")) {
@@ -325,9 +306,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
             return option_error("validity-days", "must be between 1 and 36500");
         }
         if (vm.count("csrattrs")) {
-            o.csrattrs_file = vm["csrattrs"].as<std::string>();
-            ESTGW_TRY(unused, read_file("csrattrs", o.csrattrs_file));
-            (void)unused;
+            o.csrattrs_file = vm["csrattrs"].as<std::string>();  // read once, when serve loads it
         }
         o.key_types = vm["key-types"].as<std::string>();
         o.require_tls_unique = vm["require-tls-unique"].as<bool>();

@@ -4,9 +4,12 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/log.hpp"
+#include "common/openssl.hpp"
+#include "common/pem_file.hpp"
 
 namespace estgw::gateway {
 
@@ -59,48 +62,108 @@ Result<HttpsUrl> parse_https_url(std::string_view url) {
     return out;
 }
 
-UpstreamClient::UpstreamClient(UpstreamClientConfig config) : config_(std::move(config)) {}
+UpstreamClient::UpstreamClient(Passkey, UpstreamClientConfig config) : config_(std::move(config)) {}
 
 UpstreamClient::~UpstreamClient() = default;
 
-std::unique_ptr<httplib::SSLClient> UpstreamClient::acquire(bool& reused) {
-    {
-        std::lock_guard lock(mutex_);
-        auto now = std::chrono::steady_clock::now();
-        while (!idle_.empty()) {
-            Idle idle = std::move(idle_.back());
-            idle_.pop_back();
-            if (now - idle.since < config_.max_idle_age) {
-                reused = true;
-                return std::move(idle.client);
-            }
+Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(UpstreamClientConfig config) {
+    auto named = [](std::string_view option, const Error& e) {
+        return make_error(Status::BadRequest, "--" + std::string(option) + ": " + e.message);
+    };
+    std::vector<X509Ptr> chain;  // none: no TLS client certificate (HTTP Basic alone)
+    EvpPkeyPtr key;
+    if (!config.cert_file.empty()) {
+        auto certificates = load_certificates(config.cert_file);
+        if (!certificates) return named("upstream-cert", certificates.error());
+        auto loaded = load_private_key(config.key_file);
+        if (!loaded) return named("upstream-key", loaded.error());
+        if (auto matches = check_key_matches(certificates->front().get(), loaded->get()); !matches)
+            return named("upstream-key", matches.error());
+        chain = std::move(*certificates);
+        key = std::move(*loaded);
+    }
+    auto anchors = load_certificates(config.ca_file);
+    if (!anchors) return named("upstream-ca", anchors.error());
+    X509StorePtr trust(X509_STORE_new());
+    if (!trust) return make_error(Status::Internal, "out of memory");
+    for (const auto& anchor : *anchors) {
+        if (X509_STORE_add_cert(trust.get(), anchor.get()) != 1) {
+            return openssl_error(Status::BadRequest, "--upstream-ca", "cannot add a trust anchor");
         }
     }
-    reused = false;
-    return connect();
+    auto client = std::make_unique<UpstreamClient>(Passkey{}, std::move(config));
+    if (auto built = client->build_slots(chain, key.get(), trust.get()); !built) return built.error();
+    return client;
 }
 
-std::unique_ptr<httplib::SSLClient> UpstreamClient::connect() const {
-    auto c = std::make_unique<httplib::SSLClient>(config_.url.host, config_.url.port, config_.cert_file,
-                                                  config_.key_file);
-    c->set_ca_cert_path(config_.ca_file.c_str());
-    c->enable_server_certificate_verification(true);
-    // Without TCP_NODELAY each keep-alive request waits ~40-80 ms for delayed ACKs (PLATFORM-NOTES).
-    c->set_tcp_nodelay(true);
-    c->set_keep_alive(true);
-    c->set_follow_location(false);  // redirects are followed here, same-origin only
-    auto t = static_cast<time_t>(config_.timeout.count());
-    c->set_connection_timeout(t, 0);
-    c->set_read_timeout(t, 0);
-    c->set_write_timeout(t, 0);
-    return c;
-}
-
-void UpstreamClient::release(std::unique_ptr<httplib::SSLClient> client) {
-    std::lock_guard lock(mutex_);
-    if (idle_.size() < config_.max_idle_connections) {
-        idle_.push_back(Idle{std::move(client), std::chrono::steady_clock::now()});
+// Each slot's TLS context: our identity with its chain (cpp-httplib would send only the leaf of a file), the
+// upstream's trust anchors shared by reference, peer verification and the host name (or IP address) check
+// done by OpenSSL during the handshake. cpp-httplib's own verification stays off: without a CA file it would
+// add the system's default trust paths to the shared store.
+Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, const EVP_PKEY* key,
+                                         X509_STORE* trust) {
+    X509StackPtr extra(sk_X509_new_null());
+    if (!extra) return make_error(Status::Internal, "out of memory");
+    for (std::size_t i = 1; i < chain.size(); ++i) {
+        if (X509_up_ref(chain[i].get()) != 1 || sk_X509_push(extra.get(), chain[i].get()) <= 0)
+            return make_error(Status::Internal, "out of memory");
     }
+    const std::string& host = config_.url.host;
+    const bool ip_literal =
+        host.find_first_not_of("0123456789.") == std::string::npos || host.find(':') != std::string::npos;
+    const auto t = static_cast<time_t>(config_.timeout.count());
+    for (std::size_t i = 0; i < std::max<std::size_t>(config_.max_connections, 1); ++i) {
+        auto client = std::make_unique<httplib::SSLClient>(host, config_.url.port);
+        SSL_CTX* ctx = client->ssl_context();
+        if (!ctx) return make_error(Status::Internal, "cannot create a TLS context for the upstream");
+        X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+        const bool name_set = ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
+                                         : X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) == 1;
+        const bool identity_set =
+            chain.empty() || SSL_CTX_use_cert_and_key(ctx, chain.front().get(), const_cast<EVP_PKEY*>(key),
+                                                      extra.get(), 1) == 1;
+        if (!identity_set || !name_set || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+            return openssl_error(Status::BadRequest, "the upstream TLS context", "set-up failed");
+        }
+        SSL_CTX_set1_cert_store(ctx, trust);  // shared: each context holds a reference
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+        client->enable_server_certificate_verification(false);  // OpenSSL verifies, see above
+        // Without TCP_NODELAY each keep-alive request waits ~40-80 ms for delayed ACKs (PLATFORM-NOTES).
+        client->set_tcp_nodelay(true);
+        client->set_keep_alive(true);
+        client->set_follow_location(false);  // redirects are followed here, same-origin only
+        client->set_connection_timeout(t, 0);
+        client->set_read_timeout(t, 0);
+        client->set_write_timeout(t, 0);
+        idle_.push_back(Slot{std::move(client), {}});
+    }
+    return {};
+}
+
+UpstreamClient::Slot UpstreamClient::acquire(bool& reused) {
+    std::unique_lock lock(mutex_);
+    slot_freed_.wait(lock, [this] { return !idle_.empty(); });
+    Slot slot = std::move(idle_.back());
+    idle_.pop_back();
+    lock.unlock();
+    reused = slot.client->is_socket_open() != 0;
+    if (reused && std::chrono::steady_clock::now() - slot.last_used >= config_.max_idle_age) {
+        slot.client->stop();  // likely closed by the server by now: reconnect rather than fail a write
+        reused = false;
+    }
+    return slot;
+}
+
+void UpstreamClient::release(Slot slot, bool healthy) {
+    // After a failure the connection is in an unknown state: the slot reconnects on its next use.
+    if (!healthy) slot.client->stop();
+    slot.last_used = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(mutex_);
+        idle_.push_back(std::move(slot));
+    }
+    slot_freed_.notify_one();
 }
 
 namespace {
@@ -157,6 +220,9 @@ UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mappin
         reply.failure = classify(res.error(), std::chrono::steady_clock::now() - started, config_.timeout);
         reply.detail = "upstream " + config_.url.host + ":" + std::to_string(config_.url.port) + ": " +
                        httplib::to_string(res.error());
+        // The handshake ran on this thread: OpenSSL's queue says why it failed (verification, host name).
+        if (std::string why = openssl_errors(); reply.failure == UpstreamFailure::Tls && !why.empty())
+            reply.detail += " (" + why + ")";
         return reply;
     }
     reply.response.status = res->status;
@@ -168,23 +234,21 @@ UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mappin
 
 UpstreamReply UpstreamClient::call(const mapping::HttpRequest& request) {
     bool reused = false;
-    auto client = acquire(reused);
+    Slot slot = acquire(reused);
     mapping::HttpRequest current = request;
     UpstreamReply reply;
     for (int hop = 0; hop <= 3; ++hop) {
         bool write_failed = false;
-        reply = call_once(*client, current, write_failed);
+        reply = call_once(*slot.client, current, write_failed);
         if (reply.failure != UpstreamFailure::None && write_failed && reused) {
             // The server closed the idle connection under us. The request was not sent whole, so sending it
             // again on a fresh connection cannot enroll twice.
             log::debug("upstream-stale-connection", {{"path", current.path}});
-            client = connect();
+            slot.client->stop();
             reused = false;
-            reply = call_once(*client, current, write_failed);
+            reply = call_once(*slot.client, current, write_failed);
         }
-        if (reply.failure != UpstreamFailure::None) {
-            return reply;  // the connection is in an unknown state: do not put it back
-        }
+        if (reply.failure != UpstreamFailure::None) break;
         int status = reply.response.status;
         if (status < 300 || status > 399 || status == 304) break;
         auto location = reply.response.header("Location");
@@ -193,7 +257,7 @@ UpstreamReply UpstreamClient::call(const mapping::HttpRequest& request) {
         log::debug("upstream-redirect", {{"from", current.path}, {"to", path}, {"status", status}});
         current.path = path;
     }
-    release(std::move(client));
+    release(std::move(slot), reply.failure == UpstreamFailure::None);
     return reply;
 }
 

@@ -3,12 +3,14 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/openssl.hpp"
 #include "common/result.hpp"
 #include "mapping/http_message.hpp"
 
@@ -29,10 +31,11 @@ Result<HttpsUrl> parse_https_url(std::string_view url);
 struct UpstreamClientConfig {
     HttpsUrl url;
     std::string ca_file;    // trust for the upstream's certificate; its host name is verified
-    std::string cert_file;  // our RA identity (PEM, chain allowed)
+    std::string cert_file;  // our RA identity (PEM, the chain after the leaf is sent too)
     std::string key_file;
     std::chrono::seconds timeout{30};
-    std::size_t max_idle_connections = 8;
+    // Connections kept: one per worker thread plus one for the background refresh of /crts and /att.
+    std::size_t max_connections = 8;
     // Idle connections older than this are not reused: servers close keep-alive connections after a few
     // seconds (cpp-httplib and Apache after 5), and a write on a half-closed connection fails.
     std::chrono::milliseconds max_idle_age{4000};
@@ -47,33 +50,44 @@ struct UpstreamReply {
     std::string detail;              // what went wrong, for diagnostics and logs
 };
 
+// The certificates, key and trust anchors are read once, by create(); every connection's TLS context is built
+// there too, one per connection slot (cpp-httplib 0.11 gives each client object its own SSL_CTX and has no
+// way to share one), and a slot reconnects through the same context when its connection closed.
 class UpstreamClient {
   public:
-    explicit UpstreamClient(UpstreamClientConfig config);
+    // Errors name the file and say what is wrong with it (Status::BadRequest).
+    static Result<std::unique_ptr<UpstreamClient>> create(UpstreamClientConfig config);
     ~UpstreamClient();
     UpstreamClient(const UpstreamClient&) = delete;
     UpstreamClient& operator=(const UpstreamClient&) = delete;
 
-    // Blocking; call from worker threads only. Thread-safe: each call borrows its own connection.
-    // Same-origin redirects are followed (RFC 7030 §3.2.1), up to three.
+    // Blocking; call from worker threads only. Thread-safe: each call borrows its own connection, waiting
+    // for one when all are busy. Same-origin redirects are followed (RFC 7030 §3.2.1), up to three.
     UpstreamReply call(const mapping::HttpRequest& request);
 
     const UpstreamClientConfig& config() const { return config_; }
 
-  private:
-    struct Idle {
-        std::unique_ptr<httplib::SSLClient> client;
-        std::chrono::steady_clock::time_point since;
+    class Passkey {  // construction goes through create()
+        friend class UpstreamClient;
+        Passkey() = default;
     };
-    std::unique_ptr<httplib::SSLClient> acquire(bool& reused);
-    std::unique_ptr<httplib::SSLClient> connect() const;
-    void release(std::unique_ptr<httplib::SSLClient> client);
+    UpstreamClient(Passkey, UpstreamClientConfig config);
+
+  private:
+    struct Slot {
+        std::unique_ptr<httplib::SSLClient> client;
+        std::chrono::steady_clock::time_point last_used{};
+    };
+    Result<void> build_slots(const std::vector<X509Ptr>& chain, const EVP_PKEY* key, X509_STORE* trust);
+    Slot acquire(bool& reused);
+    void release(Slot slot, bool healthy);
     UpstreamReply call_once(httplib::SSLClient& client, const mapping::HttpRequest& request,
                             bool& write_failed);
 
     UpstreamClientConfig config_;
     std::mutex mutex_;
-    std::vector<Idle> idle_;
+    std::condition_variable slot_freed_;
+    std::vector<Slot> idle_;
 };
 
 }  // namespace estgw::gateway
