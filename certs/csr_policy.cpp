@@ -42,14 +42,10 @@ Result<void> check_tls_unique(const X509_REQ* csr, const PeerIdentity& peer, con
 }
 
 Result<void> check_reenroll_identity(const X509_REQ* csr, const PeerIdentity& peer) {
-    if (peer.chain.empty()) {
+    if (!peer.certificate) {
         return make_error(Status::Forbidden, "re-enrollment needs the DTLS client certificate being renewed");
     }
-    auto cert = parse_certificate_der(peer.chain.front());
-    if (!cert)
-        return make_error(Status::Forbidden,
-                          "cannot read the DTLS client certificate: " + cert.error().message);
-    auto same = csr_matches_certificate_identity(csr, cert->get());
+    auto same = csr_matches_certificate_identity(csr, peer.certificate.get());
     if (!same) return same.error();
     if (!*same) {
         return make_error(

@@ -3,11 +3,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/bytes.hpp"
+#include "common/openssl.hpp"
 #include "common/result.hpp"
 
 namespace estgw {
@@ -43,9 +45,12 @@ enum class ContentFormat : std::uint16_t {
 // What the gateway knows about the authenticated DTLS peer, read once per session.
 struct PeerIdentity {
     std::vector<Bytes> chain;  // DER, leaf first; empty when the client sent no certificate
-    Bytes tls_unique;          // first Finished message of the handshake (RFC 5929), 12 bytes for DTLS 1.2
-    std::string address;       // "[::1]:5683" style, for logs
-    std::string subject;       // RFC 2253 subject of chain[0], for logs; empty without a certificate
+    // chain[0] as OpenSSL parsed it in the handshake, shared read-only by every request of the session (its
+    // extension cache filled first, so threads may read it at once); null without a certificate.
+    std::shared_ptr<const X509> certificate;
+    Bytes tls_unique;     // first Finished message of the handshake (RFC 5929), 12 bytes for DTLS 1.2
+    std::string address;  // "[::1]:5683" style, for logs
+    std::string subject;  // RFC 2253 subject of chain[0], for logs; empty without a certificate
 };
 
 struct EstRequest {

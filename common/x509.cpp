@@ -106,6 +106,13 @@ Result<X509Ptr> parse_certificate_der(ByteView der) {
     return d2i_exactly<X509Ptr>(der, d2i_X509, "certificate");
 }
 
+std::shared_ptr<const X509> share_certificate(X509Ptr cert) {
+    if (!cert) return nullptr;
+    X509_get_extension_flags(cert.get());
+    return std::shared_ptr<const X509>(cert.release(),
+                                       [](const X509* c) { X509_free(const_cast<X509*>(c)); });
+}
+
 Result<X509ReqPtr> parse_csr_der(ByteView der) {
     return d2i_exactly<X509ReqPtr>(der, d2i_X509_REQ, "CSR");
 }

@@ -3,6 +3,7 @@
 // Every parser here takes bytes from the network: strict (whole input consumed) and fuzzed.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,9 @@ namespace estgw {
 
 // ---- parsing (the whole input must be exactly one DER object; trailing bytes are an error) ----
 Result<X509Ptr> parse_certificate_der(ByteView der);
+// A certificate to share read-only between threads: OpenSSL's extension cache is filled here, once, since
+// filling it later is a write.
+std::shared_ptr<const X509> share_certificate(X509Ptr cert);
 Result<X509ReqPtr> parse_csr_der(ByteView der);
 
 // ---- encoding ----

@@ -96,16 +96,16 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
     if (request.op == Operation::SimpleReenroll) {
         // RFC 7030 §4.2.2 / §3.3.2: the client authenticates with the certificate it renews, which must be
         // ours.
-        if (request.peer.chain.empty()) {
+        const X509* current = request.peer.certificate.get();
+        if (!current) {
             return EstResponse::error(Status::Forbidden,
                                       "re-enrollment needs the client certificate being renewed");
         }
-        auto current = parse_certificate_der(request.peer.chain.front());
-        if (!current || !is_issued_by(current->get(), ca_.certificate())) {
+        if (!is_issued_by(current, ca_.certificate())) {
             return EstResponse::error(Status::Forbidden,
                                       "re-enrollment needs a client certificate issued by this CA");
         }
-        auto same = certs::same_public_key(csr->get(), current->get());
+        auto same = certs::same_public_key(csr->get(), current);
         if (!same) return EstResponse::from_error(same.error());
         operation = *same ? certs::IssuanceOperation::Renew : certs::IssuanceOperation::Rekey;
     }

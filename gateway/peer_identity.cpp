@@ -19,6 +19,7 @@ PeerIdentity read_peer_identity(const SSL* ssl, std::string address) {
             if (X509_cmp(c, leaf.get()) == 0) continue;
             if (auto der = certificate_to_der(c)) peer.chain.push_back(std::move(*der));
         }
+        peer.certificate = share_certificate(std::move(leaf));
     }
     if (SSL_version(ssl) != TLS1_3_VERSION) {
         std::uint8_t finished[64];

@@ -10,9 +10,9 @@
 
 namespace estgw::gateway {
 
-// The client's chain (leaf first) and subject, and tls-unique (RFC 5929 §3.1: the first Finished message of
-// the latest handshake — the client's on a full handshake, the server's on a resumed one; empty under
-// TLS 1.3, which does not define it). `address` is copied as given.
+// The client's chain (leaf first, and the leaf as OpenSSL parsed it) and subject, and tls-unique (RFC 5929
+// §3.1: the first Finished message of the latest handshake — the client's on a full handshake, the server's
+// on a resumed one; empty under TLS 1.3, which does not define it). `address` is copied as given.
 PeerIdentity read_peer_identity(const SSL* ssl, std::string address);
 
 }  // namespace estgw::gateway

@@ -51,15 +51,11 @@ std::vector<std::size_t> bottom_certificates(const std::vector<Certificate>& cer
 }
 
 // Index of the issuing CA in certs (non-empty), per the rules of select_issuing_ca.
-Result<std::size_t> issuing_ca_index(const std::vector<Certificate>& certs,
-                                     const std::vector<Bytes>& peer_chain) {
+Result<std::size_t> issuing_ca_index(const std::vector<Certificate>& certs, const X509* peer_certificate) {
     if (certs.size() == 1) return std::size_t{0};
-    if (!peer_chain.empty()) {
-        auto leaf = parse_certificate_der(peer_chain.front());
-        if (leaf) {
-            for (std::size_t i = 0; i < certs.size(); ++i) {
-                if (is_issued_by(leaf->get(), certs[i].x509.get())) return i;
-            }
+    if (peer_certificate) {
+        for (std::size_t i = 0; i < certs.size(); ++i) {
+            if (is_issued_by(peer_certificate, certs[i].x509.get())) return i;
         }
     }
     auto bottom = bottom_certificates(certs);
@@ -115,17 +111,16 @@ Result<Bytes> certs_only_from_certificate(ByteView certificate_der) {
     return std::move(certs_only).value();
 }
 
-Result<Bytes> select_issuing_ca(const std::vector<Bytes>& bundle, const std::vector<Bytes>& peer_chain) {
+Result<Bytes> select_issuing_ca(const std::vector<Bytes>& bundle, const X509* peer_certificate) {
     if (bundle.size() == 1) return single_certificate(bundle);
     ESTGW_TRY(certs, parse_bundle(bundle, "the CA certificates"));
     if (certs.empty())
         return make_error(Status::UpstreamFailed, "the CA certificates answer holds no certificate");
-    ESTGW_TRY(index, issuing_ca_index(certs, peer_chain));
+    ESTGW_TRY(index, issuing_ca_index(certs, peer_certificate));
     return std::move(certs[index].der);
 }
 
-Result<std::vector<Bytes>> issuing_ca_chain(const std::vector<Bytes>& bundle,
-                                            const std::vector<Bytes>& peer_chain) {
+Result<std::vector<Bytes>> issuing_ca_chain(const std::vector<Bytes>& bundle, const X509* peer_certificate) {
     if (bundle.size() == 1) {
         ESTGW_TRY(only, single_certificate(bundle));
         return std::vector<Bytes>{std::move(only)};
@@ -133,7 +128,7 @@ Result<std::vector<Bytes>> issuing_ca_chain(const std::vector<Bytes>& bundle,
     ESTGW_TRY(certs, parse_bundle(bundle, "the CA certificates"));
     if (certs.empty())
         return make_error(Status::UpstreamFailed, "the CA certificates answer holds no certificate");
-    ESTGW_TRY(current, issuing_ca_index(certs, peer_chain));
+    ESTGW_TRY(current, issuing_ca_index(certs, peer_certificate));
     std::vector<bool> used(certs.size(), false);
     std::vector<Bytes> chain;
     while (true) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/bytes.hpp"
+#include "common/openssl.hpp"
 #include "common/result.hpp"
 
 namespace estgw::mapping {
@@ -30,19 +31,19 @@ Result<Bytes> certs_only_from_certificate(ByteView certificate_der);
 // The CA that issues this client's certificates, out of a /cacerts bundle (Accept 287 on /crts; RFC 9148 does
 // not say which certificate, cBRSKI §6.8 says this one):
 //   1. a bundle of one certificate: that certificate (not parsed);
-//   2. the issuer of the client's own certificate (peer_chain[0], the DTLS client certificate), if it is in
+//   2. the issuer of the client's own certificate (peer_certificate, the DTLS client certificate), if it is
+//   in
 //      the bundle: a client with an LDevID from this CA;
 //   3. otherwise the unique certificate that issued no other certificate in the bundle (the bottom CA; a
 //      self-signed certificate does not count as issuing itself).
 // Several candidates (the domain deliberately uses several trust anchors, or a key rollover is in progress)
 // or none: Status::NotAcceptable, 4.06 as cBRSKI §6.8 asks. An empty or unparseable bundle:
 // Status::UpstreamFailed. Identical certificates are counted once.
-Result<Bytes> select_issuing_ca(const std::vector<Bytes>& bundle, const std::vector<Bytes>& peer_chain);
+Result<Bytes> select_issuing_ca(const std::vector<Bytes>& bundle, const X509* peer_certificate);
 
 // The path from select_issuing_ca up to the root (cBRSKI §6.7.5, Accept 62 on /crts): the issuing CA, its
 // issuer in the bundle, and so on until a self-issued certificate or one whose issuer is not in the bundle.
 // Certificates of the bundle that are not on this path are left out. Errors as select_issuing_ca.
-Result<std::vector<Bytes>> issuing_ca_chain(const std::vector<Bytes>& bundle,
-                                            const std::vector<Bytes>& peer_chain);
+Result<std::vector<Bytes>> issuing_ca_chain(const std::vector<Bytes>& bundle, const X509* peer_certificate);
 
 }  // namespace estgw::mapping

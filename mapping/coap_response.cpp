@@ -104,12 +104,12 @@ Result<std::vector<Bytes>> ca_bundle(const EstResponse& response) {
 
 Result<Bytes> issuing_ca(const EstRequest& request, const EstResponse& response) {
     ESTGW_TRY(bundle, ca_bundle(response));
-    return select_issuing_ca(bundle, request.peer.chain);
+    return select_issuing_ca(bundle, request.peer.certificate.get());
 }
 
 Result<Bytes> ca_chain_list(const EstRequest& request, const EstResponse& response) {
     ESTGW_TRY(bundle, ca_bundle(response));
-    ESTGW_TRY(chain, issuing_ca_chain(bundle, request.peer.chain));
+    ESTGW_TRY(chain, issuing_ca_chain(bundle, request.peer.certificate.get()));
     std::vector<BodyPart> parts;
     for (auto& der : chain)
         parts.push_back(BodyPart{CF::PkixCert, std::move(der)});

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/base64.hpp"
+#include "common/x509.hpp"
 #include "support/test_pki.hpp"
 
 namespace estgw::certs {
@@ -28,6 +29,8 @@ EstRequest request(Operation op, const X509_REQ* csr, const Pki& pki) {
     r.op = op;
     r.body = test::to_der(csr);
     r.peer.chain = {test::to_der(pki.client.get())};
+    X509_up_ref(pki.client.get());
+    r.peer.certificate = share_certificate(X509Ptr(pki.client.get()));
     r.peer.tls_unique = pki.tls_unique;
     return r;
 }
@@ -127,6 +130,7 @@ TEST(CsrPolicy, ReenrollWithoutAClientCertificateIsForbidden) {
     auto csr = csr_for(pki, "CN=client-1,O=estgw", {"DNS:client-1.example"});
     EstRequest r = request(Operation::SimpleReenroll, csr.get(), pki);
     r.peer.chain.clear();
+    r.peer.certificate.reset();
     EXPECT_EQ(check_enrollment_request(r, {}).status(), Status::Forbidden);
 }
 

@@ -205,6 +205,7 @@ TEST(ToCoapResponse, CrtsWithAccept287AnswersThePeersIssuer) {
     auto other = test::make_root_ca("CN=Other,O=T");
     EstRequest request = request_for(Operation::CaCerts, CF::PkixCert);
     request.peer.chain = {test::make_leaf_der("CN=c,O=T", sub)};
+    request.peer.certificate = share_certificate(parse_certificate_der(request.peer.chain.front()).value());
     auto r =
         to_coap_response(request, ok(CF::CertsOnly, test::certs_only_of({other.der, root.der, sub.der})));
     ASSERT_TRUE(r) << r.error().message;
