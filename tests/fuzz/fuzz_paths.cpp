@@ -2,7 +2,8 @@
 // as a configured root.
 //
 // Input: byte 0 method code, byte 1 flags (bit 0 Content-Format, bit 1 Accept, bit 2 Uri-Path-Abbrev, bit 3
-// an unknown critical option), bytes 2–3 pick the Content-Format and Accept, byte 4 the Uri-Path-Abbrev;
+// an unknown critical option, bit 5 Block2 with NUM byte 4), bytes 2–3 pick the Content-Format and Accept,
+// byte 4 the Uri-Path-Abbrev (and the Block2 NUM);
 // then the path (segments split on '/'), then after a NUL byte the payload.
 #include <algorithm>
 #include <cstddef>
@@ -64,6 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (flags & 4) view.uri_path_abbrev = 300u + data[4];
     if (flags & 8) view.unknown_critical_options = {9};
     if (flags & 16) view.uri_path.clear();
+    if (flags & 32) view.block2_num = data[4];
     view.payload = as_bytes(payload);
 
     const RouteConfig& config = fixed_config();
@@ -72,6 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const Resource& r = resource_for(parsed->op);
         if (view.method != static_cast<std::uint8_t>(r.method)) std::abort();
         if (view.payload.size() > config.max_body) std::abort();
+        // A POST for a later block never becomes a new request (RFC 7959 §2.7).
+        if (r.method == CoapMethod::Post && view.block2_num.value_or(0) > 0) std::abort();
         if (!parsed->label.empty() && !is_valid_label(parsed->label)) std::abort();
         if (std::find(config.disabled.begin(), config.disabled.end(), parsed->op) != config.disabled.end()) {
             std::abort();
