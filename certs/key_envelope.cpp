@@ -150,13 +150,16 @@ Result<Bytes> finish_envelope(CMS_ContentInfo* cms, ByteView signed_data) {
     return i2d_bytes(cms, i2d_CMS_ContentInfo);
 }
 
-Result<Bytes> envelope_for_symmetric_key(ByteView signed_data, const KeyProtectionRequest& request,
-                                         const EnvelopeKeys& keys) {
+// RFC 7030 §4.4.1.1: the shared key named by DecryptKeyIdentifier, and a wrap and cipher the client takes.
+Result<KeyProtectionPlan> resolve_symmetric(const KeyProtectionRequest& request, const EnvelopeKeys& keys) {
+    const std::string named = "DecryptKeyIdentifier " + to_hex(request.key_identifier);
+    if (keys.symmetric.empty()) {
+        return bad("the CSR asks for a key encrypted to " + named +
+                   ", but this server shares no symmetric keys with clients");
+    }
     const auto found = std::find_if(keys.symmetric.begin(), keys.symmetric.end(),
                                     [&](const SymmetricKey& k) { return k.id == request.key_identifier; });
-    if (found == keys.symmetric.end()) {
-        return bad("no shared key with DecryptKeyIdentifier " + to_hex(request.key_identifier));
-    }
+    if (found == keys.symmetric.end()) return bad("no shared key with " + named);
     const auto wrap = std::find_if(std::begin(kKeyWraps), std::end(kKeyWraps),
                                    [&](const KeyWrap& w) { return w.key_octets == found->key.size(); });
     if (wrap == std::end(kKeyWraps)) return make_error(Status::Internal, "shared key of unusable size");
@@ -168,25 +171,15 @@ Result<Bytes> envelope_for_symmetric_key(ByteView signed_data, const KeyProtecti
                    ", which SMIMECapabilities does not list");
     }
     ESTGW_TRY(cipher, content_cipher(request.capabilities, static_cast<int>(found->key.size() * 8)));
-    CmsPtr cms(CMS_EnvelopedData_create(cipher));
-    if (!cms) return internal("EnvelopedData");
-    // CMS_add0_recipient_key takes ownership of both buffers (OpenSSL-allocated) only when it succeeds.
-    OpensslMallocPtr<unsigned char> key(
-        static_cast<unsigned char*>(OPENSSL_memdup(found->key.data(), found->key.size())));
-    OpensslMallocPtr<unsigned char> id(
-        static_cast<unsigned char*>(OPENSSL_memdup(found->id.data(), found->id.size())));
-    if (!key || !id) return internal("out of memory");
-    CMS_RecipientInfo* recipient =
-        CMS_add0_recipient_key(cms.get(), NID_undef, key.get(), found->key.size(), id.get(), found->id.size(),
-                               nullptr, nullptr, nullptr);
-    if (recipient == nullptr) return internal("KEKRecipientInfo");
-    key.release();
-    id.release();
-    return finish_envelope(cms.get(), signed_data);
+    KeyProtectionPlan plan;
+    plan.kind = KeyProtection::Symmetric;
+    plan.content_cipher = cipher;
+    plan.shared_key = &*found;
+    return plan;
 }
 
-Result<Bytes> envelope_for_certificate(ByteView signed_data, const KeyProtectionRequest& request,
-                                       const EnvelopeKeys& keys) {
+// RFC 7030 §4.4.1.2: the candidate certificate whose subjectKeyIdentifier the CSR names.
+Result<KeyProtectionPlan> resolve_asymmetric(const KeyProtectionRequest& request, const EnvelopeKeys& keys) {
     X509Ptr recipient;
     for (const Bytes& der : keys.recipient_certificates) {
         auto cert = parse_certificate_der(der);
@@ -213,14 +206,43 @@ Result<Bytes> envelope_for_certificate(ByteView signed_data, const KeyProtection
                    " key; only RSA (ktri) and EC (kari) recipients are supported");
     }
     ESTGW_TRY(cipher, content_cipher(request.capabilities, EVP_PKEY_get_security_bits(public_key)));
-    CmsPtr cms(CMS_EnvelopedData_create(cipher));
+    KeyProtectionPlan plan;
+    plan.kind = KeyProtection::Asymmetric;
+    plan.content_cipher = cipher;
+    plan.recipient = std::move(recipient);
+    plan.oaep = rsa && listed(request.capabilities, NID_rsaesOaep);
+    return plan;
+}
+
+Result<Bytes> envelope_for_symmetric_key(ByteView signed_data, const KeyProtectionPlan& plan) {
+    const SymmetricKey& shared = *plan.shared_key;
+    CmsPtr cms(CMS_EnvelopedData_create(plan.content_cipher));
+    if (!cms) return internal("EnvelopedData");
+    // CMS_add0_recipient_key takes ownership of both buffers (OpenSSL-allocated) only when it succeeds.
+    OpensslMallocPtr<unsigned char> key(
+        static_cast<unsigned char*>(OPENSSL_memdup(shared.key.data(), shared.key.size())));
+    OpensslMallocPtr<unsigned char> id(
+        static_cast<unsigned char*>(OPENSSL_memdup(shared.id.data(), shared.id.size())));
+    if (!key || !id) return internal("out of memory");
+    // NID_undef: OpenSSL picks the AES key wrap by key size, the one resolve_symmetric checked.
+    CMS_RecipientInfo* recipient =
+        CMS_add0_recipient_key(cms.get(), NID_undef, key.get(), shared.key.size(), id.get(), shared.id.size(),
+                               nullptr, nullptr, nullptr);
+    if (recipient == nullptr) return internal("KEKRecipientInfo");
+    key.release();
+    id.release();
+    return finish_envelope(cms.get(), signed_data);
+}
+
+Result<Bytes> envelope_for_certificate(ByteView signed_data, const KeyProtectionPlan& plan) {
+    const bool rsa = EVP_PKEY_get_base_id(X509_get0_pubkey(plan.recipient.get())) == EVP_PKEY_RSA;
+    CmsPtr cms(CMS_EnvelopedData_create(plan.content_cipher));
     if (!cms) return internal("EnvelopedData");
     // rid = subjectKeyIdentifier, the identifier the client sent (RFC 7030 §4.4.2).
-    const bool oaep = rsa && listed(request.capabilities, NID_rsaesOaep);
-    const unsigned int flags = CMS_USE_KEYID | (oaep ? CMS_KEY_PARAM : 0);
-    CMS_RecipientInfo* info = CMS_add1_recipient_cert(cms.get(), recipient.get(), flags);
+    const unsigned int flags = CMS_USE_KEYID | (plan.oaep ? CMS_KEY_PARAM : 0);
+    CMS_RecipientInfo* info = CMS_add1_recipient_cert(cms.get(), plan.recipient.get(), flags);
     if (info == nullptr) return internal(rsa ? "KeyTransRecipientInfo" : "KeyAgreeRecipientInfo");
-    if (oaep &&
+    if (plan.oaep &&
         EVP_PKEY_CTX_set_rsa_padding(CMS_RecipientInfo_get0_pkey_ctx(info), RSA_PKCS1_OAEP_PADDING) <= 0) {
         return internal("RSAES-OAEP");
     }
@@ -314,23 +336,33 @@ Result<Bytes> sign_key_package(ByteView pkcs8, const IssuingCa& signer) {
     return i2d_bytes(cms.get(), i2d_CMS_ContentInfo);
 }
 
-Result<Bytes> envelope_private_key(ByteView pkcs8, const KeyProtectionRequest& request,
-                                   const IssuingCa& signer, const EnvelopeKeys& keys) {
-    if (request.kind == KeyProtection::None)
-        return make_error(Status::Internal, "no key protection requested");
-    ESTGW_TRY(signed_data, sign_key_package(pkcs8, signer));
-    const Wiped wipe_signed(signed_data);
-    return request.kind == KeyProtection::Symmetric ? envelope_for_symmetric_key(signed_data, request, keys)
-                                                    : envelope_for_certificate(signed_data, request, keys);
+Result<KeyProtectionPlan> resolve_key_protection(const X509_REQ* csr, const EnvelopeKeys& keys) {
+    ESTGW_TRY(request, requested_key_protection(csr));
+    switch (request.kind) {
+        case KeyProtection::None:
+            return KeyProtectionPlan{};
+        case KeyProtection::Symmetric:
+            return resolve_symmetric(request, keys);
+        case KeyProtection::Asymmetric:
+            return resolve_asymmetric(request, keys);
+    }
+    return make_error(Status::Internal, "unknown key protection");
 }
 
-Result<ServerKeyPart> server_key_part(const X509_REQ* csr, const EVP_PKEY* key, const IssuingCa& signer,
-                                      const EnvelopeKeys& keys) {
-    ESTGW_TRY(request, requested_key_protection(csr));
+Result<Bytes> envelope_private_key(ByteView pkcs8, const KeyProtectionPlan& plan, const IssuingCa& signer) {
+    if (plan.kind == KeyProtection::None) return make_error(Status::Internal, "no key protection requested");
+    ESTGW_TRY(signed_data, sign_key_package(pkcs8, signer));
+    const Wiped wipe_signed(signed_data);
+    return plan.kind == KeyProtection::Symmetric ? envelope_for_symmetric_key(signed_data, plan)
+                                                 : envelope_for_certificate(signed_data, plan);
+}
+
+Result<ServerKeyPart> server_key_part(const KeyProtectionPlan& plan, const EVP_PKEY* key,
+                                      const IssuingCa& signer) {
     ESTGW_TRY(pkcs8, private_key_to_pkcs8_der(key));
-    if (request.kind == KeyProtection::None) return ServerKeyPart{ContentFormat::Pkcs8, std::move(pkcs8)};
+    if (plan.kind == KeyProtection::None) return ServerKeyPart{ContentFormat::Pkcs8, std::move(pkcs8)};
     const Wiped wipe_pkcs8(pkcs8);
-    ESTGW_TRY(envelope, envelope_private_key(pkcs8, request, signer, keys));
+    ESTGW_TRY(envelope, envelope_private_key(pkcs8, plan, signer));
     return ServerKeyPart{ContentFormat::ServerGeneratedKey, std::move(envelope)};
 }
 

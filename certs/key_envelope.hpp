@@ -10,7 +10,8 @@
 // RFC 7030 §4.4.2 defers), holding the one PKCS#8 OneAsymmetricKey. Any other CSR gets Content-Format 284:
 // the PKCS#8 PrivateKeyInfo as is.
 //
-// All functions are stateless and thread-safe; EnvelopeKeys is only read.
+// For /skg and /skc: resolve_key_protection before generating the key, then server_key_part. All functions
+// are stateless and thread-safe; EnvelopeKeys is only read.
 #pragma once
 
 #include <filesystem>
@@ -61,13 +62,28 @@ struct KeyProtectionRequest {
 // answering such a request with a cleartext key would silently drop the protection the client asked for).
 Result<KeyProtectionRequest> requested_key_protection(const X509_REQ* csr);
 
-// EnvelopedData DER for `pkcs8` as described above. The content cipher is the AES-CBC listed in
+// A protection the server has checked it can provide: the request resolved against its keys. Resolving needs
+// only the CSR and EnvelopeKeys, never the generated key, so that a request the server cannot serve is
+// refused before key generation (seconds for RSA-4096) rather than after it.
+struct KeyProtectionPlan {
+    KeyProtection kind = KeyProtection::None;
+    const EVP_CIPHER* content_cipher = nullptr;  // Symmetric, Asymmetric: the AES-CBC to encrypt with
+    const SymmetricKey* shared_key = nullptr;    // Symmetric: the key named, inside the resolved EnvelopeKeys
+    X509Ptr recipient;                           // Asymmetric: the certificate with that subjectKeyIdentifier
+    bool oaep = false;                           // Asymmetric, RSA: RSAES-OAEP, else RSAES-PKCS1-v1_5
+};
+
+// requested_key_protection, then the choices below. The content cipher is the AES-CBC listed in
 // SMIMECapabilities closest to (and not below, when possible) the strength of the recipient key; the client
 // must list at least one of aes128-CBC, aes192-CBC, aes256-CBC. For kekri, when the client lists key-wrap
 // algorithms, the wrap that fits the shared key's size must be among them. ktri uses RSAES-OAEP when the
-// client lists id-RSAES-OAEP, else RSAES-PKCS1-v1_5. No usable key named → BadRequest.
-Result<Bytes> envelope_private_key(ByteView pkcs8, const KeyProtectionRequest& request,
-                                   const IssuingCa& signer, const EnvelopeKeys& keys);
+// client lists id-RSAES-OAEP. No usable key named (including no shared keys configured at all) → BadRequest
+// naming the identifier. A Symmetric plan points into `keys`, which must outlive it.
+Result<KeyProtectionPlan> resolve_key_protection(const X509_REQ* csr, const EnvelopeKeys& keys);
+Result<KeyProtectionPlan> resolve_key_protection(const X509_REQ* csr, EnvelopeKeys&& keys) = delete;
+
+// EnvelopedData DER for `pkcs8` as described above, as `plan` says (its kind must not be None).
+Result<Bytes> envelope_private_key(ByteView pkcs8, const KeyProtectionPlan& plan, const IssuingCa& signer);
 
 // The signed inner layer alone: SignedData, eContentType id-ct-KP-aKeyPackage, signed by the CA.
 Result<Bytes> sign_key_package(ByteView pkcs8, const IssuingCa& signer);
@@ -77,8 +93,8 @@ struct ServerKeyPart {
     Bytes body;
 };
 
-// The whole decision for /skg and /skc: 284 + PKCS#8 of `key`, or 280 + EnvelopedData as the CSR asks.
-Result<ServerKeyPart> server_key_part(const X509_REQ* csr, const EVP_PKEY* key, const IssuingCa& signer,
-                                      const EnvelopeKeys& keys);
+// The key part for /skg and /skc: 284 + PKCS#8 of `key`, or 280 + EnvelopedData as `plan` says.
+Result<ServerKeyPart> server_key_part(const KeyProtectionPlan& plan, const EVP_PKEY* key,
+                                      const IssuingCa& signer);
 
 }  // namespace estgw::certs

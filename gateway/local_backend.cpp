@@ -123,11 +123,15 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
         return r;
     }
 
+    // RFC 7030 §4.4.1.1-2: whether the key can be protected as the CSR asks depends on the CSR and our keys
+    // alone, so a protection we cannot give is refused before a key (seconds for RSA-4096) is generated.
+    const certs::EnvelopeKeys envelope{config_.symmetric_keys, request.peer.chain};
+    auto protection = certs::resolve_key_protection(csr->get(), envelope);
+    if (!protection) return EstResponse::from_error(protection.error());
     // RFC 7030 §4.4.1: the CSR's key and signature only say which kind of key is wanted.
     auto key = certs::generate_key_like(csr_key, config_.key_policy);
     if (!key) return EstResponse::from_error(key.error());
-    certs::EnvelopeKeys envelope{config_.symmetric_keys, request.peer.chain};
-    auto key_part = certs::server_key_part(csr->get(), key->get(), ca_, envelope);
+    auto key_part = certs::server_key_part(*protection, key->get(), ca_);
     if (!key_part) return EstResponse::from_error(key_part.error());
     auto certs_only =
         issue_and_record(csr->get(), key->get(), certs::IssuanceOperation::ServerKeyGen, request.peer);

@@ -97,8 +97,10 @@ class KeyEnvelope : public ::testing::Test {
         return keys;
     }
 
+    // What /skg does: resolve the protection, and only then use the (here pre-made) generated key.
     Result<ServerKeyPart> answer(const X509_REQ* request, const EnvelopeKeys& envelope_keys) {
-        return server_key_part(request, generated_.get(), *ca_, envelope_keys);
+        ESTGW_TRY(plan, resolve_key_protection(request, envelope_keys));
+        return server_key_part(plan, generated_.get(), *ca_);
     }
 
     // Checks the SignedData layer (RFC 7030 §4.4.2): signed by the CA, eContentType id-ct-KP-aKeyPackage,
@@ -182,6 +184,14 @@ TEST_F(KeyEnvelope, WithoutADecryptKeyIdentifierTheKeyIsPlainPkcs8) {
     EXPECT_EQ(part->body, *private_key_to_pkcs8_der(generated_.get()));
 }
 
+TEST_F(KeyEnvelope, APlainRequestResolvesWithoutAnyKeysConfigured) {
+    const X509ReqPtr request = csr([](X509_REQ*) {});
+    const EnvelopeKeys none;
+    auto plan = resolve_key_protection(request.get(), none);
+    ASSERT_TRUE(plan.ok()) << plan.error().message;
+    EXPECT_EQ(plan->kind, KeyProtection::None);
+}
+
 TEST_F(KeyEnvelope, SmimeCapabilitiesAloneDoNotAskForEncryption) {
     const X509ReqPtr request = csr([](X509_REQ* r) { add_capabilities(r, {NID_aes_128_cbc}); });
     auto protection = requested_key_protection(request.get());
@@ -238,14 +248,49 @@ TEST_F(KeyEnvelope, ContentCipherMatchesTheSharedKeyStrength) {
     EXPECT_TRUE(contains(part->body, hex("060960864801650304012d")));   // id-aes256-wrap
 }
 
-TEST_F(KeyEnvelope, UnknownDecryptKeyIdentifierIsBadRequest) {
+TEST_F(KeyEnvelope, DecryptKeyIdentifierResolvesToTheNamedSharedKeyBeforeAnyKeyExists) {
+    const X509ReqPtr request = csr([](X509_REQ* r) {
+        add_identifier(r, kOidDecryptKeyIdentifier, kKekId);
+        add_capabilities(r, {NID_aes_128_cbc, NID_aes_256_cbc});
+    });
+    const EnvelopeKeys envelope_keys = keys();
+    auto plan = resolve_key_protection(request.get(), envelope_keys);
+    ASSERT_TRUE(plan.ok()) << plan.error().message;
+    EXPECT_EQ(plan->kind, KeyProtection::Symmetric);
+    ASSERT_NE(plan->shared_key, nullptr);
+    EXPECT_EQ(plan->shared_key->id, kKekId);
+    EXPECT_EQ(plan->content_cipher, EVP_aes_128_cbc());  // the 128-bit shared key's strength
+}
+
+// The refusal comes from resolving alone, which takes no key: a server that resolves first generates none.
+TEST_F(KeyEnvelope, UnknownDecryptKeyIdentifierIsRefusedWhileResolvingNamingTheIdentifier) {
     const X509ReqPtr request = csr([](X509_REQ* r) {
         add_identifier(r, kOidDecryptKeyIdentifier, to_bytes("nobody"));
         add_capabilities(r, {NID_aes_128_cbc});
     });
-    auto part = answer(request.get(), keys());
-    ASSERT_FALSE(part.ok());
-    EXPECT_EQ(part.status(), Status::BadRequest);
+    const EnvelopeKeys envelope_keys = keys();
+    auto plan = resolve_key_protection(request.get(), envelope_keys);
+    ASSERT_FALSE(plan.ok());
+    EXPECT_EQ(plan.status(), Status::BadRequest);
+    EXPECT_NE(
+        plan.error().message.find("no shared key with DecryptKeyIdentifier " + to_hex(to_bytes("nobody"))),
+        std::string::npos)
+        << plan.error().message;
+}
+
+TEST_F(KeyEnvelope, DecryptKeyIdentifierWithoutSharedKeysConfiguredIsRefusedWhileResolving) {
+    const X509ReqPtr request = csr([](X509_REQ* r) {
+        add_identifier(r, kOidDecryptKeyIdentifier, kKekId);
+        add_capabilities(r, {NID_aes_128_cbc});
+    });
+    EnvelopeKeys no_shared_keys = keys();
+    no_shared_keys.symmetric.clear();
+    auto plan = resolve_key_protection(request.get(), no_shared_keys);
+    ASSERT_FALSE(plan.ok());
+    EXPECT_EQ(plan.status(), Status::BadRequest);
+    EXPECT_NE(plan.error().message.find("shares no symmetric keys"), std::string::npos)
+        << plan.error().message;
+    EXPECT_NE(plan.error().message.find(to_hex(kKekId)), std::string::npos) << plan.error().message;
 }
 
 TEST_F(KeyEnvelope, KekriNeedsAWrapTheClientLists) {
@@ -316,16 +361,34 @@ TEST_F(KeyEnvelope, AsymmetricIdentifierOfAnEcCertificateGivesKari) {
     expect_signed_key_package(decrypt_with(cms.get(), ec_key_, ec_cert_));
 }
 
-TEST_F(KeyEnvelope, UnknownSubjectKeyIdentifierIsBadRequest) {
+TEST_F(KeyEnvelope, AsymmetricIdentifierResolvesToTheNamedCertificateBeforeAnyKeyExists) {
+    const X509ReqPtr request = csr([](X509_REQ* r) {
+        add_identifier(r, kOidAsymmetricDecryptKeyIdentifier, ski_of(rsa_cert_));
+        add_capabilities(r, {NID_aes_128_cbc, NID_rsaesOaep});
+    });
+    const EnvelopeKeys envelope_keys = keys();
+    auto plan = resolve_key_protection(request.get(), envelope_keys);
+    ASSERT_TRUE(plan.ok()) << plan.error().message;
+    EXPECT_EQ(plan->kind, KeyProtection::Asymmetric);
+    ASSERT_NE(plan->recipient, nullptr);
+    EXPECT_EQ(X509_cmp(plan->recipient.get(), rsa_cert_), 0);
+    EXPECT_TRUE(plan->oaep);
+}
+
+// As for the symmetric case, resolving alone refuses it: no key is involved.
+TEST_F(KeyEnvelope, UnknownSubjectKeyIdentifierIsRefusedWhileResolving) {
     const X509ReqPtr request = csr([](X509_REQ* r) {
         add_identifier(r, kOidAsymmetricDecryptKeyIdentifier,
                        hex("0102030405060708090a0b0c0d0e0f1011121314"));
         add_capabilities(r, {NID_aes_128_cbc});
     });
-    auto part = answer(request.get(), keys());
-    ASSERT_FALSE(part.ok());
-    EXPECT_EQ(part.status(), Status::BadRequest);
-    EXPECT_NE(part.error().message.find("2 candidate"), std::string::npos) << part.error().message;
+    const EnvelopeKeys envelope_keys = keys();
+    auto plan = resolve_key_protection(request.get(), envelope_keys);
+    ASSERT_FALSE(plan.ok());
+    EXPECT_EQ(plan.status(), Status::BadRequest);
+    EXPECT_NE(plan.error().message.find("0102030405060708090a0b0c0d0e0f1011121314"), std::string::npos)
+        << plan.error().message;
+    EXPECT_NE(plan.error().message.find("2 candidate"), std::string::npos) << plan.error().message;
 }
 
 // ---- malformed requests ----

@@ -109,6 +109,55 @@ TEST_F(Server, SkcGeneratesAKeyThatMatchesThePkixCertificate) {
     expect_generated_key_matches(env(), "/.well-known/est/skc", ContentFormat::PkixCert);
 }
 
+// A /skg CSR asking for its key encrypted to the shared key `kek_id` (RFC 7030 §4.4.1.1):
+// DecryptKeyIdentifier plus SMIMECapabilities listing aes128-CBC. Returns the CSR file.
+std::string csr_asking_for_kek(ServerEnv& env, const std::string& name, const Bytes& kek_id) {
+    EvpPkeyPtr key = make_key();
+    X509ReqPtr request = make_csr("CN=" + name, {}, key.get());
+    // id-aa-decryptKeyID (RFC 4108); OpenSSL has no NID for it.
+    EXPECT_EQ(X509_REQ_add1_attr_by_txt(request.get(), "1.2.840.113549.1.9.16.2.37", V_ASN1_OCTET_STRING,
+                                        kek_id.data(), static_cast<int>(kek_id.size())),
+              1);
+    Bytes capabilities;  // SMIMECapabilities ::= SEQUENCE { SEQUENCE { aes128-CBC } }
+    EXPECT_TRUE(from_hex("300d300b0609608648016503040102", capabilities));
+    add_csr_string_attribute(request.get(), NID_SMIMECapabilities, V_ASN1_SEQUENCE, to_string(capabilities));
+    sign_csr(request.get(), key.get());
+    std::string file = env.dir.file(name + ".csr");
+    write_file(file, to_string(to_der(request.get())));
+    return file;
+}
+
+// RFC 7030 §4.4.1.1: with no shared key by that name the request cannot be served. It is refused with a
+// diagnostic naming the identifier (and, tests/certs/key_envelope_test.cpp shows, before any key is
+// generated). This server has no --kek-file at all.
+TEST_F(Server, SkgAskingForAnUnknownSharedKeyIs400NamingTheIdentifier) {
+    const Bytes kek_id = bytes_of("device-kek-1");
+    auto r = env().coap("/.well-known/est/skg",
+                        {"-m", "post", "-t", "286", "-f", csr_asking_for_kek(env(), "kek-unknown", kek_id)});
+    EXPECT_EQ(r.code, "4.00") << r.output;
+    EXPECT_NE(r.diagnostic.find("DecryptKeyIdentifier " + to_hex(kek_id)), std::string::npos) << r.diagnostic;
+    EXPECT_EQ(env().certs_list().find("CN=kek-unknown"), std::string::npos);
+}
+
+// RFC 7030 §4.4.2, RFC 9148 §4.8: with the shared key configured the same request gets its key encrypted.
+TEST(ServerSharedKeys, SkgAskingForAConfiguredSharedKeyGetsAnEncryptedKey) {
+    ServerEnv env;
+    const Bytes kek_id = bytes_of("device-kek-1");
+    write_file(env.dir.file("keks"), to_hex(kek_id) + " 000102030405060708090a0b0c0d0e0f\n");
+    env.start({"--kek-file", env.dir.file("keks")});
+    // The signed and encrypted key makes the answer longer than 1024 bytes. coap-client 4.3.1 reassembles a
+    // separate response's Block2 only when its request went block-wise too and asked for Block2 up front
+    // (RFC 7959 §2.4): 256-byte blocks both ways do that for this ~270-byte CSR.
+    auto r = env.coap("/.well-known/est/skg", {"-m", "post", "-t", "286", "-b", "256", "-O", "23,0x04", "-f",
+                                               csr_asking_for_kek(env, "kek-known", kek_id)});
+    ASSERT_EQ(r.code, "2.04") << r.output << env.log();
+    auto parts = mapping::decode_multipart_core(bytes_of(r.payload));
+    ASSERT_TRUE(parts.ok()) << r.output;
+    ASSERT_EQ(parts->size(), 2u);
+    EXPECT_EQ((*parts)[0].format, ContentFormat::ServerGeneratedKey);
+    EXPECT_EQ((*parts)[1].format, ContentFormat::CertsOnly);
+}
+
 TEST_F(Server, EnrollStatusIsAcceptedAndLogged) {
     std::string file = env().dir.file("es.cbor");
     Bytes body;
