@@ -314,7 +314,7 @@ Result<void> CoapFront::add_resources() {
         for (const auto& root : roots) {
             add(root.substr(1) + "/" + std::string(res.short_name), handle_request);
             if (res.family != mapping::Family::Est) continue;
-            for (const auto& label : config_.discovery.labels) {
+            for (const auto& label : config_.routes.labels) {
                 add(root.substr(1) + "/" + label + "/" + std::string(res.short_name), handle_request);
             }
         }
@@ -449,12 +449,6 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     }
 
     auto parsed = mapping::parse_coap_request(view, config_.routes);
-    if (parsed && !parsed->label.empty()) {
-        bool known = false;
-        for (const auto& l : config_.discovery.labels)
-            known = known || l == parsed->label;
-        if (!known) parsed = make_error(Status::NotFound, "unknown label '" + parsed->label + "'");
-    }
     if (!parsed) {
         auto answer = mapping::error_response(parsed.error(), config_.routes);
         send(resource, session, request, query, response, answer);

@@ -41,7 +41,7 @@ Result<void> HttpsFront::start() {
     // cpp-httplib closes a keep-alive connection after 5 requests by default; each new one then costs the
     // client (a gateway's pool, say) a full TLS handshake with certificate checks. nginx's default is 1000.
     server_->set_keep_alive_max_count(1000);
-    server_->set_payload_max_length(config_.max_body * 2 + 1024);  // base64 plus line breaks
+    server_->set_payload_max_length(config_.routes.max_body * 2 + 1024);  // base64 plus line breaks
     auto handler = [this](const httplib::Request& req, httplib::Response& res) {
         auto started = std::chrono::steady_clock::now();
         mapping::HttpRequest request;
@@ -54,9 +54,9 @@ Result<void> HttpsFront::start() {
             read_peer_identity(req.ssl, req.remote_addr + ":" + std::to_string(req.remote_port));
 
         mapping::HttpResponse out;
-        auto parsed = mapping::from_http_request(request, config_.max_body);
+        auto parsed = mapping::from_http_request(request, config_.routes);
         if (!parsed) {
-            out = mapping::http_error_response(request, parsed.error());
+            out = mapping::http_error_response(request, parsed.error(), config_.routes);
         } else {
             EstRequest est = std::move(*parsed);
             est.peer = peer;

@@ -11,6 +11,7 @@
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
 #include "gateway/serve_options.hpp"
+#include "mapping/paths.hpp"
 
 namespace httplib {
 class SSLServer;
@@ -21,7 +22,7 @@ namespace estgw::gateway {
 struct HttpsFrontConfig {
     ListenAddress listen;
     std::string cert_file, key_file, client_ca_file;
-    std::size_t max_body = 16384;
+    mapping::RouteConfig routes;  // the CoAP front's: the same labels, functions and body limit
     std::chrono::seconds answer_timeout{60};
 };
 

@@ -35,7 +35,7 @@ FrontConfig front_config(const ServeOptions& o, const Backend& backend) {
         o.routes.est_roots.empty() ? std::string(mapping::kWellKnownEstRoot) : o.routes.est_roots.front();
     f.discovery.brski_root = o.routes.brski_roots.empty() ? std::string(mapping::kWellKnownBrskiRoot)
                                                           : o.routes.brski_roots.front();
-    f.discovery.labels = o.labels;
+    f.discovery.labels = o.routes.labels;
     f.discovery.include_brski = true;
     std::erase_if(f.discovery.enabled, [&](Operation op) {
         return std::find(f.routes.disabled.begin(), f.routes.disabled.end(), op) != f.routes.disabled.end();
@@ -50,7 +50,8 @@ FrontConfig front_config(const ServeOptions& o, const Backend& backend) {
 // through the front's completion queue, which must still exist then.
 int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, const char* mode_name,
                  const std::string& detail) {
-    CoapFront front(front_config(o, backend), backend);
+    const FrontConfig coap_config = front_config(o, backend);
+    CoapFront front(coap_config, backend);
     if (auto started = front.start(); !started) {
         std::cerr << "estgw serve: " << started.error().message << "\n";
         return started.error().status == Status::BadRequest ? kExitUsage : kExitFailure;
@@ -62,7 +63,7 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
         h.cert_file = o.cert_file;
         h.key_file = o.key_file;
         h.client_ca_file = o.client_ca_file;
-        h.max_body = o.routes.max_body;
+        h.routes = coap_config.routes;
         https = std::make_unique<HttpsFront>(h, backend);
         if (auto started = https->start(); !started) {
             std::cerr << "estgw serve: " << started.error().message << "\n";
@@ -92,7 +93,7 @@ int serve_gateway(const ServeOptions& o) {
     UpstreamBackendConfig config;
     config.mapping = o.upstream_mapping;
     config.crts_refresh = o.crts_refresh;
-    config.labels = o.labels;
+    config.labels = o.routes.labels;
     UpstreamBackend backend(config, **client, pool);
     return serve_fronts(o, backend, pool, "gateway",
                         o.upstream.url.host + ":" + std::to_string(o.upstream.url.port));

@@ -200,10 +200,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
     if (vm.count("root")) o.routes.est_roots = vm["root"].as<std::vector<std::string>>();
     if (vm.count("brski-root")) o.routes.brski_roots = vm["brski-root"].as<std::vector<std::string>>();
     o.routes.max_body = vm["max-body"].as<std::size_t>();
-    auto routes = mapping::validate_route_config(o.routes);
-    if (!routes) return option_error("root", routes.error().message);
-    o.routes = *routes;
-
+    // Checked here rather than by validate_route_config, whose error would be reported against --root.
     if (vm.count("label")) {
         for (const auto& label : vm["label"].as<std::vector<std::string>>()) {
             if (!mapping::is_valid_label(label)) {
@@ -212,9 +209,12 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
                     "'" + label +
                         "' is not a valid label (1-64 of A-Z a-z 0-9 - . _ ~, not an operation name)");
             }
-            o.labels.push_back(label);
+            o.routes.labels.push_back(label);
         }
     }
+    auto routes = mapping::validate_route_config(o.routes);
+    if (!routes) return option_error("root", routes.error().message);
+    o.routes = *routes;
 
     o.workers = vm["workers"].as<std::size_t>();
     if (o.workers == 0 || o.workers > 1024) return option_error("workers", "must be between 1 and 1024");

@@ -285,7 +285,7 @@ struct Target {
     std::string label;
 };
 
-Result<Target> resolve(std::string_view target) {
+Result<Target> resolve(std::string_view target, const RouteConfig& config) {
     const std::string_view path = target.substr(0, target.find('?'));  // RFC 7030 defines no query
     ESTGW_TRY(segments, path_segments(path));
     const std::vector<std::string> root = split_root(kWellKnownEstRoot).value();
@@ -297,10 +297,14 @@ Result<Target> resolve(std::string_view target) {
     }
     Target out{nullptr, rest == 2 ? segments[root.size()] : std::string()};
     if (rest == 2 && !is_valid_label(out.label)) return not_found(path, "invalid label");
+    if (auto served = check_label(out.label, config); !served) return served.error();
     const std::string& name = segments.back();
     if (name == kFullCmc) return make_error(Status::NotImplemented, "fullcmc is not offered (RFC 7030 §4.3)");
     for (const Resource& r : resources()) {
         if (r.family == Family::Est && r.op != Operation::ServerKeyGenCert && r.http_name == name) {
+            if (std::find(config.disabled.begin(), config.disabled.end(), r.op) != config.disabled.end()) {
+                return not_found(path, "not offered by this server");
+            }
             out.resource = &r;
             return out;
         }
@@ -344,8 +348,8 @@ bool accepts(std::string_view accept, const Answer& answer) {
 
 }  // namespace
 
-Result<EstRequest> from_http_request(const HttpRequest& request, std::size_t max_body) {
-    ESTGW_TRY(target, resolve(request.path));
+Result<EstRequest> from_http_request(const HttpRequest& request, const RouteConfig& config) {
+    ESTGW_TRY(target, resolve(request.path, config));
     const Resource& resource = *target.resource;
     const std::string name = std::string(resource.http_name);
     if (request.method != http_method(resource)) {
@@ -353,10 +357,10 @@ Result<EstRequest> from_http_request(const HttpRequest& request, std::size_t max
                                                         std::string(http_method(resource)) + "; got " +
                                                         request.method.substr(0, 20));
     }
-    if (request.body.size() > max_body) {
+    if (request.body.size() > config.max_body) {
         return make_error(Status::PayloadTooLarge, "request body of " + std::to_string(request.body.size()) +
                                                        " bytes exceeds the limit of " +
-                                                       std::to_string(max_body));
+                                                       std::to_string(config.max_body));
     }
     EstRequest est;
     est.op = resource.op;
@@ -417,9 +421,9 @@ HttpResponse to_http_response(const EstRequest& request, const EstResponse& resp
     return std::move(encoded).value();
 }
 
-HttpResponse http_error_response(const HttpRequest& request, const Error& error) {
+HttpResponse http_error_response(const HttpRequest& request, const Error& error, const RouteConfig& config) {
     std::optional<Operation> op;
-    if (auto target = resolve(request.path)) op = target->resource->op;
+    if (auto target = resolve(request.path, config)) op = target->resource->op;
     return error_answer(error.status, error.message, std::nullopt, op);
 }
 

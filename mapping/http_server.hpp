@@ -10,6 +10,7 @@
 #include "common/est.hpp"
 #include "common/result.hpp"
 #include "mapping/http_message.hpp"
+#include "mapping/paths.hpp"
 
 namespace estgw::mapping {
 
@@ -19,11 +20,12 @@ namespace estgw::mapping {
 // percent-decoded (RFC 3986 §2.1) before they are compared; a query string is ignored. serverkeygen is
 // Operation::ServerKeyGen (RFC 7030 §4.4.2 returns the certificate as certs-only). The first failing check
 // decides the answer:
-//   404 NotFound           any other path, an empty segment, bad percent-encoding, or an invalid label
-//                          (mapping/paths.hpp is_valid_label)
+//   404 NotFound           any other path, an empty segment, bad percent-encoding, an invalid label
+//                          (mapping/paths.hpp is_valid_label) or one not in config.labels (check_label, the
+//                          same check as for CoAP), or an operation in config.disabled
 //   501 NotImplemented     fullcmc (RFC 7030 §4.3, optional and not offered)
 //   405 MethodNotAllowed   not GET for cacerts/csrattrs, not POST for the rest (methods are case-sensitive)
-//   413 PayloadTooLarge    a body longer than max_body (before decoding)
+//   413 PayloadTooLarge    a body longer than config.max_body (before decoding)
 //   415 UnsupportedFormat  a POST whose Content-Type is not application/pkcs10 (parameters tolerated)
 //   406 NotAcceptable      an Accept header that lists well-formed media ranges of which none with q > 0
 //                          covers the answer's media type; a missing or unparseable Accept accepts anything
@@ -33,8 +35,9 @@ namespace estgw::mapping {
 //                          §3); PEM armour and raw DER are tolerated, as decode_est_body does for answers.
 // A GET's body and Content-Type are ignored. `accept` is left empty (the answer's format is fixed by
 // RFC 7030), `content_format` is Pkcs10 for POSTs, `body` the CSR's DER. The peer identity (TLS client chain,
-// tls-unique) is for the caller to fill.
-Result<EstRequest> from_http_request(const HttpRequest& request, std::size_t max_body);
+// tls-unique) is for the caller to fill. `config` (validated) is the CoAP front's, so that both serve the
+// same labels and functions; only its extra roots do not apply (RFC 7030 §3.2.2 has the one root).
+Result<EstRequest> from_http_request(const HttpRequest& request, const RouteConfig& config);
 
 // The HTTP answer to `request` carrying `response`:
 // - Ok: 200 with a base64 body (RFC 4648 §4, 64-column lines ended by CRLF) and
@@ -60,8 +63,8 @@ HttpResponse to_http_response(const EstRequest& request, const EstResponse& resp
                               std::string_view boundary);
 
 // The answer to a request from_http_request refused: the error's status and text as above, plus Allow on
-// 405 (the path is resolved again to name the resource's method).
-HttpResponse http_error_response(const HttpRequest& request, const Error& error);
+// 405 (the path is resolved again, with the same `config`, to name the resource's method).
+HttpResponse http_error_response(const HttpRequest& request, const Error& error, const RouteConfig& config);
 
 inline constexpr std::size_t kMaxHttpDiagnosticLength = 1024;
 

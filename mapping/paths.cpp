@@ -134,6 +134,7 @@ Result<RouteConfig> validate_route_config(RouteConfig config) {
     remove_duplicates(config.est_roots);
     remove_duplicates(config.brski_roots);
     remove_duplicates(config.disabled);
+    remove_duplicates(config.labels);
     // A configured root equal to the well-known one of its own family adds nothing.
     std::erase(config.est_roots, std::string(kWellKnownEstRoot));
     std::erase(config.brski_roots, std::string(kWellKnownBrskiRoot));
@@ -170,12 +171,29 @@ Result<RouteConfig> validate_route_config(RouteConfig config) {
                                                       " is mandatory (RFC 9148 §4.1) and cannot be disabled");
         }
     }
+    for (const std::string& label : config.labels) {
+        if (!is_valid_label(label)) {
+            return make_error(Status::BadRequest, "label \"" + label +
+                                                      "\" is not valid (RFC 7030 §3.2.2: 1-" +
+                                                      std::to_string(kMaxLabelLength) +
+                                                      " unreserved characters, not an operation name)");
+        }
+    }
     if (config.max_body == 0) return make_error(Status::BadRequest, "max_body must be at least 1 byte");
     return config;
 }
 
 bool is_valid_label(std::string_view label) {
     return label.size() <= kMaxLabelLength && is_plain_segment(label) && !is_operation_name(label);
+}
+
+Result<void> check_label(std::string_view label, const RouteConfig& config) {
+    if (label.empty() ||
+        std::find(config.labels.begin(), config.labels.end(), label) != config.labels.end()) {
+        return {};
+    }
+    return make_error(Status::NotFound,
+                      "unknown label \"" + std::string(label) + "\": not a CA label this server serves");
 }
 
 Result<Route> parse_path(const std::vector<std::string>& segments, const RouteConfig& config) {
@@ -202,6 +220,7 @@ Result<Route> parse_path(const std::vector<std::string>& segments, const RouteCo
                                                     std::to_string(kMaxLabelLength) +
                                                     " unreserved characters, not an operation name)");
         }
+        if (auto served = check_label(label, config); !served) return served.error();
         if (std::find(config.disabled.begin(), config.disabled.end(), resource->op) !=
             config.disabled.end()) {
             return make_error(Status::NotFound, "/" + short_name + " is not offered by this server");

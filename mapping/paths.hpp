@@ -28,6 +28,7 @@ struct RouteConfig {
     std::vector<std::string> brski_roots;  // extra roots such as "/b"; "/.well-known/brski" is always served
     std::size_t max_body = 16384;          // largest reassembled request payload; beyond it 4.13 + Size1
     std::vector<Operation> disabled;       // optional functions not offered: their paths answer 4.04
+    std::vector<std::string> labels;       // CA labels served under every EST root; any other answers 4.04
 };
 
 // Checks a configuration before it is used:
@@ -38,8 +39,9 @@ struct RouteConfig {
 //   to "/est/v2" would make "/est/v2/crts" mean either "root /est, label v2" or "root /est/v2, no label";
 // - no root is /.well-known/core, which discovery owns;
 // - RFC 9148 §4.1 mandatory EST functions (crts, sen, sren) cannot be disabled;
+// - every label passes is_valid_label;
 // - max_body is not 0.
-// Repeated roots and repeated disabled operations are merged. Errors are Status::BadRequest naming the entry.
+// Repeated roots, disabled operations and labels are merged. Errors are Status::BadRequest naming the entry.
 Result<RouteConfig> validate_route_config(RouteConfig config);
 
 // A root string split into its segments: "/.well-known/est" → {".well-known", "est"}. Validates as above.
@@ -54,13 +56,18 @@ Result<std::vector<std::string>> split_root(std::string_view root);
 inline constexpr std::size_t kMaxLabelLength = 64;
 bool is_valid_label(std::string_view label);
 
+// RFC 7030 §3.2.2 leaves the labels to the server: a request may name one of config.labels or none (an empty
+// `label`); any other is Status::NotFound naming it. Both fronts' path parsers (parse_path for CoAP,
+// from_http_request for HTTPS) check here, so that the two serve the same labels.
+Result<void> check_label(std::string_view label, const RouteConfig& config);
+
 struct Route {
     const Resource* resource = nullptr;  // never null in a successful result
     std::string label;                   // empty when the path has none
 };
 
-// Resolves Uri-Path segments. Unknown path, invalid label or a disabled function: Status::NotFound with a
-// diagnostic saying which. `config` must have passed validate_route_config.
+// Resolves Uri-Path segments. Unknown path, invalid or unknown label (check_label) or a disabled function:
+// Status::NotFound with a diagnostic saying which. `config` must have passed validate_route_config.
 Result<Route> parse_path(const std::vector<std::string>& segments, const RouteConfig& config);
 
 // Uri-Path-Abbrev (draft-ietf-core-uri-path-abbrev, option 13; cBRSKI §6.5.3 registrars MUST support it).

@@ -15,6 +15,7 @@
 #include "mapping/http_response.hpp"
 #include "mapping/http_server.hpp"
 #include "mapping/multipart_mixed.hpp"
+#include "mapping/paths.hpp"
 
 namespace {
 
@@ -25,6 +26,17 @@ std::string_view next_line(std::string_view& in) {
     std::string_view line = in.substr(0, lf);
     in = lf == std::string_view::npos ? std::string_view{} : in.substr(lf + 1);
     return line;
+}
+
+// The labels the seed corpus names, so that labelled requests reach the checks after the path.
+const mapping::RouteConfig& routes() {
+    static const mapping::RouteConfig config = [] {
+        mapping::RouteConfig c;
+        c.max_body = 4096;
+        c.labels = {"label", "arbitraryLabel1"};
+        return mapping::validate_route_config(c).value();
+    }();
+    return config;
 }
 
 // A success the backend could give for `request`, reusing the request's bytes as the representation.
@@ -81,14 +93,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!accept.empty()) request.headers.push_back({"Accept", std::string(accept)});
     request.body = std::string(in);
 
-    auto parsed = mapping::from_http_request(request, 4096);
+    auto parsed = mapping::from_http_request(request, routes());
     if (!parsed) {
         if (parsed.status() == Status::Ok || parsed.error().message.empty()) std::abort();
-        mapping::HttpResponse refusal = mapping::http_error_response(request, parsed.error());
+        mapping::HttpResponse refusal = mapping::http_error_response(request, parsed.error(), routes());
         if (refusal.status < 400 || refusal.body.empty()) std::abort();
         return 0;
     }
     const EstRequest& est = *parsed;
+    if (!mapping::check_label(est.label, routes())) std::abort();
     if (est.content_format && !parse_csr_der(est.body)) std::abort();
 
     EstResponse success = success_for(est);

@@ -41,6 +41,7 @@ const RouteConfig& fixed_config() {
         c.brski_roots = {"/b"};
         c.max_body = 512;
         c.disabled = {Operation::ServerKeyGenCert};
+        c.labels = {"ca1"};  // the seed corpus's label
         return validate_route_config(c).value();
     }();
     return config;
@@ -77,6 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // A POST for a later block never becomes a new request (RFC 7959 §2.7).
         if (r.method == CoapMethod::Post && view.block2_num.value_or(0) > 0) std::abort();
         if (!parsed->label.empty() && !is_valid_label(parsed->label)) std::abort();
+        if (!check_label(parsed->label, config)) std::abort();
         if (std::find(config.disabled.begin(), config.disabled.end(), parsed->op) != config.disabled.end()) {
             std::abort();
         }

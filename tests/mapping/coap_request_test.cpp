@@ -266,6 +266,7 @@ TEST(ParseCoapRequest, TelemetryIgnoresAccept) {
 TEST(ParseCoapRequest, ConfiguredRootWithLabelCarriesTheLabel) {
     RouteConfig c;
     c.est_roots = {"/est"};
+    c.labels = {"ca2"};
     auto result = Request(kGet, {"est", "ca2", "crts"}).parse(c);
     ASSERT_TRUE(result) << result.error().message;
     EXPECT_EQ(result->label, "ca2");

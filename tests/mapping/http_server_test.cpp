@@ -27,6 +27,15 @@ using test::read_hex;
 constexpr std::size_t kMaxBody = 16384;
 constexpr std::string_view kBoundary = "estgw-9f2c41d7e0b3";
 
+// The configuration the requests below are parsed with: the labels they name are served, any other is
+// unknown (RFC 7030 §3.2.2 leaves the labels to the server).
+RouteConfig routes(std::size_t max_body = kMaxBody) {
+    RouteConfig c;
+    c.max_body = max_body;
+    c.labels = {"label", "ab-c", "arbitraryLabel1", std::string(kMaxLabelLength, 'a')};
+    return c;
+}
+
 Bytes sen_csr() {
     return read_hex("rfc9148/a2-sen-request.hex");
 }
@@ -50,13 +59,13 @@ HttpRequest post_csr(std::string path, std::vector<HttpHeader> headers = {}) {
 }
 
 EstRequest parsed(const HttpRequest& request) {
-    auto result = from_http_request(request, kMaxBody);
+    auto result = from_http_request(request, routes());
     EXPECT_TRUE(result.ok()) << request.path << ": " << (result.ok() ? "" : result.error().message);
     return result.ok() ? *result : EstRequest{};
 }
 
 Status refusal(const HttpRequest& request, std::size_t max_body = kMaxBody) {
-    auto result = from_http_request(request, max_body);
+    auto result = from_http_request(request, routes(max_body));
     EXPECT_FALSE(result.ok()) << request.path;
     return result.status();
 }
@@ -170,11 +179,45 @@ TEST(HttpServerRequest, UnknownPathsAreNotFound) {
           "/.well-known/est/CACERTS", "/.well-known/est/crts", "/.well-known/brski/requestvoucher",
           "/.well-known/est/%zzcacerts", "/.well-known/est/cacerts%", "/.well-known/est/cacerts%4",
           "/.well-known/core"}) {
-        auto result = from_http_request(get(path), kMaxBody);
+        auto result = from_http_request(get(path), routes());
         ASSERT_FALSE(result.ok()) << path;
         EXPECT_EQ(result.status(), Status::NotFound) << path;
         EXPECT_NE(result.error().message.find("no EST resource"), std::string::npos);
     }
+}
+
+// RFC 7030 §3.2.2: the server defines its labels. A well-formed label it was not configured with is 404 and
+// named, as over CoAP (mapping/paths.hpp check_label), whatever the operation.
+TEST(HttpServerRequest, LabelTheServerDoesNotServeIsNotFoundNamingIt) {
+    for (const char* path : {"/.well-known/est/tenant-b/cacerts", "/.well-known/est/tenant-b/simpleenroll",
+                             "/.well-known/est/tenant-b/fullcmc", "/.well-known/est/LABEL/cacerts"}) {
+        auto result = from_http_request(get(path), routes());
+        ASSERT_FALSE(result.ok()) << path;
+        EXPECT_EQ(result.status(), Status::NotFound) << path;
+        EXPECT_NE(result.error().message.find("unknown label"), std::string::npos) << result.error().message;
+    }
+    auto result = from_http_request(get("/.well-known/est/tenant-b/cacerts"), routes());
+    HttpResponse http =
+        http_error_response(get("/.well-known/est/tenant-b/cacerts"), result.error(), routes());
+    EXPECT_EQ(http.status, 404);
+    EXPECT_NE(http.body.find("\"tenant-b\""), std::string::npos) << http.body;
+}
+
+// RFC 7030 §3.2.2: a server without labels serves the unlabelled paths only.
+TEST(HttpServerRequest, WithoutConfiguredLabelsOnlyUnlabelledPathsAreServed) {
+    RouteConfig none;
+    EXPECT_TRUE(from_http_request(get("/.well-known/est/cacerts"), none).ok());
+    EXPECT_EQ(from_http_request(get("/.well-known/est/label/cacerts"), none).status(), Status::NotFound);
+}
+
+// The same configuration as the CoAP front: a function it does not offer is not offered here either.
+TEST(HttpServerRequest, DisabledFunctionIsNotFound) {
+    RouteConfig c = routes();
+    c.disabled = {Operation::ServerKeyGen};
+    auto result = from_http_request(post_csr("/.well-known/est/serverkeygen"), c);
+    EXPECT_EQ(result.status(), Status::NotFound);
+    EXPECT_NE(result.error().message.find("not offered"), std::string::npos) << result.error().message;
+    EXPECT_TRUE(from_http_request(post_csr("/.well-known/est/simpleenroll"), c).ok());
 }
 
 // RFC 7030 §4.3 fullcmc is optional and not offered; §4.3.2 allows 501 for that.
@@ -198,7 +241,7 @@ TEST(HttpServerRequest, WrongMethodIsMethodNotAllowed) {
 TEST(HttpServerRequest, BodyLongerThanTheLimitIsPayloadTooLarge) {
     const std::string body = base64_encode(sen_csr());
     EXPECT_EQ(refusal(post("/.well-known/est/simpleenroll", body), body.size() - 1), Status::PayloadTooLarge);
-    EXPECT_TRUE(from_http_request(post("/.well-known/est/simpleenroll", body), body.size()).ok());
+    EXPECT_TRUE(from_http_request(post("/.well-known/est/simpleenroll", body), routes(body.size())).ok());
 }
 
 // RFC 7030 §4.2.1: Content-Type application/pkcs10.
@@ -270,7 +313,7 @@ TEST(HttpServerRequest, BodyThatIsNotOneBase64CsrIsBadRequest) {
         {"an empty SEQUENCE", base64_encode(Bytes{0x30, 0x00})},
     };
     for (const auto& [what, body] : cases) {
-        auto result = from_http_request(post("/.well-known/est/simpleenroll", body), kMaxBody);
+        auto result = from_http_request(post("/.well-known/est/simpleenroll", body), routes());
         ASSERT_FALSE(result.ok()) << what;
         EXPECT_EQ(result.status(), Status::BadRequest) << what;
         EXPECT_TRUE(result.error().message.starts_with("request body")) << result.error().message;
@@ -297,7 +340,7 @@ TEST(HttpServerRequest, AcceptCoveringTheAnswerIsAccepted) {
         {"cacerts", "*/*;q=0.0x"},  // an odd q is not zero
     };
     for (const auto& [name, accept] : cases) {
-        EXPECT_TRUE(from_http_request(valid_request(name, "", {{"Accept", accept}}), kMaxBody).ok())
+        EXPECT_TRUE(from_http_request(valid_request(name, "", {{"Accept", accept}}), routes()).ok())
             << name << " Accept: " << accept;
     }
 }
@@ -338,24 +381,25 @@ TEST(HttpServerRequest, ChecksApplyInTheDocumentedOrder) {
 // RFC 9110 §15.5.6: a 405 names the allowed method.
 TEST(HttpServerRequest, RefusalAnswerNamesTheAllowedMethodOn405) {
     HttpRequest r = get("/.well-known/est/label/simpleenroll");
-    auto result = from_http_request(r, kMaxBody);
+    auto result = from_http_request(r, routes());
     ASSERT_FALSE(result.ok());
-    HttpResponse http = http_error_response(r, result.error());
+    HttpResponse http = http_error_response(r, result.error(), routes());
     EXPECT_EQ(http.status, 405);
     EXPECT_EQ(http.header("Allow"), "POST");
     EXPECT_EQ(http.header("Content-Type"), "text/plain; charset=utf-8");
     EXPECT_EQ(http.body, result.error().message);
     r = post_csr("/.well-known/est/cacerts");
-    EXPECT_EQ(http_error_response(r, from_http_request(r, kMaxBody).error()).header("Allow"), "GET");
+    EXPECT_EQ(http_error_response(r, from_http_request(r, routes()).error(), routes()).header("Allow"),
+              "GET");
 }
 
 TEST(HttpServerRequest, RefusalClaimingSuccessIsInternalError) {
-    expect_internal_error(http_error_response(get("/"), Error{Status::Ok, "confused"}), "confused");
+    expect_internal_error(http_error_response(get("/"), Error{Status::Ok, "confused"}, routes()), "confused");
 }
 
 TEST(HttpServerRequest, RefusalAnswerForAnUnknownPathHasNoAllow) {
     HttpRequest r = get("/nowhere");
-    HttpResponse http = http_error_response(r, from_http_request(r, kMaxBody).error());
+    HttpResponse http = http_error_response(r, from_http_request(r, routes()).error(), routes());
     EXPECT_EQ(http.status, 404);
     EXPECT_FALSE(http.header("Allow").has_value());
 }

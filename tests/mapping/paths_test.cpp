@@ -15,6 +15,13 @@ RouteConfig config_with_roots() {
     RouteConfig c;
     c.est_roots = {"/est", "/a/b/e"};
     c.brski_roots = {"/b"};
+    c.labels = {"lbl"};
+    return c;
+}
+
+RouteConfig config_with_labels(std::vector<std::string> labels) {
+    RouteConfig c;
+    c.labels = std::move(labels);
     return c;
 }
 
@@ -38,10 +45,26 @@ TEST(ParsePath, WellKnownEstShortNamesResolve) {
 
 // RFC 9148 §4.1: /.well-known/est/<ArbitraryLabel>/<short>.
 TEST(ParsePath, WellKnownEstWithLabelCarriesTheLabel) {
-    auto r = parse_path({".well-known", "est", "tenant-A", "sen"}, RouteConfig{});
+    auto r = parse_path({".well-known", "est", "tenant-A", "sen"}, config_with_labels({"ca1", "tenant-A"}));
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(op_of(r), Operation::SimpleEnroll);
     EXPECT_EQ(r->label, "tenant-A");
+}
+
+// RFC 7030 §3.2.2: the labels are the server's; a well-formed one it does not serve is 4.04 naming it.
+TEST(ParsePath, LabelTheServerDoesNotServeIsNotFoundNamingIt) {
+    for (const RouteConfig& c : {RouteConfig{}, config_with_labels({"ca1"})}) {
+        auto r = parse_path({".well-known", "est", "tenant-B", "sen"}, c);
+        EXPECT_EQ(r.status(), Status::NotFound);
+        EXPECT_NE(r.error().message.find("unknown label \"tenant-B\""), std::string::npos)
+            << r.error().message;
+    }
+}
+
+// Paths compare case-sensitively (RFC 3986 §6.2.2.1), labels included.
+TEST(ParsePath, LabelMatchesOnlyWithTheConfiguredCase) {
+    EXPECT_EQ(parse_path({".well-known", "est", "CA1", "crts"}, config_with_labels({"ca1"})).status(),
+              Status::NotFound);
 }
 
 // RFC 9148 §4.1: a root learnt by discovery, such as /est, serves the same resources.
@@ -140,6 +163,16 @@ TEST(ParsePath, LabelWithReservedCharacterIsNotFound) {
     auto r = parse_path({".well-known", "est", "a b", "crts"}, RouteConfig{});
     EXPECT_EQ(r.status(), Status::NotFound);
     EXPECT_NE(r.error().message.find("invalid label"), std::string::npos);
+}
+
+// The check both fronts share: no label always passes, a configured one passes, any other is NotFound.
+TEST(CheckLabel, PassesNoLabelAndConfiguredLabelsOnly) {
+    const RouteConfig c = config_with_labels({"ca1", "ca2"});
+    EXPECT_TRUE(check_label("", c));
+    EXPECT_TRUE(check_label("ca2", c));
+    EXPECT_EQ(check_label("ca3", c).status(), Status::NotFound);
+    EXPECT_TRUE(check_label("", RouteConfig{}));
+    EXPECT_EQ(check_label("ca1", RouteConfig{}).status(), Status::NotFound);
 }
 
 // A function configured as not offered answers 4.04 (RFC 9148 §4.5).
@@ -258,6 +291,17 @@ TEST(ValidateRouteConfig, AcceptsDisablingOptionalAndBrskiFunctions) {
     c.disabled = {Operation::CsrAttrs,       Operation::ServerKeyGen,  Operation::ServerKeyGenCert,
                   Operation::RequestVoucher, Operation::VoucherStatus, Operation::EnrollStatus};
     EXPECT_TRUE(validate_route_config(c));
+}
+
+// A configured label must be one a request could name (is_valid_label); repeats are merged.
+TEST(ValidateRouteConfig, RejectsInvalidLabelsAndMergesRepeatedOnes) {
+    for (const char* bad : {"", "a b", "crts", "cacerts", ".."}) {
+        auto r = validate_route_config(config_with_labels({"ca1", bad}));
+        EXPECT_EQ(r.status(), Status::BadRequest) << bad;
+    }
+    auto r = validate_route_config(config_with_labels({"ca1", "ca2", "ca1"}));
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(r->labels, (std::vector<std::string>{"ca1", "ca2"}));
 }
 
 // A zero body limit would refuse every POST.

@@ -356,6 +356,27 @@ TEST_F(Server, HttpsServerkeygenAnswersMultipartMixed) {
     EXPECT_NE(body.find("smime-type=certs-only"), std::string::npos);
 }
 
+// RFC 7030 §3.2.2: the labels are the server's. This server has none configured, so a well-formed label is
+// 404 over HTTPS exactly as over CoAP, with a text naming it.
+TEST_F(Server, HttpsUnknownLabelIs404NamingTheLabel) {
+    std::string body;
+    EXPECT_EQ(env().curl("/.well-known/est/tenant-b/cacerts", body), "404");
+    EXPECT_NE(body.find("unknown label \"tenant-b\""), std::string::npos) << body;
+    EXPECT_EQ(env().coap("/.well-known/est/tenant-b/crts").code, "4.04");
+}
+
+// A label given with --label is served by both fronts; any other still is not.
+TEST(ServerLabels, BothFrontsServeTheConfiguredLabelOnly) {
+    ServerEnv env;
+    env.start({"--label", "tenant-a"});
+    std::string body;
+    EXPECT_EQ(env.curl("/.well-known/est/tenant-a/cacerts", body), "200") << body;
+    EXPECT_EQ(env.coap("/.well-known/est/tenant-a/crts").code, "2.05");
+    EXPECT_EQ(env.curl("/.well-known/est/tenant-b/cacerts", body), "404");
+    EXPECT_NE(body.find("\"tenant-b\""), std::string::npos) << body;
+    EXPECT_EQ(env.coap("/.well-known/est/tenant-b/crts").code, "4.04");
+}
+
 TEST_F(Server, HttpsWithoutClientCertificateIsRefused) {
     std::string body;
     EXPECT_EQ(env().curl("/.well-known/est/cacerts", body, {}, false), "000");
