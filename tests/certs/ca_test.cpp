@@ -6,13 +6,12 @@
 #include <openssl/err.h>
 
 #include <ctime>
-#include <fstream>
 #include <set>
 #include <thread>
 
-#include "common/keys.hpp"
 #include "common/pem.hpp"
 #include "common/x509.hpp"
+#include "support/process.hpp"
 #include "support/test_data.hpp"
 #include "support/test_pki.hpp"
 #include "tests/certs/certs_fixtures.hpp"
@@ -47,21 +46,6 @@ bool extension_is_critical(const X509* cert, int nid) {
 Bytes octets(const ASN1_OCTET_STRING* s) {
     if (s == nullptr) return {};
     return Bytes(ASN1_STRING_get0_data(s), ASN1_STRING_get0_data(s) + ASN1_STRING_length(s));
-}
-
-void write_text(const std::filesystem::path& path, const std::string& text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
-
-std::string cert_pem(const X509* cert) {
-    return pem_encode(test::to_der(cert), "CERTIFICATE");
-}
-
-std::string pkcs8_pem(const EVP_PKEY* key) {
-    auto der = private_key_to_pkcs8_der(key);
-    EXPECT_TRUE(der.ok());
-    return pem_encode(*der, "PRIVATE KEY");
 }
 
 // ---- serial numbers (RFC 5280 §4.1.2.2) ----
@@ -319,11 +303,11 @@ TEST(IssuingCa, LoadsAnIntermediateWithItsChainAndSec1Key) {
     auto sec1 = i2d_bytes(key.get(), i2d_PrivateKey);
     ASSERT_TRUE(sec1.ok());
     const TempDir dir;
-    write_text(dir.path() / "ca.crt", cert_pem(intermediate.get()) + cert_pem(root.get()));
+    test::write_cert_file(dir.path() / "ca.crt", {intermediate.get(), root.get()});
     // `openssl ecparam -genkey` style: parameters first, then the SEC1 key.
-    write_text(dir.path() / "ca.key",
-               "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" +
-                   pem_encode(*sec1, "EC PRIVATE KEY"));
+    test::write_file(dir.path() / "ca.key",
+                     "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n" +
+                         pem_encode(*sec1, "EC PRIVATE KEY"));
     auto ca = IssuingCa::load(dir.path() / "ca.crt", dir.path() / "ca.key");
     ASSERT_TRUE(ca.ok()) << ca.error().message;
 
@@ -345,7 +329,8 @@ TEST(IssuingCa, CacertsResponseIsCertsOnlyWithTheCaThenItsChain) {
     options.ca = true;
     const X509Ptr intermediate =
         test::make_certificate("CN=Issuing", key.get(), root.get(), root_key.get(), options);
-    auto ca = IssuingCa::from_pem(cert_pem(intermediate.get()) + cert_pem(root.get()), pkcs8_pem(key.get()));
+    auto ca =
+        IssuingCa::from_pem(test::certs_pem({intermediate.get(), root.get()}), test::key_pem(key.get()));
     ASSERT_TRUE(ca.ok()) << ca.error().message;
     auto response = ca->cacerts_response();
     ASSERT_TRUE(response.ok());
@@ -359,7 +344,7 @@ TEST(IssuingCa, RefusesAKeyThatDoesNotMatchTheCertificate) {
     const EvpPkeyPtr key = test::make_key();
     const X509Ptr root = test::make_self_signed_ca("CN=Root", key.get());
     const EvpPkeyPtr other = test::make_key();
-    auto ca = IssuingCa::from_pem(cert_pem(root.get()), pkcs8_pem(other.get()));
+    auto ca = IssuingCa::from_pem(test::certs_pem({root.get()}), test::key_pem(other.get()));
     ASSERT_FALSE(ca.ok());
     EXPECT_NE(ca.error().message.find("does not match"), std::string::npos) << ca.error().message;
 }
@@ -367,7 +352,7 @@ TEST(IssuingCa, RefusesAKeyThatDoesNotMatchTheCertificate) {
 TEST(IssuingCa, RefusesACertificateWithoutCaBasicConstraints) {
     const EvpPkeyPtr key = test::make_key();
     const X509Ptr leaf = test::make_certificate("CN=not a CA", key.get(), nullptr, key.get());
-    auto ca = IssuingCa::from_pem(cert_pem(leaf.get()), pkcs8_pem(key.get()));
+    auto ca = IssuingCa::from_pem(test::certs_pem({leaf.get()}), test::key_pem(key.get()));
     ASSERT_FALSE(ca.ok());
     EXPECT_NE(ca.error().message.find("cA TRUE"), std::string::npos) << ca.error().message;
 }
@@ -375,8 +360,8 @@ TEST(IssuingCa, RefusesACertificateWithoutCaBasicConstraints) {
 TEST(IssuingCa, RefusesAnEncryptedKey) {
     const EvpPkeyPtr key = test::make_key();
     const X509Ptr root = test::make_self_signed_ca("CN=Root", key.get());
-    auto ca =
-        IssuingCa::from_pem(cert_pem(root.get()), pem_encode(test::hex("3000"), "ENCRYPTED PRIVATE KEY"));
+    auto ca = IssuingCa::from_pem(test::certs_pem({root.get()}),
+                                  pem_encode(test::hex("3000"), "ENCRYPTED PRIVATE KEY"));
     ASSERT_FALSE(ca.ok());
     EXPECT_NE(ca.error().message.find("encrypted"), std::string::npos);
 }

@@ -209,9 +209,8 @@ TEST(EnrollServerName, AServerCertificateForAnotherNameExits3) {
     options.sans = {"DNS:elsewhere.example"};
     options.extended_key_usage = "serverAuth";
     X509Ptr cert = make_certificate("CN=elsewhere.example", key.get(), ca.get(), ca_key.get(), options);
-    write_file(other.dir.file("elsewhere.crt"), pem_encode(to_der(cert.get()), "CERTIFICATE"));
-    write_file(other.dir.file("elsewhere.key"),
-               pem_encode(private_key_to_pkcs8_der(key.get()).value(), "PRIVATE KEY"));
+    write_cert_file(other.dir.file("elsewhere.crt"), {cert.get()});
+    write_key_file(other.dir.file("elsewhere.key"), key.get());
     other.start({"--cert", other.dir.file("elsewhere.crt"), "--key", other.dir.file("elsewhere.key")});
     RunResult r = estgw_enroll({"--server", "coaps://127.0.0.1:" + std::to_string(other.port), "--cert",
                                 other.idevid.cert, "--key", other.idevid.key, "--ca", other.pki + "/ca.crt",

@@ -1,38 +1,17 @@
 #include "gateway/gateway_env.hpp"
 
-#include <sys/stat.h>
-
 #include <stdexcept>
 #include <thread>
 
-#include "common/keys.hpp"
-#include "common/pem.hpp"
 #include "support/test_pki.hpp"
 
 namespace estgw::test {
-
-namespace {
-
-void write_cert(const std::string& path, const X509* cert, const X509* chain_next = nullptr) {
-    std::string pem = pem_encode(to_der(cert), "CERTIFICATE");
-    if (chain_next) pem += pem_encode(to_der(chain_next), "CERTIFICATE");
-    write_file(path, pem);
-}
-
-void write_key(const std::string& path, const EVP_PKEY* key) {
-    auto der = private_key_to_pkcs8_der(key);
-    if (!der) throw std::runtime_error(der.error().message);
-    write_file(path, pem_encode(*der, "PRIVATE KEY"));
-    ::chmod(path.c_str(), 0600);
-}
-
-}  // namespace
 
 GatewayEnv::GatewayEnv() {
     ca_key = make_key();
     ca = make_self_signed_ca("CN=estgw Test Root CA,O=estgw tests", ca_key.get());
     ca_file = dir.file("ca.crt");
-    write_cert(ca_file, ca.get());
+    write_cert_file(ca_file, {ca.get()});
 
     auto issue = [&](const std::string& name, const std::string& subject, CertOptions options,
                      Credentials& out, EvpPkeyPtr* keep_key = nullptr, X509Ptr* keep_cert = nullptr) {
@@ -40,8 +19,8 @@ GatewayEnv::GatewayEnv() {
         X509Ptr cert = make_certificate(subject, key.get(), ca.get(), ca_key.get(), options);
         out.cert = dir.file(name + ".crt");
         out.key = dir.file(name + ".key");
-        write_cert(out.cert, cert.get());
-        write_key(out.key, key.get());
+        write_cert_file(out.cert, {cert.get()});
+        write_key_file(out.key, key.get());
         if (keep_key) *keep_key = std::move(key);
         if (keep_cert) *keep_cert = std::move(cert);
     };
@@ -68,14 +47,14 @@ GatewayEnv::GatewayEnv() {
     EvpPkeyPtr other_ca_key = make_key();
     X509Ptr other_ca = make_self_signed_ca("CN=Untrusted CA", other_ca_key.get());
     foreign_ca_file = dir.file("foreign-ca.crt");
-    write_cert(foreign_ca_file, other_ca.get());
+    write_cert_file(foreign_ca_file, {other_ca.get()});
     EvpPkeyPtr foreign_key = make_key();
     X509Ptr foreign = make_certificate("CN=foreign pledge", foreign_key.get(), other_ca.get(),
                                        other_ca_key.get(), pledge_options);
     foreign_pledge.cert = dir.file("foreign.crt");
     foreign_pledge.key = dir.file("foreign.key");
-    write_cert(foreign_pledge.cert, foreign.get());
-    write_key(foreign_pledge.key, foreign_key.get());
+    write_cert_file(foreign_pledge.cert, {foreign.get()});
+    write_key_file(foreign_pledge.key, foreign_key.get());
 
     upstream = std::make_unique<FakeEstServer>(upstream_cert, upstream_key, ca_file, ca.get(), ca_key.get());
     upstream->apply_profile_from_environment();
@@ -90,27 +69,23 @@ GatewayEnv::~GatewayEnv() {
 void GatewayEnv::start_gateway(const std::vector<std::string>& extra, bool wait_ready) {
     stop_gateway();
     port = free_port(true);
-    // Defaults, each overridden by the same option in `extra` (Boost refuses repeated single-valued options).
-    std::vector<std::pair<std::string, std::string>> options = {
-        {"--mode", "gateway"},      {"--listen", "127.0.0.1:" + std::to_string(port)},
-        {"--cert", gateway_cert},   {"--key", gateway_key},
-        {"--client-ca", ca_file},   {"--upstream", "https://127.0.0.1:" + std::to_string(upstream_port)},
-        {"--upstream-ca", ca_file}, {"--upstream-cert", ra_cert},
-        {"--upstream-key", ra_key}, {"--root", "/est"},
-        {"--workers", "4"},
-    };
-    for (std::size_t i = 0; i + 1 < extra.size(); i += 2) {
-        auto same =
-            std::find_if(options.begin(), options.end(), [&](const auto& o) { return o.first == extra[i]; });
-        if (same != options.end()) {
-            same->second = extra[i + 1];
-        } else {
-            options.emplace_back(extra[i], extra[i + 1]);
-        }
-    }
+    const std::vector<std::string> options = merge_options(
+        {
+            {"--mode", "gateway"},
+            {"--listen", "127.0.0.1:" + std::to_string(port)},
+            {"--cert", gateway_cert},
+            {"--key", gateway_key},
+            {"--client-ca", ca_file},
+            {"--upstream", "https://127.0.0.1:" + std::to_string(upstream_port)},
+            {"--upstream-ca", ca_file},
+            {"--upstream-cert", ra_cert},
+            {"--upstream-key", ra_key},
+            {"--root", "/est"},
+            {"--workers", "4"},
+        },
+        extra);
     std::vector<std::string> argv = {ESTGW_BINARY, "serve"};
-    for (const auto& [name, value] : options)
-        argv.insert(argv.end(), {name, value});
+    argv.insert(argv.end(), options.begin(), options.end());
     gateway_ = std::make_unique<ChildProcess>(argv, dir.file("gateway.log"));
     if (!wait_ready) return;
     // Ready when discovery answers (the endpoint is up and DTLS works).

@@ -9,8 +9,6 @@
 
 #include "common/base64.hpp"
 #include "common/cbor.hpp"
-#include "common/keys.hpp"
-#include "common/pem.hpp"
 #include "common/pkcs7.hpp"
 #include "common/x509.hpp"
 #include "gateway/gateway_env.hpp"
@@ -713,20 +711,14 @@ TEST(GatewayConfiguration, BadOptionsExitTwoNamingTheOption) {
         {{"--udp-receive-buffer", "100"}, "--udp-receive-buffer"},
     };
     for (const auto& c : cases) {
-        std::vector<std::string> argv = {
-            ESTGW_BINARY,  "serve",     "--cert",     env.gateway_cert,      "--key",         env.gateway_key,
-            "--client-ca", env.ca_file, "--upstream", "https://127.0.0.1:1", "--upstream-ca", env.ca_file};
-        if (c.args.front() == "--upstream-cert") {
-            argv.insert(argv.end(), c.args.begin(), c.args.end());
-        } else {
-            // Later values of single-valued options are errors in Boost; replace instead of appending.
-            for (std::size_t i = 2; i + 1 < argv.size(); i += 2) {
-                if (argv[i] == c.args[0]) argv[i + 1] = c.args[1];
-            }
-            if (std::find(argv.begin(), argv.end(), c.args[0]) == argv.end()) {
-                argv.insert(argv.end(), c.args.begin(), c.args.end());
-            }
-        }
+        const std::vector<std::string> options = merge_options({{"--cert", env.gateway_cert},
+                                                                {"--key", env.gateway_key},
+                                                                {"--client-ca", env.ca_file},
+                                                                {"--upstream", "https://127.0.0.1:1"},
+                                                                {"--upstream-ca", env.ca_file}},
+                                                               c.args);
+        std::vector<std::string> argv = {ESTGW_BINARY, "serve"};
+        argv.insert(argv.end(), options.begin(), options.end());
         RunResult r = run_command(argv, std::chrono::seconds(10));
         EXPECT_EQ(r.exit_code, 2) << c.expected << ": " << r.output;
         EXPECT_NE(r.output.find(c.expected), std::string::npos) << r.output;
@@ -797,14 +789,10 @@ IntermediateSetup issue_from_intermediate(GatewayEnv& env, const std::string& na
     s.leaf_and_chain = env.dir.file(name + "-chain.crt");
     s.key = env.dir.file(name + ".key");
     s.trust_bundle = env.dir.file(name + "-bundle.pem");
-    write_file(s.leaf_only, pem_encode(to_der(leaf.get()), "CERTIFICATE"));
-    write_file(s.leaf_and_chain, pem_encode(to_der(leaf.get()), "CERTIFICATE") +
-                                     pem_encode(to_der(intermediate.get()), "CERTIFICATE"));
-    auto key_der = private_key_to_pkcs8_der(key.get());
-    if (!key_der) throw std::runtime_error(key_der.error().message);
-    write_file(s.key, pem_encode(*key_der, "PRIVATE KEY"));
-    write_file(s.trust_bundle, pem_encode(to_der(env.ca.get()), "CERTIFICATE") +
-                                   pem_encode(to_der(intermediate.get()), "CERTIFICATE"));
+    write_cert_file(s.leaf_only, {leaf.get()});
+    write_cert_file(s.leaf_and_chain, {leaf.get(), intermediate.get()});
+    write_key_file(s.key, key.get());
+    write_cert_file(s.trust_bundle, {env.ca.get(), intermediate.get()});
     return s;
 }
 

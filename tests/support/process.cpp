@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -87,6 +88,23 @@ RunResult run_command(const std::vector<std::string>& argv, std::chrono::millise
     ::waitpid(pid, &status, 0);
     result.exit_code = result.timed_out ? -1 : decode_status(status);
     return result;
+}
+
+std::vector<std::string> merge_options(std::vector<Option> defaults, const std::vector<std::string>& extra) {
+    if (extra.size() % 2 != 0) throw std::invalid_argument("option without a value: " + extra.back());
+    for (std::size_t i = 0; i < extra.size(); i += 2) {
+        auto same = std::find_if(defaults.begin(), defaults.end(),
+                                 [&](const Option& o) { return o.first == extra[i]; });
+        if (same != defaults.end()) {
+            same->second = extra[i + 1];
+        } else {
+            defaults.emplace_back(extra[i], extra[i + 1]);
+        }
+    }
+    std::vector<std::string> argv;
+    for (auto& [name, value] : defaults)
+        argv.insert(argv.end(), {std::move(name), std::move(value)});
+    return argv;
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::string& log_file)

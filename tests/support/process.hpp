@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace estgw::test {
@@ -17,6 +18,14 @@ struct RunResult {
 
 // Runs argv[0] (looked up in PATH) to completion, stdin from /dev/null, killing it after `timeout`.
 RunResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+// One command-line option and its value: {"--workers", "4"}.
+using Option = std::pair<std::string, std::string>;
+// `defaults` flattened, each value replaced by the same option's in `extra` ("--name", "value", ...), then
+// the other options of `extra` in their order. estgw's option parser refuses a single-valued option given
+// twice, so a test's override has to replace the default rather than follow it; an option repeated in
+// `extra` keeps its last value. Throws when `extra` ends with an option that has no value.
+std::vector<std::string> merge_options(std::vector<Option> defaults, const std::vector<std::string>& extra);
 
 // A long-running child whose stdout and stderr go to `log_file`. Killed (SIGKILL) on destruction unless it
 // was stopped first.

@@ -1,12 +1,7 @@
 #include "support/server_env.hpp"
 
-#include <sys/stat.h>
-
 #include <stdexcept>
 #include <thread>
-
-#include "common/keys.hpp"
-#include "common/pem.hpp"
 
 namespace estgw::test {
 
@@ -24,12 +19,14 @@ void ServerEnv::start(const std::vector<std::string>& extra) {
     stop();
     port = free_port(true);
     https_port = free_port(false);
-    std::vector<std::string> argv = {ESTGW_BINARY,     "serve",
-                                     "--config",       pki + "/estgw.conf",
-                                     "--listen",       "127.0.0.1:" + std::to_string(port),
-                                     "--https-listen", "127.0.0.1:" + std::to_string(https_port),
-                                     "--workers",      "4"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
+    const std::vector<std::string> options =
+        merge_options({{"--config", pki + "/estgw.conf"},
+                       {"--listen", "127.0.0.1:" + std::to_string(port)},
+                       {"--https-listen", "127.0.0.1:" + std::to_string(https_port)},
+                       {"--workers", "4"}},
+                      extra);
+    std::vector<std::string> argv = {ESTGW_BINARY, "serve"};
+    argv.insert(argv.end(), options.begin(), options.end());
     server_ = std::make_unique<ChildProcess>(argv, dir.file("server.log"));
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (std::chrono::steady_clock::now() < deadline) {
@@ -62,10 +59,7 @@ std::string ServerEnv::csr(const std::string& name, const std::string& subject,
                            const std::vector<std::string>& sans, KeyKind kind, EVP_PKEY* reuse) {
     EvpPkeyPtr fresh = reuse ? nullptr : make_key(kind);
     EVP_PKEY* key = reuse ? reuse : fresh.get();
-    auto pkcs8 = private_key_to_pkcs8_der(key);
-    if (!pkcs8) throw std::runtime_error(pkcs8.error().message);
-    write_file(dir.file(name + ".key"), pem_encode(*pkcs8, "PRIVATE KEY"));
-    ::chmod(dir.file(name + ".key").c_str(), 0600);
+    write_key_file(dir.file(name + ".key"), key);
     X509ReqPtr req = make_csr(subject, sans, key);
     Bytes der = to_der(req.get());
     write_file(dir.file(name + ".csr"), to_string(der));
@@ -77,13 +71,13 @@ Credentials ServerEnv::enroll(const std::string& name, const std::string& subjec
     auto r = coap("/.well-known/est/sen",
                   {"-m", "post", "-t", "286", "-A", "287", "-f", csr(name, subject, sans)});
     if (r.code != "2.04") throw std::runtime_error("enroll failed: " + r.output);
-    write_file(dir.file(name + ".crt"), pem_encode(to_bytes(r.payload), "CERTIFICATE"));
+    write_cert_file(dir.file(name + ".crt"), as_bytes(r.payload));
     return Credentials{dir.file(name + ".crt"), dir.file(name + ".key")};
 }
 
 bool ServerEnv::verifies(const std::string& der) {
     std::string pem = dir.file("verify-" + std::to_string(++outputs_) + ".pem");
-    write_file(pem, pem_encode(to_bytes(der), "CERTIFICATE"));
+    write_cert_file(pem, as_bytes(der));
     RunResult r =
         run_command({"openssl", "verify", "-CAfile", pki + "/ca.crt", pem}, std::chrono::seconds(10));
     return r.exit_code == 0 && r.output.find(": OK") != std::string::npos;

@@ -24,8 +24,8 @@ class ServerEnv {
     ServerEnv(const ServerEnv&) = delete;
     ServerEnv& operator=(const ServerEnv&) = delete;
 
-    // Starts `estgw serve --config pki/estgw.conf` on free ports plus `extra`; returns once discovery
-    // answers.
+    // Starts `estgw serve --config pki/estgw.conf` on free ports plus `extra` (each "--opt", "value"; one of
+    // the defaults given again replaces it); returns once discovery answers.
     void start(const std::vector<std::string>& extra = {});
     int stop(int signal = SIGTERM);  // the exit code
     std::string log() const;

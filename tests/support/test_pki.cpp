@@ -2,11 +2,14 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <stdexcept>
 
 #include "common/keys.hpp"
+#include "common/pem.hpp"
+#include "support/process.hpp"
 #include "support/test_data.hpp"
 
 namespace estgw::test {
@@ -214,6 +217,32 @@ Bytes to_der(const X509_REQ* csr) {
     auto der = i2d_bytes(csr, i2d_X509_REQ);
     check(der.ok(), "i2d_X509_REQ");
     return *der;
+}
+
+std::string certs_pem(std::initializer_list<const X509*> certs) {
+    std::string pem;
+    for (const X509* cert : certs)
+        pem += pem_encode(to_der(cert), "CERTIFICATE");
+    return pem;
+}
+
+std::string key_pem(const EVP_PKEY* key) {
+    auto der = private_key_to_pkcs8_der(key);
+    if (!der) fail("PKCS#8 " + der.error().message);
+    return pem_encode(*der, "PRIVATE KEY");
+}
+
+void write_cert_file(const std::string& path, std::initializer_list<const X509*> certs) {
+    write_file(path, certs_pem(certs));
+}
+
+void write_cert_file(const std::string& path, ByteView der) {
+    write_file(path, pem_encode(der, "CERTIFICATE"));
+}
+
+void write_key_file(const std::string& path, const EVP_PKEY* key) {
+    write_file(path, key_pem(key));
+    if (::chmod(path.c_str(), 0600) != 0) throw std::runtime_error("cannot chmod 0600 " + path);
 }
 
 Bytes read_pem_der(const std::string& relative, std::string* label) {

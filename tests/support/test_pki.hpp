@@ -2,6 +2,7 @@
 // Failures throw std::runtime_error (test code only), which GoogleTest reports as a failed test.
 #pragma once
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +54,20 @@ X509Ptr issue_cert(const X509_REQ* csr, const X509* ca, EVP_PKEY* ca_key, const 
 
 Bytes to_der(const X509* cert);
 Bytes to_der(const X509_REQ* csr);
+
+// PEM as estgw reads it (--cert, --key, --client-ca, the CA files of server mode): certificates one after
+// another in the order given, so a leaf first and then the chain that follows it; a private key as
+// unencrypted PKCS#8.
+std::string certs_pem(std::initializer_list<const X509*> certs);
+std::string key_pem(const EVP_PKEY* key);
+
+// The same PEM written to `path`, replacing the file. The DER overload writes what a pledge received
+// without parsing it, so that openssl, not the test, judges a malformed answer.
+void write_cert_file(const std::string& path, std::initializer_list<const X509*> certs);
+void write_cert_file(const std::string& path, ByteView der);
+// Mode 0600, as `estgw pki init` and `estgw enroll` create theirs: a test hands estgw only key files that a
+// real deployment could have.
+void write_key_file(const std::string& path, const EVP_PKEY* key);
 
 // The DER inside a one-block PEM file under tests/data; `label` receives "EC PRIVATE KEY" etc. when given.
 Bytes read_pem_der(const std::string& relative, std::string* label = nullptr);
