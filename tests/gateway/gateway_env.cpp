@@ -1,13 +1,14 @@
 #include "gateway/gateway_env.hpp"
 
+#include <signal.h>
+
 #include <stdexcept>
-#include <thread>
 
 #include "support/test_pki.hpp"
 
 namespace estgw::test {
 
-GatewayEnv::GatewayEnv() {
+GatewayEnv::GatewayEnv() : EstgwEnv("gateway.log") {
     ca_key = make_key();
     ca = make_self_signed_ca("CN=estgw Test Root CA,O=estgw tests", ca_key.get());
     ca_file = dir.file("ca.crt");
@@ -86,44 +87,20 @@ void GatewayEnv::start_gateway(const std::vector<std::string>& extra, bool wait_
         extra);
     std::vector<std::string> argv = {ESTGW_BINARY, "serve"};
     argv.insert(argv.end(), options.begin(), options.end());
-    gateway_ = std::make_unique<ChildProcess>(argv, dir.file("gateway.log"));
-    if (!wait_ready) return;
-    // Ready when discovery answers (the endpoint is up and DTLS works).
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!gateway_->running()) throw std::runtime_error("estgw exited at start:\n" + gateway_log());
-        if (coap("/.well-known/core").code == "2.05") return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    throw std::runtime_error("estgw did not become ready:\n" + gateway_log());
+    launch(argv, wait_ready);
 }
 
 void GatewayEnv::stop_gateway() {
-    if (gateway_) gateway_->stop(SIGTERM, std::chrono::seconds(10));
-    gateway_.reset();
+    stop_process(SIGTERM, std::chrono::seconds(10));
 }
 
 int GatewayEnv::gateway_exit(int signal) {
-    int code = gateway_->stop(signal, std::chrono::seconds(45));
+    int code = process_->stop(signal, std::chrono::seconds(45));
     return code;
 }
 
 std::string GatewayEnv::gateway_log() const {
-    return read_file(dir.file("gateway.log"));
-}
-
-std::vector<std::string> GatewayEnv::coap_command(const std::string& path,
-                                                  const std::vector<std::string>& args,
-                                                  const std::optional<Credentials>& who,
-                                                  const std::string& out_file) {
-    return coap_client_command("coaps://127.0.0.1:" + std::to_string(port) + path, args, who ? *who : pledge,
-                               ca_file, out_file, coap_client);
-}
-
-CoapOutcome GatewayEnv::coap(const std::string& path, const std::vector<std::string>& args,
-                             const std::optional<Credentials>& who) {
-    std::string out = dir.file("out-" + std::to_string(++outputs_));
-    return run_coap_client(coap_command(path, args, who, out), out);
+    return process_log();
 }
 
 std::string GatewayEnv::write_csr(const std::string& name, const std::string& subject,

@@ -2,8 +2,6 @@
 // estgw binary, and coap-client-openssl as the pledge.
 #pragma once
 
-#include <chrono>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,14 +10,16 @@
 #include "common/openssl.hpp"
 #include "gateway/fake_est_server.hpp"
 #include "support/coap_cli.hpp"
+#include "support/estgw_env.hpp"
 #include "support/process.hpp"
 
 namespace estgw::test {
 
-class GatewayEnv {
+// coap() and coap_command() (from EstgwEnv) come from `pledge` and trust `ca_file`.
+class GatewayEnv : public EstgwEnv {
   public:
     GatewayEnv();
-    ~GatewayEnv();
+    ~GatewayEnv() override;
 
     // Starts estgw in gateway mode with the default options plus `extra` (each "--opt", "value").
     void start_gateway(const std::vector<std::string>& extra = {}, bool wait_ready = true);
@@ -27,18 +27,11 @@ class GatewayEnv {
     int gateway_exit(int signal);  // sends the signal, returns the exit code
     std::string gateway_log() const;
 
-    // Runs one request. `args` are coap-client options such as {"-m", "post", "-t", "286"}.
-    CoapOutcome coap(const std::string& path, const std::vector<std::string>& args = {},
-                     const std::optional<Credentials>& who = std::nullopt);
-    std::vector<std::string> coap_command(const std::string& path, const std::vector<std::string>& args,
-                                          const std::optional<Credentials>& who, const std::string& out_file);
-
     // A DER CSR written to a file: subject/SAN as given, a fresh P-256 key (or the pledge's own key).
     std::string write_csr(const std::string& name, const std::string& subject,
                           const std::vector<std::string>& sans, bool use_pledge_key = false,
                           const std::optional<std::string>& challenge = std::nullopt);
 
-    TempDir dir;
     X509Ptr ca;
     EvpPkeyPtr ca_key;
     X509Ptr pledge_cert;
@@ -49,12 +42,10 @@ class GatewayEnv {
         foreign_ca_file;
     std::unique_ptr<FakeEstServer> upstream;
     int upstream_port = 0;
-    int port = 0;                                  // the gateway's DTLS port
-    std::string coap_client = kCoapClientOpenSsl;  // the pledge's DTLS stack for coap()
 
-  private:
-    std::unique_ptr<ChildProcess> gateway_;
-    int outputs_ = 0;
+  protected:
+    const Credentials& default_pledge() const override { return pledge; }
+    std::string trust_file() const override { return ca_file; }
 };
 
 }  // namespace estgw::test

@@ -1,11 +1,10 @@
 #include "support/server_env.hpp"
 
 #include <stdexcept>
-#include <thread>
 
 namespace estgw::test {
 
-ServerEnv::ServerEnv() {
+ServerEnv::ServerEnv() : EstgwEnv("server.log") {
     RunResult init = run_command({ESTGW_BINARY, "pki", "init", "--dir", pki}, std::chrono::seconds(30));
     if (init.exit_code != 0) throw std::runtime_error("pki init failed: " + init.output);
     idevid = Credentials{pki + "/pledge.crt", pki + "/pledge.key"};
@@ -27,32 +26,15 @@ void ServerEnv::start(const std::vector<std::string>& extra) {
                       extra);
     std::vector<std::string> argv = {ESTGW_BINARY, "serve"};
     argv.insert(argv.end(), options.begin(), options.end());
-    server_ = std::make_unique<ChildProcess>(argv, dir.file("server.log"));
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!server_->running()) throw std::runtime_error("estgw exited at start:\n" + log());
-        if (coap("/.well-known/core").code == "2.05") return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    throw std::runtime_error("estgw did not become ready:\n" + log());
+    launch(argv, true);
 }
 
 int ServerEnv::stop(int signal) {
-    int code = server_ ? server_->stop(signal, std::chrono::seconds(30)) : 0;
-    server_.reset();
-    return code;
+    return stop_process(signal, std::chrono::seconds(30));
 }
 
 std::string ServerEnv::log() const {
-    return read_file(dir.file("server.log"));
-}
-
-CoapOutcome ServerEnv::coap(const std::string& path, const std::vector<std::string>& args,
-                            const std::optional<Credentials>& who) {
-    std::string out = dir.file("out-" + std::to_string(++outputs_));
-    return run_coap_client(coap_client_command("coaps://127.0.0.1:" + std::to_string(port) + path, args,
-                                               who ? *who : idevid, pki + "/ca.crt", out, coap_client),
-                           out);
+    return process_log();
 }
 
 std::string ServerEnv::csr(const std::string& name, const std::string& subject,
@@ -76,7 +58,7 @@ Credentials ServerEnv::enroll(const std::string& name, const std::string& subjec
 }
 
 bool ServerEnv::verifies(const std::string& der) {
-    std::string pem = dir.file("verify-" + std::to_string(++outputs_) + ".pem");
+    std::string pem = numbered_file("verify-", ".pem");
     write_cert_file(pem, as_bytes(der));
     RunResult r =
         run_command({"openssl", "verify", "-CAfile", pki + "/ca.crt", pem}, std::chrono::seconds(10));
@@ -90,7 +72,7 @@ std::string ServerEnv::certs_list() {
 
 std::string ServerEnv::curl(const std::string& path, std::string& body, const std::vector<std::string>& extra,
                             bool with_cert) {
-    std::string out = dir.file("curl-" + std::to_string(++outputs_));
+    std::string out = numbered_file("curl-");
     std::vector<std::string> argv = {"curl", "-s",           "-o",       out,
                                      "-w",   "%{http_code}", "--cacert", pki + "/ca.crt"};
     if (with_cert) argv.insert(argv.end(), {"--cert", idevid.cert, "--key", idevid.key});

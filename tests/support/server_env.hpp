@@ -5,34 +5,28 @@
 
 #include <signal.h>
 
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/openssl.hpp"
 #include "support/coap_cli.hpp"
+#include "support/estgw_env.hpp"
 #include "support/process.hpp"
 #include "support/test_pki.hpp"
 
 namespace estgw::test {
 
-class ServerEnv {
+// coap() (from EstgwEnv) comes from the IDevID and trusts pki/ca.crt.
+class ServerEnv : public EstgwEnv {
   public:
     ServerEnv();  // runs `estgw pki init --dir <dir>/pki`
-    ~ServerEnv();
-    ServerEnv(const ServerEnv&) = delete;
-    ServerEnv& operator=(const ServerEnv&) = delete;
+    ~ServerEnv() override;
 
     // Starts `estgw serve --config pki/estgw.conf` on free ports plus `extra` (each "--opt", "value"; one of
     // the defaults given again replaces it); returns once discovery answers.
     void start(const std::vector<std::string>& extra = {});
     int stop(int signal = SIGTERM);  // the exit code
     std::string log() const;
-
-    // coap-client-openssl against the server, as the IDevID unless `who` says otherwise.
-    CoapOutcome coap(const std::string& path, const std::vector<std::string>& args = {},
-                     const std::optional<Credentials>& who = std::nullopt);
 
     // A fresh key (kept on disk, 0600, for later DTLS use) and its CSR; returns the CSR file.
     std::string csr(const std::string& name, const std::string& subject, const std::vector<std::string>& sans,
@@ -51,15 +45,13 @@ class ServerEnv {
     std::string curl(const std::string& path, std::string& body, const std::vector<std::string>& extra = {},
                      bool with_cert = true);
 
-    TempDir dir;
     std::string pki = dir.file("pki");
     Credentials idevid;
-    int port = 0, https_port = 0;
-    std::string coap_client = kCoapClientOpenSsl;  // the pledge's DTLS stack for coap()
+    int https_port = 0;
 
-  private:
-    std::unique_ptr<ChildProcess> server_;
-    int outputs_ = 0;
+  protected:
+    const Credentials& default_pledge() const override { return idevid; }
+    std::string trust_file() const override { return pki + "/ca.crt"; }
 };
 
 }  // namespace estgw::test
