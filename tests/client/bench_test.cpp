@@ -5,7 +5,7 @@
 #include <sstream>
 #include <thread>
 
-#include "client/mini_json.hpp"
+#include "support/mini_json.hpp"
 #include "support/process.hpp"
 #include "support/server_env.hpp"
 #include "support/shared_env.hpp"

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "client/mini_json.hpp"
+#include "support/mini_json.hpp"
 
 namespace estgw::gateway {
 namespace {
