@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "certs/der_writer.hpp"
-#include "common/small_file.hpp"
 #include "common/keys.hpp"
+#include "common/small_file.hpp"
 #include "common/x509.hpp"
 
 namespace estgw::certs {
@@ -181,14 +181,15 @@ Result<KeyProtectionPlan> resolve_symmetric(const KeyProtectionRequest& request,
 // RFC 7030 §4.4.1.2: the candidate certificate whose subjectKeyIdentifier the CSR names.
 Result<KeyProtectionPlan> resolve_asymmetric(const KeyProtectionRequest& request, const EnvelopeKeys& keys) {
     X509Ptr recipient;
-    for (const Bytes& der : keys.recipient_certificates) {
-        auto cert = parse_certificate_der(der);
-        if (!cert) continue;
-        const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(cert->get());
+    for (const X509* cert : keys.recipient_certificates) {
+        if (cert == nullptr) continue;
+        // OpenSSL 3.0 takes a non-const certificate here (it may fill the extension cache, already filled).
+        const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(const_cast<X509*>(cert));
         if (ski == nullptr) continue;
         const ByteView id(ASN1_STRING_get0_data(ski), static_cast<std::size_t>(ASN1_STRING_length(ski)));
-        if (std::equal(id.begin(), id.end(), request.key_identifier.begin(), request.key_identifier.end())) {
-            recipient = std::move(*cert);
+        if (std::equal(id.begin(), id.end(), request.key_identifier.begin(), request.key_identifier.end()) &&
+            X509_up_ref(const_cast<X509*>(cert)) == 1) {
+            recipient.reset(const_cast<X509*>(cert));
             break;
         }
     }

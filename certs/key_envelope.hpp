@@ -39,9 +39,9 @@ struct SymmetricKey {
 // What the server can encrypt a generated key to.
 struct EnvelopeKeys {
     std::vector<SymmetricKey> symmetric;
-    // Candidates for AsymmetricDecryptKeyIdentifier, DER: typically the DTLS client chain
-    // (PeerIdentity::chain), optionally plus configured certificates.
-    std::vector<Bytes> recipient_certificates;
+    // Candidates for AsymmetricDecryptKeyIdentifier, borrowed for the call: the DTLS client certificate as
+    // the handshake parsed it (PeerIdentity::certificate), whose key the pledge holds.
+    std::vector<const X509*> recipient_certificates;
 };
 
 // The key table file: one "<id-hex> <key-hex>" pair per line; blank lines and '#' comments are skipped.

@@ -125,7 +125,8 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
 
     // RFC 7030 §4.4.1.1-2: whether the key can be protected as the CSR asks depends on the CSR and our keys
     // alone, so a protection we cannot give is refused before a key (seconds for RSA-4096) is generated.
-    const certs::EnvelopeKeys envelope{config_.symmetric_keys, request.peer.chain};
+    certs::EnvelopeKeys envelope{config_.symmetric_keys, {}};
+    if (request.peer.certificate) envelope.recipient_certificates.push_back(request.peer.certificate.get());
     auto protection = certs::resolve_key_protection(csr->get(), envelope);
     if (!protection) return EstResponse::from_error(protection.error());
     // RFC 7030 §4.4.1: the CSR's key and signature only say which kind of key is wanted.

@@ -93,7 +93,7 @@ class KeyEnvelope : public ::testing::Test {
     EnvelopeKeys keys() const {
         EnvelopeKeys keys;
         keys.symmetric = {SymmetricKey{to_bytes("other"), kKek256}, SymmetricKey{kKekId, kKek128}};
-        keys.recipient_certificates = {test::to_der(ec_cert_), test::to_der(rsa_cert_)};
+        keys.recipient_certificates = {ec_cert_, rsa_cert_};
         return keys;
     }
 
