@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/openssl.hpp"
 #include "common/pem_file.hpp"
+#include "common/x509.hpp"
 
 namespace estgw::gateway {
 
@@ -61,6 +62,23 @@ Result<HttpsUrl> parse_https_url(std::string_view url) {
     out.path_prefix = std::string(path);
     return out;
 }
+
+namespace {
+
+// Why OpenSSL refused the upstream's certificate in the handshake that just ran on this thread (cpp-httplib
+// reports only "SSLConnection"), for the log line an operator reads.
+thread_local std::string t_verify_failure;
+
+int record_verify_failure(int ok, X509_STORE_CTX* store) {
+    if (!ok) {
+        t_verify_failure = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
+        if (X509* cert = X509_STORE_CTX_get_current_cert(store))
+            t_verify_failure += " (" + name_to_string(X509_get_subject_name(cert)) + ")";
+    }
+    return ok;
+}
+
+}  // namespace
 
 UpstreamClient::UpstreamClient(Passkey, UpstreamClientConfig config) : config_(std::move(config)) {}
 
@@ -127,7 +145,7 @@ Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, cons
         }
         SSL_CTX_set1_cert_store(ctx, trust);  // shared: each context holds a reference
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, record_verify_failure);
         client->enable_server_certificate_verification(false);  // OpenSSL verifies, see above
         // Without TCP_NODELAY each keep-alive request waits ~40-80 ms for delayed ACKs (PLATFORM-NOTES).
         client->set_tcp_nodelay(true);
@@ -211,6 +229,7 @@ UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mappin
         }
     }
     auto started = std::chrono::steady_clock::now();
+    t_verify_failure.clear();
     httplib::Result res = request.method == "GET" ? client.Get(request.path.c_str(), headers)
                                                   : client.Post(request.path.c_str(), headers, request.body,
                                                                 content_type.c_str());
@@ -220,9 +239,10 @@ UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mappin
         reply.failure = classify(res.error(), std::chrono::steady_clock::now() - started, config_.timeout);
         reply.detail = "upstream " + config_.url.host + ":" + std::to_string(config_.url.port) + ": " +
                        httplib::to_string(res.error());
-        // The handshake ran on this thread: OpenSSL's queue says why it failed (verification, host name).
-        if (std::string why = openssl_errors(); reply.failure == UpstreamFailure::Tls && !why.empty())
-            reply.detail += " (" + why + ")";
+        // The handshake ran on this thread: the verification callback or OpenSSL's queue says why it failed.
+        std::string why = openssl_errors();
+        if (!t_verify_failure.empty()) why = "certificate verify failed: " + t_verify_failure;
+        if (reply.failure == UpstreamFailure::Tls && !why.empty()) reply.detail += " (" + why + ")";
         return reply;
     }
     reply.response.status = res->status;

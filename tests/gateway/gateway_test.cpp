@@ -618,6 +618,76 @@ TEST(GatewayBasicAuth, WrongCredentialsAre401AndTheLogSaysTheyWereRefused) {
     EXPECT_NE(log.find("refused the credentials of --upstream-user"), std::string::npos) << log;
 }
 
+// ---- the TLS connection to the upstream ----
+
+// An RA certificate from an intermediate CA that the upstream does not know by itself: the gateway must send
+// the chain that follows the leaf in --upstream-cert (RFC 5246 §7.4.6), or the upstream refuses the
+// handshake.
+TEST(GatewayUpstreamTls, TheRaChainIsSentAfterTheLeaf) {
+    GatewayEnv env;
+    EvpPkeyPtr sub_key = make_key();
+    CertOptions ca_options;
+    ca_options.ca = true;
+    X509Ptr sub =
+        make_certificate("CN=estgw test RA CA", sub_key.get(), env.ca.get(), env.ca_key.get(), ca_options);
+    EvpPkeyPtr ra_key = make_key();
+    CertOptions ra_options;
+    ra_options.extended_key_usage = "clientAuth,1.3.6.1.5.5.7.3.28";
+    X509Ptr ra =
+        make_certificate("CN=estgw RA via sub CA", ra_key.get(), sub.get(), sub_key.get(), ra_options);
+    write_cert_file(env.dir.file("ra-chain.crt"), {ra.get(), sub.get()});
+    write_key_file(env.dir.file("ra-chain.key"), ra_key.get());
+    env.start_gateway(
+        {"--upstream-cert", env.dir.file("ra-chain.crt"), "--upstream-key", env.dir.file("ra-chain.key")});
+    std::string csr = env.write_csr("chain", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
+    auto r = env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr});
+    EXPECT_EQ(r.code, "2.04") << r.output << env.gateway_log();
+    EXPECT_EQ(env.upstream->requests().back().client_subject, "CN=estgw RA via sub CA");
+}
+
+// An upstream whose certificate chains to no anchor of --upstream-ca: 5.02, and the log says why.
+TEST(GatewayUpstreamTls, AnUpstreamCertificateFromAnotherCaIs502) {
+    GatewayEnv env;
+    EvpPkeyPtr other_key = make_key();
+    X509Ptr other_ca = make_self_signed_ca("CN=Other CA", other_key.get());
+    EvpPkeyPtr server_key = make_key();
+    CertOptions server_options;
+    server_options.sans = {"IP:127.0.0.1"};
+    X509Ptr server =
+        make_certificate("CN=impostor", server_key.get(), other_ca.get(), other_key.get(), server_options);
+    write_cert_file(env.dir.file("impostor.crt"), {server.get()});
+    write_key_file(env.dir.file("impostor.key"), server_key.get());
+    FakeEstServer impostor(env.dir.file("impostor.crt"), env.dir.file("impostor.key"), env.ca_file,
+                           env.ca.get(), env.ca_key.get());
+    env.start_gateway({"--upstream", "https://127.0.0.1:" + std::to_string(impostor.start())});
+    std::string csr = env.write_csr("impostor", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
+    EXPECT_EQ(env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr}).code, "5.02");
+    EXPECT_EQ(impostor.calls("simpleenroll"), 0);
+    EXPECT_NE(env.gateway_log().find("certificate verify failed: unable to get local issuer certificate"),
+              std::string::npos)
+        << env.gateway_log();
+}
+
+// RFC 6125 / RFC 9110 §4.3.4: a certificate from a trusted CA that names another host is refused too.
+TEST(GatewayUpstreamTls, AnUpstreamCertificateForAnotherAddressIs502) {
+    GatewayEnv env;
+    EvpPkeyPtr key = make_key();
+    CertOptions options;
+    options.sans = {"DNS:elsewhere.example"};
+    options.extended_key_usage = "serverAuth";
+    X509Ptr cert = make_certificate("CN=elsewhere", key.get(), env.ca.get(), env.ca_key.get(), options);
+    write_cert_file(env.dir.file("elsewhere.crt"), {cert.get()});
+    write_key_file(env.dir.file("elsewhere.key"), key.get());
+    FakeEstServer elsewhere(env.dir.file("elsewhere.crt"), env.dir.file("elsewhere.key"), env.ca_file,
+                            env.ca.get(), env.ca_key.get());
+    env.start_gateway({"--upstream", "https://127.0.0.1:" + std::to_string(elsewhere.start())});
+    std::string csr = env.write_csr("elsewhere", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
+    EXPECT_EQ(env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr}).code, "5.02");
+    EXPECT_EQ(elsewhere.calls("simpleenroll"), 0);
+    EXPECT_NE(env.gateway_log().find("certificate verify failed: IP address mismatch"), std::string::npos)
+        << env.gateway_log();
+}
+
 TEST(GatewayForwarding, PledgeCertificateGoesUpstreamInTheConfiguredHeader) {
     GatewayEnv env;
     env.start_gateway({"--forward-client-cert", "X-Pledge-Cert"});
