@@ -575,12 +575,17 @@ TEST(GatewayLabels, ALabelIsServedAndPassedUpstream) {
     EXPECT_EQ(crts.code, "2.05") << env.gateway_log();
 }
 
-// An upstream that checks HTTP Basic on every request (RFC 7617), as libest's estserver does with -h.
+// A gateway sending user "gw" with `password` to an upstream that wants "gw" and "s3cret" on every request
+// (RFC 7617), as libest's estserver does with -h.
+void start_with_basic_credentials(GatewayEnv& env, const std::string& password) {
+    env.upstream->require_basic("gw", "s3cret");
+    write_file(env.dir.file("password"), password + "\n");
+    env.start_gateway({"--upstream-user", "gw", "--upstream-password-file", env.dir.file("password")});
+}
+
 TEST(GatewayBasicAuth, CredentialsAreSentPreemptivelyOnEveryRequest) {
     GatewayEnv env;
-    env.upstream->require_basic("gw", "s3cret");
-    write_file(env.dir.file("password"), "s3cret\n");
-    env.start_gateway({"--upstream-user", "gw", "--upstream-password-file", env.dir.file("password")});
+    start_with_basic_credentials(env, "s3cret");
     std::string csr = env.write_csr("basic", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
     EXPECT_EQ(env.coap("/est/crts").code, "2.05");
     EXPECT_EQ(env.coap("/est/att").code, "2.05");
@@ -609,9 +614,7 @@ TEST(GatewayBasicAuth, UpstreamAskingForCredentialsIs401AndTheLogNamesTheOptions
 
 TEST(GatewayBasicAuth, WrongCredentialsAre401AndTheLogSaysTheyWereRefused) {
     GatewayEnv env;
-    env.upstream->require_basic("gw", "s3cret");
-    write_file(env.dir.file("password"), "wrong\n");
-    env.start_gateway({"--upstream-user", "gw", "--upstream-password-file", env.dir.file("password")});
+    start_with_basic_credentials(env, "wrong");
     std::string csr = env.write_csr("bad-basic", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
     EXPECT_EQ(env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr}).code, "4.01");
     std::string log = env.gateway_log();
@@ -645,47 +648,48 @@ TEST(GatewayUpstreamTls, TheRaChainIsSentAfterTheLeaf) {
     EXPECT_EQ(env.upstream->requests().back().client_subject, "CN=estgw RA via sub CA");
 }
 
-// An upstream whose certificate chains to no anchor of --upstream-ca: 5.02, and the log says why.
+// A second upstream serving a certificate for `key` made with `options`, from `issuer`.
+std::unique_ptr<FakeEstServer> upstream_with_certificate(GatewayEnv& env, const std::string& name,
+                                                         const X509* issuer, EVP_PKEY* issuer_key,
+                                                         const CertOptions& options) {
+    EvpPkeyPtr key = make_key();
+    X509Ptr cert = make_certificate("CN=" + name, key.get(), issuer, issuer_key, options);
+    write_cert_file(env.dir.file(name + ".crt"), {cert.get()});
+    write_key_file(env.dir.file(name + ".key"), key.get());
+    return std::make_unique<FakeEstServer>(env.dir.file(name + ".crt"), env.dir.file(name + ".key"),
+                                           env.ca_file, env.ca.get(), env.ca_key.get());
+}
+
+// The gateway in front of `upstream` refuses it in the handshake: 5.02, no request reaches it, and the log
+// names OpenSSL's reason.
+void expect_refused_in_the_handshake(GatewayEnv& env, FakeEstServer& upstream, const std::string& reason) {
+    env.start_gateway({"--upstream", "https://127.0.0.1:" + std::to_string(upstream.start())});
+    std::string csr = env.write_csr("refused", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
+    EXPECT_EQ(env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr}).code, "5.02");
+    EXPECT_EQ(upstream.calls("simpleenroll"), 0);
+    EXPECT_NE(env.gateway_log().find("certificate verify failed: " + reason), std::string::npos)
+        << env.gateway_log();
+}
+
+// An upstream whose certificate chains to no anchor of --upstream-ca.
 TEST(GatewayUpstreamTls, AnUpstreamCertificateFromAnotherCaIs502) {
     GatewayEnv env;
     EvpPkeyPtr other_key = make_key();
     X509Ptr other_ca = make_self_signed_ca("CN=Other CA", other_key.get());
-    EvpPkeyPtr server_key = make_key();
-    CertOptions server_options;
-    server_options.sans = {"IP:127.0.0.1"};
-    X509Ptr server =
-        make_certificate("CN=impostor", server_key.get(), other_ca.get(), other_key.get(), server_options);
-    write_cert_file(env.dir.file("impostor.crt"), {server.get()});
-    write_key_file(env.dir.file("impostor.key"), server_key.get());
-    FakeEstServer impostor(env.dir.file("impostor.crt"), env.dir.file("impostor.key"), env.ca_file,
-                           env.ca.get(), env.ca_key.get());
-    env.start_gateway({"--upstream", "https://127.0.0.1:" + std::to_string(impostor.start())});
-    std::string csr = env.write_csr("impostor", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
-    EXPECT_EQ(env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr}).code, "5.02");
-    EXPECT_EQ(impostor.calls("simpleenroll"), 0);
-    EXPECT_NE(env.gateway_log().find("certificate verify failed: unable to get local issuer certificate"),
-              std::string::npos)
-        << env.gateway_log();
+    CertOptions options;
+    options.sans = {"IP:127.0.0.1"};
+    auto impostor = upstream_with_certificate(env, "impostor", other_ca.get(), other_key.get(), options);
+    expect_refused_in_the_handshake(env, *impostor, "unable to get local issuer certificate");
 }
 
 // RFC 6125 / RFC 9110 §4.3.4: a certificate from a trusted CA that names another host is refused too.
 TEST(GatewayUpstreamTls, AnUpstreamCertificateForAnotherAddressIs502) {
     GatewayEnv env;
-    EvpPkeyPtr key = make_key();
     CertOptions options;
     options.sans = {"DNS:elsewhere.example"};
     options.extended_key_usage = "serverAuth";
-    X509Ptr cert = make_certificate("CN=elsewhere", key.get(), env.ca.get(), env.ca_key.get(), options);
-    write_cert_file(env.dir.file("elsewhere.crt"), {cert.get()});
-    write_key_file(env.dir.file("elsewhere.key"), key.get());
-    FakeEstServer elsewhere(env.dir.file("elsewhere.crt"), env.dir.file("elsewhere.key"), env.ca_file,
-                            env.ca.get(), env.ca_key.get());
-    env.start_gateway({"--upstream", "https://127.0.0.1:" + std::to_string(elsewhere.start())});
-    std::string csr = env.write_csr("elsewhere", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
-    EXPECT_EQ(env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr}).code, "5.02");
-    EXPECT_EQ(elsewhere.calls("simpleenroll"), 0);
-    EXPECT_NE(env.gateway_log().find("certificate verify failed: IP address mismatch"), std::string::npos)
-        << env.gateway_log();
+    auto elsewhere = upstream_with_certificate(env, "elsewhere", env.ca.get(), env.ca_key.get(), options);
+    expect_refused_in_the_handshake(env, *elsewhere, "IP address mismatch");
 }
 
 TEST(GatewayForwarding, PledgeCertificateGoesUpstreamInTheConfiguredHeader) {

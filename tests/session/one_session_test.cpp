@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/pkcs7.hpp"
@@ -92,20 +93,19 @@ class OneSession : public ::testing::TestWithParam<unsigned> {
         return *answer;
     }
 
-    void two_enrollments_with_two_keys(const Pledge& pledge) {
+    // The enrollments in order on one DTLS session, each (resource, Accept).
+    void enroll_in_one_session(const Pledge& pledge,
+                               const std::vector<std::pair<std::string, unsigned>>& enrollments) {
         auto client = open(pledge);
-        expect_certificate_for_own_key(*client, pledge, "sen", kPkixCert);
-        expect_certificate_for_own_key(*client, pledge, "sen", kPkixCert);
-        expect_certificate_for_own_key(*client, pledge, "sen", kCertsOnly);
+        for (const auto& [op, accept] : enrollments)
+            expect_certificate_for_own_key(*client, pledge, op, accept);
         EXPECT_EQ(client->sessions_opened(), 1);
     }
-
+    void two_enrollments_with_two_keys(const Pledge& pledge) {
+        enroll_in_one_session(pledge, {{"sen", kPkixCert}, {"sen", kPkixCert}, {"sen", kCertsOnly}});
+    }
     void enroll_then_reenroll(const Pledge& pledge) {
-        auto client = open(pledge);
-        expect_certificate_for_own_key(*client, pledge, "sen", kPkixCert);
-        expect_certificate_for_own_key(*client, pledge, "sren", kPkixCert);
-        expect_certificate_for_own_key(*client, pledge, "sren", kCertsOnly);
-        EXPECT_EQ(client->sessions_opened(), 1);
+        enroll_in_one_session(pledge, {{"sen", kPkixCert}, {"sren", kPkixCert}, {"sren", kCertsOnly}});
     }
 
     void crts_in_both_formats(const Pledge& pledge) {
