@@ -414,6 +414,12 @@ Result<CoapAnswer> CoapClient::request(const CoapRequest& request, std::chrono::
     return std::move(*answer_);
 }
 
+std::uint16_t CoapClient::local_port() const {
+    if (!session_) return 0;
+    const coap_address_t* local = coap_session_get_addr_local(session_.get());
+    return local ? coap_address_get_port(local) : 0;
+}
+
 void CoapClient::idle(std::chrono::milliseconds duration) {
     auto deadline = std::chrono::steady_clock::now() + duration;
     for (auto now = std::chrono::steady_clock::now(); now < deadline;

@@ -144,6 +144,8 @@ class CoapClient {
     void idle(std::chrono::milliseconds duration);
     // DTLS sessions opened so far: 1 while every request went over the first one.
     int sessions_opened() const { return sessions_opened_; }
+    // The UDP port the current session sends from; 0 before the first request.
+    std::uint16_t local_port() const;
 
     class Passkey {  // construction goes through open()
         friend class CoapClient;

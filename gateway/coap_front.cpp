@@ -206,6 +206,7 @@ Result<void> CoapFront::start() {
     // Uri-Path-Abbrev is critical: without registering it libcoap would answer 4.02 before we can expand it.
     coap_register_option(ctx, mapping::kUriPathAbbrevOption);
     coap_register_event_handler(ctx, handle_event);
+    coap_register_nack_handler(ctx, handle_nack);
     coap_context_set_max_handshake_sessions(ctx, config_.sessions.max_handshakes);
     coap_context_set_max_idle_sessions(ctx, config_.sessions.max_idle_sessions);
     coap_context_set_session_timeout(ctx, static_cast<unsigned>(config_.sessions.idle_timeout.count()));
@@ -514,13 +515,37 @@ void CoapFront::deliver_completions() {
 }
 
 // Outside libcoap's processing: the watch noticed these inside OpenSSL, where a session cannot be closed.
-void CoapFront::close_restarted_sessions() {
-    for (coap_session_t* session : new_associations_.take_restarted()) {
+void CoapFront::handle_new_associations() {
+    auto actions = new_associations_.due(std::chrono::steady_clock::now());
+    for (coap_session_t* session : actions.probe) {
+        log::info("dtls-new-association",
+                  {{"peer", address_text(session)},
+                   {"action", "a ClientHello came from the address of an established session: pinging it"}});
+        if (coap_session_send_ping(session) == COAP_INVALID_MID) {
+            actions.close.push_back(session);
+            new_associations_.forget(session);
+        }
+    }
+    for (coap_session_t* session : actions.close) {
         log::info(
             "dtls-new-association",
             {{"peer", address_text(session)},
              {"action", "closing the old session so that the new handshake can start (RFC 6347 §4.2.8)"}});
         coap_session_disconnected(session, COAP_NACK_TLS_FAILED);
+    }
+}
+
+// libcoap 4.3.1 reports the RST that answers a ping it did not send for keep-alive as a NACK of the ping
+// (reason RST), not to the pong handler: that RST is the probe's answer.
+void CoapFront::handle_nack(coap_session_t* session, const coap_pdu_t*, const coap_nack_reason_t reason,
+                            const coap_mid_t) {
+    auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
+    if (reason == COAP_NACK_RST && self->new_associations_.answered(session)) {
+        log::warn("dtls-new-association-refused",
+                  {{"peer", address_text(session)},
+                   {"reason",
+                    "the established session answered its ping: the ClientHello did not come from "
+                    "its peer"}});
     }
 }
 
@@ -612,7 +637,7 @@ Result<void> CoapFront::run() {
         }
         // Always let libcoap run: it handles the socket, retransmissions, and the asyncs just triggered.
         coap_io_process(context_.get(), COAP_IO_NO_WAIT);
-        close_restarted_sessions();
+        handle_new_associations();
         if (draining_) {
             bool answered_all = pending_.empty();
             if (answered_all || std::chrono::steady_clock::now() >= drain_deadline) {

@@ -87,6 +87,8 @@ class CoapFront {
     static void handle_discovery(coap_resource_t* resource, coap_session_t* session,
                                  const coap_pdu_t* request, const coap_string_t* query, coap_pdu_t* response);
     static int handle_event(coap_session_t* session, coap_event_t event);
+    static void handle_nack(coap_session_t* session, const coap_pdu_t* sent, const coap_nack_reason_t reason,
+                            const coap_mid_t mid);
     static int tls_setup(void* tls_session, coap_dtls_pki_t* setup);
 
     void on_request(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
@@ -94,7 +96,7 @@ class CoapFront {
     void finish_async(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                       const coap_string_t* query, coap_pdu_t* response);
     void deliver_completions();
-    void close_restarted_sessions();
+    void handle_new_associations();
     const PeerIdentity& peer_for(coap_session_t* session);
     void send(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
               const coap_string_t* query, coap_pdu_t* response, const mapping::CoapResponse& answer);

@@ -28,31 +28,52 @@ void DtlsNewAssociationWatch::on_message(int write_p, int, int content_type, con
     if (write_p || content_type != SSL3_RT_HEADER || len < kRecordHeaderLength) return;
     auto* session = static_cast<coap_session_t*>(SSL_get_app_data(ssl));
     if (!session) return;
-    static_cast<DtlsNewAssociationWatch*>(arg)->on_record_header(session,
+    static_cast<DtlsNewAssociationWatch*>(arg)->on_record_header(session, SSL_is_init_finished(ssl) == 1,
                                                                  static_cast<const unsigned char*>(buf));
 }
 
-void DtlsNewAssociationWatch::on_record_header(coap_session_t* session, const unsigned char* header) {
+void DtlsNewAssociationWatch::on_record_header(coap_session_t* session, bool established,
+                                               const unsigned char* header) {
     if (header[0] != kHandshake || big_endian(header + 3, 2) != 0) return;
     const std::uint64_t sequence = big_endian(header + 5, 6);
     auto found = highest_epoch0_.find(session);
     if (found == highest_epoch0_.end()) return;
     if (sequence <= found->second) {
-        restarted_.insert(session);
+        restarted_.emplace(session, established);
     } else {
         found->second = sequence;
     }
 }
 
-std::vector<coap_session_t*> DtlsNewAssociationWatch::take_restarted() {
-    std::vector<coap_session_t*> out(restarted_.begin(), restarted_.end());
+DtlsNewAssociationWatch::Actions DtlsNewAssociationWatch::due(Clock::time_point now) {
+    Actions actions;
+    for (const auto& [session, established] : restarted_) {
+        if (!established) {
+            actions.close.push_back(session);
+        } else if (probing_.emplace(session, now + kProbeWindow).second) {
+            actions.probe.push_back(session);
+        }
+    }
     restarted_.clear();
-    return out;
+    for (auto it = probing_.begin(); it != probing_.end();) {
+        if (it->second <= now) {
+            actions.close.push_back(it->first);
+            it = probing_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return actions;
+}
+
+bool DtlsNewAssociationWatch::answered(coap_session_t* session) {
+    return probing_.erase(session) > 0;
 }
 
 void DtlsNewAssociationWatch::forget(coap_session_t* session) {
     highest_epoch0_.erase(session);
     restarted_.erase(session);
+    probing_.erase(session);
 }
 
 }  // namespace estgw::gateway

@@ -3,15 +3,25 @@
 // enrolls twice in one session (two keys, or sen then sren) or asks /crts in two formats must still get the
 // answer to each request. coap-client-openssl opens one session per run; estgw's own client keeps one.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/file_descriptor.hpp"
 #include "common/pkcs7.hpp"
 #include "common/x509.hpp"
 #include "gateway/coap_client.hpp"
+#include "gateway/dtls_new_association.hpp"
 #include "gateway/gateway_env.hpp"
 #include "support/server_env.hpp"
 #include "support/test_pki.hpp"
@@ -22,6 +32,7 @@ namespace {
 using gateway::CoapAnswer;
 using gateway::CoapClient;
 using gateway::CoapRequest;
+using gateway::DtlsNewAssociationWatch;
 
 constexpr unsigned kCertsOnly = 281, kPkixCert = 287, kPkcs10 = 286;
 
@@ -208,6 +219,72 @@ TEST_P(GatewayOneSession, CrtsInTwoFormatsGetsEachFormat) {
 }
 
 INSTANTIATE_TEST_SUITE_P(BlockSizes, GatewayOneSession, ::testing::Values(16u, 64u));
+
+// ---- a forged ClientHello against a live session (RFC 6347 §4.2.8) ----
+
+// A datagram that claims to come from 127.0.0.1:`from` (a raw socket writes the IP and UDP headers): a DTLS
+// record header of a ClientHello of epoch 0 and sequence number 0, with a body of zeros. Empty on success,
+// else why it could not be sent.
+std::string send_forged_client_hello(std::uint16_t from, std::uint16_t to) {
+    FileDescriptor fd(::socket(AF_INET, SOCK_RAW, IPPROTO_RAW));  // IPPROTO_RAW: we write the IP header
+    if (fd.get() < 0) return std::string("raw socket: ") + std::strerror(errno);
+    std::vector<std::uint8_t> record = {22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 40};
+    record.resize(record.size() + 40, 0);
+    record[13] = 1;  // handshake type: client_hello
+    std::vector<std::uint8_t> datagram(sizeof(iphdr) + sizeof(udphdr) + record.size());
+    auto* ip = reinterpret_cast<iphdr*>(datagram.data());
+    ip->version = 4;
+    ip->ihl = 5;
+    ip->ttl = 64;
+    ip->protocol = IPPROTO_UDP;
+    ip->tot_len = htons(static_cast<std::uint16_t>(datagram.size()));
+    ip->saddr = ip->daddr = htonl(INADDR_LOOPBACK);  // the kernel fills in the id and the checksum
+    auto* udp = reinterpret_cast<udphdr*>(datagram.data() + sizeof(iphdr));
+    udp->source = htons(from);
+    udp->dest = htons(to);
+    udp->len = htons(static_cast<std::uint16_t>(sizeof(udphdr) + record.size()));
+    udp->check = 0;  // none, which IPv4 allows
+    std::copy(record.begin(), record.end(), datagram.begin() + sizeof(iphdr) + sizeof(udphdr));
+    sockaddr_in destination{};
+    destination.sin_family = AF_INET;
+    destination.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::sendto(fd.get(), datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&destination),
+                 sizeof destination) < 0)
+        return std::string("sendto: ") + std::strerror(errno);
+    return {};
+}
+
+// Whoever can send datagrams with a pledge's source address must not end its live session with one
+// ClientHello: the server pings the session, the pledge answers, and the session stays.
+TEST(ForgedClientHello, ALiveSessionAnswersTheServersPingAndStays) {
+    gateway::CoapLibrary library(LOG_WARNING);
+    ServerEnv env;
+    env.start();
+    gateway::CoapsUrl url;
+    url.host = "127.0.0.1";
+    url.port = static_cast<std::uint16_t>(env.port);
+    gateway::DtlsIdentity identity;
+    identity.cert_file = env.idevid.cert;
+    identity.key_file = env.idevid.key;
+    identity.ca_file = env.pki + "/ca.crt";
+    auto client = CoapClient::open(gateway::resolve_server(url).value(), identity).value();
+    CoapRequest crts;
+    crts.path = gateway::path_segments("/.well-known/est/crts");
+    ASSERT_EQ(gateway::code_string(client->request(crts).value().code), "2.05");
+
+    if (std::string failed = send_forged_client_hello(client->local_port(), url.port); !failed.empty())
+        GTEST_SKIP() << "cannot forge a datagram here (" << failed << "); needs CAP_NET_RAW";
+    client->idle(DtlsNewAssociationWatch::kProbeWindow + std::chrono::seconds(1));
+
+    auto again = client->request(crts);
+    ASSERT_TRUE(again.ok()) << again.error().message << env.log();
+    EXPECT_EQ(gateway::code_string(again->code), "2.05");
+    EXPECT_EQ(client->sessions_opened(), 1);
+    std::string log = env.log();
+    EXPECT_NE(log.find("pinging it"), std::string::npos) << log;
+    EXPECT_NE(log.find("dtls-new-association-refused"), std::string::npos) << log;
+    EXPECT_EQ(log.find("closing the old session"), std::string::npos) << log;
+}
 
 }  // namespace
 }  // namespace estgw::test
