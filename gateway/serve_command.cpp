@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <iostream>
+#include <tuple>
+#include <vector>
 
 #include "certs/ca.hpp"
 #include "certs/csrattrs.hpp"
@@ -11,6 +13,7 @@
 #include "gateway/coap_front.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/https_front.hpp"
+#include "gateway/listen_address_check.hpp"
 #include "gateway/local_backend.hpp"
 #include "gateway/serve_options.hpp"
 #include "gateway/upstream_backend.hpp"
@@ -158,6 +161,17 @@ int run_serve(const std::vector<std::string>& args) {
     if (parsed->help) return kExitOk;
     const ServeOptions& o = parsed->options;
     log::set_level(o.log_level);
+    // Before anything else starts: an address another process holds would be shared, not refused.
+    std::vector<std::tuple<ListenAddress, Transport, const char*>> addresses;
+    for (const auto& listen : o.listen)
+        addresses.emplace_back(listen, Transport::Udp, "listen");
+    if (o.https_listen) addresses.emplace_back(*o.https_listen, Transport::Tcp, "https-listen");
+    for (const auto& [address, transport, option] : addresses) {
+        if (auto free = check_address_free(address, transport, option); !free) {
+            std::cerr << "estgw serve: " << free.error().message << "\n";
+            return kExitUsage;
+        }
+    }
 
     // SIGTERM/SIGINT are read from a signalfd by the I/O thread; block them before any thread starts so that
     // every thread inherits the mask.

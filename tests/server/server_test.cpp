@@ -1,8 +1,11 @@
 // estgw in full-server mode, end to end: `estgw pki init`, the real binary, coap-client-openssl as the
 // pledge, curl for RFC 7030 over HTTPS, and openssl to check what was issued. Nothing on the protocol
 // boundary is mocked.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <cctype>
@@ -10,6 +13,7 @@
 #include <set>
 
 #include "common/base64.hpp"
+#include "common/file_descriptor.hpp"
 #include "common/keys.hpp"
 #include "common/pem.hpp"
 #include "common/pkcs7.hpp"
@@ -303,6 +307,103 @@ TEST_F(Server, ClientReusingTheAddressOfAnAbandonedHandshakeHandshakesAgain) {
     ASSERT_TRUE(first.code.empty()) << first.output;
     auto second = env().coap("/.well-known/est/crts", {"-p", port});
     EXPECT_EQ(second.code, "2.05") << second.output;
+}
+
+// ---- an address another process holds is refused, not shared ----
+
+// A second `estgw serve` with the shared server's configuration and `extra` options; its exit code and
+// output.
+RunResult second_server(const ServerEnv& first, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {ESTGW_BINARY, "serve"};
+    const std::vector<std::string> options = merge_options(
+        {{"--config", first.pki + "/estgw.conf"}, {"--db", first.dir.file("second.db")}}, extra);
+    argv.insert(argv.end(), options.begin(), options.end());
+    return run_command(argv, std::chrono::seconds(10));
+}
+
+// A socket like the ones libcoap (UDP) and cpp-httplib (TCP) bind: SO_REUSEADDR and SO_REUSEPORT, which let
+// a second bind with the same options share the port.
+FileDescriptor hold(int family, int type, const std::string& host, int port) {
+    FileDescriptor fd(::socket(family, type, 0));
+    int on = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    if (family == AF_INET) {
+        auto* in = reinterpret_cast<sockaddr_in*>(&address);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(static_cast<std::uint16_t>(port));
+        ::inet_pton(AF_INET, host.c_str(), &in->sin_addr);
+        length = sizeof *in;
+    } else {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(static_cast<std::uint16_t>(port));
+        ::inet_pton(AF_INET6, host.c_str(), &in6->sin6_addr);
+        length = sizeof *in6;
+    }
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&address), length) != 0)
+        throw std::runtime_error("cannot bind " + host + ":" + std::to_string(port));
+    if (type == SOCK_STREAM) ::listen(fd.get(), 4);
+    return fd;
+}
+
+void expect_refused(const RunResult& r, const std::string& option, const std::string& address) {
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("--" + option + " " + address), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("in use by another process"), std::string::npos) << r.output;
+}
+
+// The registrar already running on the address: a second one must not take part of its pledges.
+TEST_F(Server, ASecondServerOnTheSameDtlsAddressRefusesToStart) {
+    const std::string address = "127.0.0.1:" + std::to_string(env().port);
+    expect_refused(second_server(env(), {"--listen", address, "--https-listen", "127.0.0.1:0"}), "listen",
+                   address);
+    EXPECT_EQ(env().coap("/.well-known/est/crts").code, "2.05");  // the first one still serves
+}
+
+TEST_F(Server, ASecondServerOnTheSameHttpsAddressRefusesToStart) {
+    const std::string address = "127.0.0.1:" + std::to_string(env().https_port);
+    const std::string udp = "127.0.0.1:" + std::to_string(free_port(true));
+    expect_refused(second_server(env(), {"--listen", udp, "--https-listen", address}), "https-listen",
+                   address);
+}
+
+struct HeldAddress {
+    const char* name;
+    int family;
+    const char* held;    // what another process binds
+    const char* listen;  // what estgw is asked for
+};
+
+class ServerAddressInUse : public ::testing::TestWithParam<HeldAddress> {};
+
+// IPv4, IPv6, and the [::] wildcard (dual-stack) against a specific IPv4 address.
+TEST_P(ServerAddressInUse, UdpAddressHeldByAnotherSocketIsRefused) {
+    static ServerEnv env;  // its PKI and configuration only: it is never started
+    const int port = free_port(true);
+    FileDescriptor held = hold(GetParam().family, SOCK_DGRAM, GetParam().held, port);
+    const std::string host = GetParam().listen;
+    const std::string address =
+        (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+    expect_refused(second_server(env, {"--listen", address, "--https-listen", "127.0.0.1:0"}), "listen",
+                   address);
+}
+
+INSTANTIATE_TEST_SUITE_P(Held, ServerAddressInUse,
+                         ::testing::Values(HeldAddress{"ipv4", AF_INET, "127.0.0.1", "127.0.0.1"},
+                                           HeldAddress{"ipv6", AF_INET6, "::1", "::1"},
+                                           HeldAddress{"wildcard", AF_INET6, "::", "127.0.0.1"}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ServerAddressInUseTcp, HttpsAddressHeldByAnotherListenerIsRefused) {
+    ServerEnv env;
+    const int port = free_port(false);
+    FileDescriptor held = hold(AF_INET, SOCK_STREAM, "127.0.0.1", port);
+    const std::string address = "127.0.0.1:" + std::to_string(port);
+    const std::string udp = "127.0.0.1:" + std::to_string(free_port(true));
+    expect_refused(second_server(env, {"--listen", udp, "--https-listen", address}), "https-listen", address);
 }
 
 TEST(ServerPersistence, IssuedCertificatesSurviveARestart) {
