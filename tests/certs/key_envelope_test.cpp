@@ -97,6 +97,19 @@ class KeyEnvelope : public ::testing::Test {
         return keys;
     }
 
+    // The protection a CSR naming `id` under the attribute `identifier` and listing `capabilities` asks for,
+    // resolved against keys(), which the fixture keeps: a symmetric plan points into it.
+    Result<KeyProtectionPlan> resolve(const char* identifier, const Bytes& id,
+                                      std::initializer_list<int> capabilities,
+                                      const EnvelopeKeys* with = nullptr) {
+        const X509ReqPtr request = csr([&](X509_REQ* r) {
+            add_identifier(r, identifier, id);
+            add_capabilities(r, capabilities);
+        });
+        return resolve_key_protection(request.get(), with ? *with : envelope_keys_);
+    }
+    const EnvelopeKeys envelope_keys_ = keys();
+
     // What /skg does: resolve the protection, and only then use the (here pre-made) generated key.
     Result<ServerKeyPart> answer(const X509_REQ* request, const EnvelopeKeys& envelope_keys) {
         ESTGW_TRY(plan, resolve_key_protection(request, envelope_keys));
@@ -249,12 +262,7 @@ TEST_F(KeyEnvelope, ContentCipherMatchesTheSharedKeyStrength) {
 }
 
 TEST_F(KeyEnvelope, DecryptKeyIdentifierResolvesToTheNamedSharedKeyBeforeAnyKeyExists) {
-    const X509ReqPtr request = csr([](X509_REQ* r) {
-        add_identifier(r, kOidDecryptKeyIdentifier, kKekId);
-        add_capabilities(r, {NID_aes_128_cbc, NID_aes_256_cbc});
-    });
-    const EnvelopeKeys envelope_keys = keys();
-    auto plan = resolve_key_protection(request.get(), envelope_keys);
+    auto plan = resolve(kOidDecryptKeyIdentifier, kKekId, {NID_aes_128_cbc, NID_aes_256_cbc});
     ASSERT_TRUE(plan.ok()) << plan.error().message;
     EXPECT_EQ(plan->kind, KeyProtection::Symmetric);
     ASSERT_NE(plan->shared_key, nullptr);
@@ -264,12 +272,7 @@ TEST_F(KeyEnvelope, DecryptKeyIdentifierResolvesToTheNamedSharedKeyBeforeAnyKeyE
 
 // The refusal comes from resolving alone, which takes no key: a server that resolves first generates none.
 TEST_F(KeyEnvelope, UnknownDecryptKeyIdentifierIsRefusedWhileResolvingNamingTheIdentifier) {
-    const X509ReqPtr request = csr([](X509_REQ* r) {
-        add_identifier(r, kOidDecryptKeyIdentifier, to_bytes("nobody"));
-        add_capabilities(r, {NID_aes_128_cbc});
-    });
-    const EnvelopeKeys envelope_keys = keys();
-    auto plan = resolve_key_protection(request.get(), envelope_keys);
+    auto plan = resolve(kOidDecryptKeyIdentifier, to_bytes("nobody"), {NID_aes_128_cbc});
     ASSERT_FALSE(plan.ok());
     EXPECT_EQ(plan.status(), Status::BadRequest);
     EXPECT_NE(
@@ -279,13 +282,9 @@ TEST_F(KeyEnvelope, UnknownDecryptKeyIdentifierIsRefusedWhileResolvingNamingTheI
 }
 
 TEST_F(KeyEnvelope, DecryptKeyIdentifierWithoutSharedKeysConfiguredIsRefusedWhileResolving) {
-    const X509ReqPtr request = csr([](X509_REQ* r) {
-        add_identifier(r, kOidDecryptKeyIdentifier, kKekId);
-        add_capabilities(r, {NID_aes_128_cbc});
-    });
     EnvelopeKeys no_shared_keys = keys();
     no_shared_keys.symmetric.clear();
-    auto plan = resolve_key_protection(request.get(), no_shared_keys);
+    auto plan = resolve(kOidDecryptKeyIdentifier, kKekId, {NID_aes_128_cbc}, &no_shared_keys);
     ASSERT_FALSE(plan.ok());
     EXPECT_EQ(plan.status(), Status::BadRequest);
     EXPECT_NE(plan.error().message.find("shares no symmetric keys"), std::string::npos)
@@ -362,12 +361,8 @@ TEST_F(KeyEnvelope, AsymmetricIdentifierOfAnEcCertificateGivesKari) {
 }
 
 TEST_F(KeyEnvelope, AsymmetricIdentifierResolvesToTheNamedCertificateBeforeAnyKeyExists) {
-    const X509ReqPtr request = csr([](X509_REQ* r) {
-        add_identifier(r, kOidAsymmetricDecryptKeyIdentifier, ski_of(rsa_cert_));
-        add_capabilities(r, {NID_aes_128_cbc, NID_rsaesOaep});
-    });
-    const EnvelopeKeys envelope_keys = keys();
-    auto plan = resolve_key_protection(request.get(), envelope_keys);
+    auto plan =
+        resolve(kOidAsymmetricDecryptKeyIdentifier, ski_of(rsa_cert_), {NID_aes_128_cbc, NID_rsaesOaep});
     ASSERT_TRUE(plan.ok()) << plan.error().message;
     EXPECT_EQ(plan->kind, KeyProtection::Asymmetric);
     ASSERT_NE(plan->recipient, nullptr);
@@ -377,13 +372,8 @@ TEST_F(KeyEnvelope, AsymmetricIdentifierResolvesToTheNamedCertificateBeforeAnyKe
 
 // As for the symmetric case, resolving alone refuses it: no key is involved.
 TEST_F(KeyEnvelope, UnknownSubjectKeyIdentifierIsRefusedWhileResolving) {
-    const X509ReqPtr request = csr([](X509_REQ* r) {
-        add_identifier(r, kOidAsymmetricDecryptKeyIdentifier,
-                       hex("0102030405060708090a0b0c0d0e0f1011121314"));
-        add_capabilities(r, {NID_aes_128_cbc});
-    });
-    const EnvelopeKeys envelope_keys = keys();
-    auto plan = resolve_key_protection(request.get(), envelope_keys);
+    auto plan = resolve(kOidAsymmetricDecryptKeyIdentifier, hex("0102030405060708090a0b0c0d0e0f1011121314"),
+                        {NID_aes_128_cbc});
     ASSERT_FALSE(plan.ok());
     EXPECT_EQ(plan.status(), Status::BadRequest);
     EXPECT_NE(plan.error().message.find("0102030405060708090a0b0c0d0e0f1011121314"), std::string::npos)
