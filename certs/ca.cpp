@@ -248,7 +248,7 @@ Result<IssuingCa> IssuingCa::load(const std::filesystem::path& cert_file,
 Result<IssuingCa> IssuingCa::from_pem(std::string_view cert_pem, std::string_view key_pem) {
     auto certificates = certificates_from_pem(cert_pem);
     if (!certificates)
-        return make_error(Status::Internal, "CA certificate file " + certificates.error().message);
+        return make_error(Status::Internal, "CA certificate file: " + certificates.error().message);
     auto key = private_key_from_pem(key_pem);
     if (!key) return make_error(Status::Internal, "CA key file: " + key.error().message);
 
@@ -271,9 +271,8 @@ Result<IssuingCa> IssuingCa::create(X509Ptr certificate, EvpPkeyPtr key, std::ve
     if ((flags & EXFLAG_KUSAGE) != 0 && (X509_get_key_usage(certificate.get()) & KU_KEY_CERT_SIGN) == 0) {
         return make_error(Status::Internal, "the CA certificate's keyUsage lacks keyCertSign");
     }
-    if (X509_check_private_key(certificate.get(), key.get()) != 1) {
-        return openssl_error(Status::Internal, "CA", "the private key does not match the CA certificate");
-    }
+    if (auto matches = check_key_matches(certificate.get(), key.get()); !matches)
+        return make_error(Status::Internal, "CA: " + matches.error().message);
     for (const X509Ptr& cert : chain)
         X509_get_extension_flags(cert.get());
     ERR_clear_error();
