@@ -91,7 +91,8 @@ Result<X509NamePtr> parse_subject(std::string_view text) {
     return name;
 }
 
-Result<Bytes> build_csr(EVP_PKEY* key, const X509_NAME* subject, const X509_EXTENSION* san) {
+Result<Bytes> build_csr(EVP_PKEY* key, const X509_NAME* subject, const X509_EXTENSION* san,
+                        const std::vector<CsrAttribute>& attributes) {
     X509ReqPtr csr(X509_REQ_new());
     if (!csr || X509_REQ_set_version(csr.get(), 0) != 1 ||
         X509_REQ_set_subject_name(csr.get(), subject) != 1 || X509_REQ_set_pubkey(csr.get(), key) != 1)
@@ -104,6 +105,11 @@ Result<Bytes> build_csr(EVP_PKEY* key, const X509_NAME* subject, const X509_EXTE
         copy.release();  // owned by the stack now
         if (X509_REQ_add_extensions(csr.get(), extensions.get()) != 1)
             return openssl_error(Status::Internal, "CSR", "extensionRequest");
+    }
+    for (const CsrAttribute& attribute : attributes) {
+        if (X509_REQ_add1_attr_by_txt(csr.get(), attribute.oid.c_str(), attribute.asn1_type,
+                                      attribute.value.data(), static_cast<int>(attribute.value.size())) != 1)
+            return openssl_error(Status::Internal, "CSR", "attribute " + attribute.oid);
     }
     if (X509_REQ_sign(csr.get(), key, signature_digest(key)) <= 0)
         return openssl_error(Status::Internal, "CSR", "signing failed");

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "certs/key_policy.hpp"
 #include "common/bytes.hpp"
@@ -22,9 +23,17 @@ inline constexpr const char* kClientKeyTypes = "p256|p384|ed25519|rsa2048";
 // "\," escapes a comma in the first form. Values are UTF-8. Status::BadRequest names the bad piece.
 Result<X509NamePtr> parse_subject(std::string_view text);
 
-// A signed CSR in DER: `subject`, the public key of `key`, and `san` (a subjectAltName extension, may be
-// null) in an extensionRequest attribute. SHA-256 (SHA-384 for P-384; none for Ed25519).
-Result<Bytes> build_csr(EVP_PKEY* key, const X509_NAME* subject, const X509_EXTENSION* san);
+// A single-valued CSR attribute other than extensionRequest.
+struct CsrAttribute {
+    std::string oid;  // dotted
+    int asn1_type;    // V_ASN1_OCTET_STRING: `value` is the contents; V_ASN1_SEQUENCE: the whole DER
+    Bytes value;
+};
+
+// A signed CSR in DER: `subject`, the public key of `key`, `san` (a subjectAltName extension, may be null)
+// in an extensionRequest attribute, and `attributes`. SHA-256 (SHA-384 for P-384; none for Ed25519).
+Result<Bytes> build_csr(EVP_PKEY* key, const X509_NAME* subject, const X509_EXTENSION* san,
+                        const std::vector<CsrAttribute>& attributes = {});
 
 // The subjectAltName extension of a certificate, owned by it; null when it has none.
 const X509_EXTENSION* subject_alt_name(const X509* cert);
