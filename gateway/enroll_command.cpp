@@ -10,6 +10,7 @@
 #include "certs/keygen.hpp"
 #include "common/x509.hpp"
 #include "gateway/client_csr.hpp"
+#include "gateway/client_key_protection.hpp"
 #include "gateway/client_options.hpp"
 #include "gateway/coap_client.hpp"
 #include "gateway/commands.hpp"
@@ -29,6 +30,7 @@ constexpr const char* kUsage =
     "                    (--ca FILE | --insecure-bootstrap) [--op crts|sen|sren|att|skg|skc]\n"
     "                    [--csr FILE | --new-key p256|p384|ed25519|rsa2048] [--subject DN] [--accept 281|287]\n"
     "                    [--block SIZE] [--out DIR] [--max-wait SECONDS] [--timeout SECONDS] [--discover]\n"
+    "                    [--kek-file FILE [--kek-id HEX] | --encrypt-to-cert]\n"
     "\n"
     "An EST-coaps pledge (RFC 9148): authenticates with --cert/--key over DTLS, runs one operation, writes the\n"
     "results into --out and prints one summary line.\n"
@@ -37,9 +39,11 @@ constexpr const char* kUsage =
     "  sren  re-enroll the --cert identity: the CSR is signed with --key (renew), or with a --new-key (rekey)\n"
     "                                                          -> cert.pem, and key.pem when rekeyed\n"
     "  att   CSR attributes                                    -> csrattrs.der\n"
-    "  skg   server-generated key, certificate in certs-only   -> key.pem (0600), cert.pem; an encrypted key\n"
-    "        (Content-Format 280) is written as key.p7 (DER) for you to decrypt\n"
+    "  skg   server-generated key, certificate in certs-only   -> key.pem (0600), cert.pem\n"
     "  skc   as skg, the certificate as pkix-cert\n"
+    "skg and skc ask for the key encrypted (RFC 7030 §4.4.1) with --kek-file (a shared AES key, picked by\n"
+    "--kek-id) or --encrypt-to-cert (to --cert), and decrypt it into key.pem; the encrypted key (Content-Format\n"
+    "280, CMS DER) is kept as key.p7 (0600). An encrypted key not asked for is only written as key.p7.\n"
     "The CSR carries --subject, or else the subject and subjectAltName of --cert (which sren must keep,\n"
     "RFC 7030 §4.2.2). --csr sends a ready CSR (PEM or DER) instead; no key.pem is written then.\n"
     "On 5.03 with Max-Age (60 s when absent) the identical request is repeated after Max-Age seconds, as long\n"
@@ -61,6 +65,7 @@ struct EnrollOptions {
     std::chrono::seconds max_wait{0};
     bool discover = false;
     bool insecure_bootstrap = false;
+    ClientKeyProtection key_protection;  // skg, skc
 };
 
 int fail(int exit_code, const std::string& message) {
@@ -98,6 +103,10 @@ Result<EnrollOptions> read_options(const po::variables_map& vm) {
     if (!takes_csr && (o.csr_file || o.new_key || o.subject))
         return usage_error("--csr, --new-key and --subject are for sen, sren, skg and skc");
     if (o.csr_file && (o.new_key || o.subject)) return usage_error("--csr excludes --new-key and --subject");
+    ESTGW_TRY(protection,
+              read_key_protection_options(vm, o.resource->op, o.csr_file.has_value(),
+                                          o.client.identity.cert_file, o.client.identity.key_file));
+    o.key_protection = std::move(protection);
     if (o.new_key && !client_key_type(*o.new_key))
         return usage_error("--new-key: '" + *o.new_key + "' is not one of " + kClientKeyTypes);
     if (vm.count("accept")) {
@@ -150,7 +159,8 @@ Result<PreparedCsr> prepare_csr(const EnrollOptions& o) {
         out.signing_key = std::move(generated);
         out.new_key = true;
     }
-    ESTGW_TRY(der, build_csr(out.signing_key.get(), subject.get(), san));
+    ESTGW_TRY(attributes, key_protection_attributes(o.key_protection));
+    ESTGW_TRY(der, build_csr(out.signing_key.get(), subject.get(), san, attributes));
     out.der = std::move(der);
     return out;
 }
@@ -313,14 +323,19 @@ int run_enroll(const std::vector<std::string>& args) {
         ("insecure-bootstrap", po::bool_switch(),
          "without --ca: trust whatever /crts returns (server NOT verified; labs only)");
     // clang-format on
+    add_key_protection_options(desc);
     po::variables_map vm;
     if (auto stop = parse_command_line(args, desc, vm, kUsage)) return *stop;
     auto options = read_options(vm);
     if (!options) return fail(kExitUsage, options.error().message + " (see estgw enroll --help)");
-    const EnrollOptions& o = *options;
-    const std::string op(o.resource->short_name);
-    auto csr = prepare_csr(o);
+    const std::string op(options->resource->short_name);
+    auto csr = prepare_csr(*options);
     if (!csr) return fail(kExitUsage, csr.error().message);
+    if (options->key_protection.kind != certs::KeyProtection::None) {
+        options->client.block_size =
+            block_size_for_encrypted_key(options->client.block_size, csr->der.size());
+    }
+    const EnrollOptions& o = *options;
 
     CoapLibrary library(LOG_WARNING);
     auto server = resolve_server(o.client.url);
@@ -347,6 +362,7 @@ int run_enroll(const std::vector<std::string>& args) {
         return fail(kExitFailure, op + " failed: " + with_diagnostic(answer));
 
     EnrollOutput out{o.out_dir};
+    out.key_protection = &o.key_protection;
     if (o.resource->op == Operation::SimpleEnroll || o.resource->op == Operation::SimpleReenroll) {
         out.csr_key = csr->signing_key.get();  // skg/skc: the server replaces the CSR's key
         if (csr->new_key) out.new_key = csr->signing_key.get();

@@ -108,6 +108,23 @@ Result<std::string> write_csr_attrs(const CoapAnswer& answer, const EnrollOutput
     return std::to_string(answer.body.size()) + " bytes of CSR attributes; wrote " + path.string();
 }
 
+// The encrypted key the pledge asked for, and its certificate, are written as received first: when the key
+// cannot be decrypted here (a wrong --kek-file, say), whoever holds the right key can still open key.p7.
+Result<std::string> write_decrypted_key(ByteView enveloped, const X509* issued, const EnrollOutput& out) {
+    ESTGW_TRY(p7_path, write_output_file(out.dir, "key.p7", enveloped, kPrivateFileMode));
+    ESTGW_TRY(der, certificate_to_der(issued));
+    ESTGW_TRY(cert_path, write_certificate(out.dir, "cert.pem", {der}));
+    const std::string kept = "; kept " + p7_path.string() + " and " + cert_path.string() + " as received";
+    auto private_key = open_server_generated_key(enveloped, *out.key_protection);
+    if (!private_key) return make_error(private_key.error().status, private_key.error().message + kept);
+    if (auto match = require_key_match(issued, private_key->get()); !match)
+        return make_error(match.error().status, "the decrypted key: " + match.error().message + kept);
+    ESTGW_TRY(key_path, write_private_key(out.dir, private_key->get()));
+    return "issued " + describe_certificate(issued) + "; server-generated " +
+           key_description(private_key->get()) + " key, decrypted from " + p7_path.string() + "; wrote " +
+           key_path.string() + ", " + cert_path.string();
+}
+
 // RFC 9148 §4.8: a multipart-core with one key part (284 plain, 280 encrypted) and one certificate part.
 Result<std::string> write_server_key(const CoapAnswer& answer, const EnrollOutput& out) {
     unsigned format = format_or(answer, ContentFormat::MultipartCore);
@@ -127,6 +144,10 @@ Result<std::string> write_server_key(const CoapAnswer& answer, const EnrollOutpu
     if (!key || !cert)
         return make_error(Status::BadRequest, "the answer lacks the key or the certificate part");
     ESTGW_TRY(issued, issued_certificate(static_cast<unsigned>(cert->format), *cert->body));
+    const bool asked_encrypted =
+        out.key_protection != nullptr && out.key_protection->kind != certs::KeyProtection::None;
+    if (key->format == ContentFormat::ServerGeneratedKey && asked_encrypted)
+        return write_decrypted_key(*key->body, issued.get(), out);
     std::string summary = "issued " + describe_certificate(issued.get());
     std::string key_note;
     std::filesystem::path key_path;
@@ -137,6 +158,12 @@ Result<std::string> write_server_key(const CoapAnswer& answer, const EnrollOutpu
         key_note = "; the key is encrypted (CMS, Content-Format 280): " + key_path.string() +
                    " is DER, decrypt it with your key-encryption key";
     } else {
+        // The protection asked for was dropped on the way: the key crossed at least one hop in the clear.
+        if (asked_encrypted) {
+            return make_error(Status::BadRequest, "the key came unencrypted (Content-Format 284) although " +
+                                                      out.key_protection->source +
+                                                      " asked for it encrypted; nothing written");
+        }
         ESTGW_TRY(private_key, parse_private_key_der(*key->body));
         if (auto match = require_key_match(issued.get(), private_key.get()); !match) return match.error();
         ESTGW_TRY(written, write_private_key(out.dir, private_key.get()));

@@ -1,5 +1,6 @@
 // What `estgw enroll` writes for each EST-coaps answer (RFC 9148 §4.3, §4.8): certificates as PEM, keys as
-// PKCS#8 PEM created with mode 0600 (never chmod-ed afterwards), encrypted keys and CSR attributes as DER.
+// PKCS#8 PEM created with mode 0600 (never chmod-ed afterwards), encrypted keys (0600) and CSR attributes as
+// DER. An encrypted key the pledge asked for is also decrypted into key.pem.
 #pragma once
 
 #include <sys/types.h>
@@ -12,6 +13,7 @@
 #include "common/est.hpp"
 #include "common/openssl.hpp"
 #include "common/result.hpp"
+#include "gateway/client_key_protection.hpp"
 #include "gateway/coap_client.hpp"
 
 namespace estgw::gateway {
@@ -35,6 +37,8 @@ struct EnrollOutput {
     std::filesystem::path dir;
     const EVP_PKEY* csr_key = nullptr;  // the issued certificate must carry this key (sen, sren); may be null
     const EVP_PKEY* new_key = nullptr;  // written as key.pem after a successful sen or sren; may be null
+    // skg, skc: how the CSR asked for the key to be encrypted and what decrypts it; may be null (none).
+    const ClientKeyProtection* key_protection = nullptr;
 };
 
 // Writes the results of a successful answer to `op` and returns what the summary line says about them,
