@@ -11,6 +11,7 @@
 #include "common/pem.hpp"
 #include "common/pem_file.hpp"
 #include "common/x509.hpp"
+#include "gateway/option_input.hpp"
 
 namespace po = boost::program_options;
 
@@ -82,9 +83,40 @@ Result<void> check_key_matches(std::string_view key_option, const std::string& k
     return {};
 }
 
+constexpr const char* kUsage =
+    "Usage: estgw serve [--config FILE] [--mode gateway|server] [options]\n"
+    "\n"
+    "Serves EST-coaps over DTLS until SIGTERM or SIGINT. The options come from the command line and\n"
+    "from the --config file (one 'name = value' a line, '#' for comments); the command line wins.\n"
+    "The mode is gateway unless --mode server or 'mode = server' says otherwise; an option marked\n"
+    "'gateway:' or 'server:' below is refused in the other mode.";
+
+constexpr const char* kHowToStart =
+    "no configuration given. Start it with\n"
+    "  estgw serve --config FILE   the options in FILE, one 'name = value' a line\n"
+    "  ./estgw.sh run              a demo registrar: writes demo/ (PKI, estgw.conf) and serves it\n"
+    "The mode is gateway (in front of the RFC 7030 EST server given with --upstream) unless\n"
+    "--mode server or 'mode = server' in FILE says otherwise. 'estgw serve --help' lists every option.";
+
+// The options of `vm` checked and turned into ServeOptions. Errors name the option: "--workers: ...".
+Result<ParsedCommand> read_serve_options(const po::variables_map& vm);
+
+// An error about an option that came from the --config file names its place instead of the command-line
+// spelling: "'workers' in estgw.conf:3: must be ..." for option_error's "--workers: must be ...".
+Error with_origin(Error error, const ConfigOrigins& origins) {
+    if (!error.message.starts_with("--")) return error;
+    const std::size_t colon = error.message.find(": ");
+    if (colon == std::string::npos) return error;
+    const auto origin = origins.find(error.message.substr(2, colon - 2));
+    if (origin == origins.end()) return error;
+    error.message = "'" + origin->first + "' in " + origin->second + error.message.substr(colon);
+    return error;
+}
+
 }  // namespace
 
 Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, std::ostream& help_out) {
+    if (args.empty()) return make_error(Status::BadRequest, kHowToStart);
     std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
     po::options_description desc("estgw serve options");
     // clang-format off
@@ -131,23 +163,36 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
     po::variables_map vm;
     try {
         po::store(po::command_line_parser(args).options(desc).run(), vm);
-        if (vm.count("config")) {
-            std::string path = vm["config"].as<std::string>();
-            std::ifstream in(path);
-            if (!in) return option_error("config", "cannot read '" + path + "': " + std::strerror(errno));
-            po::store(po::parse_config_file(in, desc, false), vm);
-        }
+    } catch (const po::error& e) {
+        return make_error(Status::BadRequest, command_line_error(e, desc, "estgw serve"));
+    }
+    if (vm.count("help")) {
+        help_out << kUsage << "\n\n" << desc;
+        ParsedCommand parsed;
+        parsed.help = true;
+        return parsed;
+    }
+    ConfigOrigins config_origins;
+    if (vm.count("config")) {
+        const std::string path = vm["config"].as<std::string>();
+        ESTGW_TRY(entries, read_config_file(path));
+        ESTGW_TRY(origins, store_config_entries(entries, path, desc, vm));
+        config_origins = std::move(origins);
+    }
+    try {
         po::notify(vm);
     } catch (const po::error& e) {
         return make_error(Status::BadRequest, e.what());
     }
+    auto parsed = read_serve_options(vm);
+    if (!parsed) return with_origin(parsed.error(), config_origins);
+    return parsed;
+}
 
+namespace {
+
+Result<ParsedCommand> read_serve_options(const po::variables_map& vm) {
     ParsedCommand parsed;
-    if (vm.count("help")) {
-        help_out << "Usage: estgw serve --mode gateway|server [options]\n\n" << desc;
-        parsed.help = true;
-        return parsed;
-    }
     ServeOptions& o = parsed.options;
 
     std::string mode = vm["mode"].as<std::string>();
@@ -314,5 +359,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
     }
     return parsed;
 }
+
+}  // namespace
 
 }  // namespace estgw::gateway

@@ -69,7 +69,8 @@ struct ParsedCommand {
 };
 
 // argv without the program name and the "serve" word. Errors are Status::BadRequest with the message to
-// print.
+// print: no arguments at all get how to start; an unknown option the closest known one; a mistake in the
+// --config file its FILE:LINE.
 Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, std::ostream& help_out);
 
 }  // namespace estgw::gateway
