@@ -161,6 +161,16 @@ int run_serve(const std::vector<std::string>& args) {
     if (parsed->help) return kExitOk;
     const ServeOptions& o = parsed->options;
     log::set_level(o.log_level);
+    if (!parsed->ignored_config_options.empty()) {
+        std::string names;
+        for (const auto& name : parsed->ignored_config_options)
+            names += (names.empty() ? "" : " ") + name;
+        const char* mode = o.mode == Mode::Gateway ? "gateway" : "server";
+        log::warn("config-options-ignored",
+                  {{"file", parsed->config_file},
+                   {"options", names},
+                   {"detail", std::string("not used in ") + mode + " mode, set by --mode"}});
+    }
     // Before anything else starts: an address another process holds would be shared, not refused.
     std::vector<std::tuple<ListenAddress, Transport, const char*>> addresses;
     for (const auto& listen : o.listen)

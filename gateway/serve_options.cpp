@@ -88,8 +88,9 @@ constexpr const char* kUsage =
     "\n"
     "Serves EST-coaps over DTLS until SIGTERM or SIGINT. The options come from the command line and\n"
     "from the --config file (one 'name = value' a line, '#' for comments); the command line wins.\n"
-    "The mode is gateway unless --mode server or 'mode = server' says otherwise; an option marked\n"
-    "'gateway:' or 'server:' below is refused in the other mode.";
+    "The mode is gateway unless --mode server or 'mode = server' says otherwise. An option marked\n"
+    "'gateway:' or 'server:' below is refused in the other mode, except from a --config file whose\n"
+    "mode --mode overrides: then it is ignored with a warning.";
 
 constexpr const char* kHowToStart =
     "no configuration given. Start it with\n"
@@ -98,8 +99,16 @@ constexpr const char* kHowToStart =
     "The mode is gateway (in front of the RFC 7030 EST server given with --upstream) unless\n"
     "--mode server or 'mode = server' in FILE says otherwise. 'estgw serve --help' lists every option.";
 
+// Where the options came from, beyond their values.
+struct OptionSources {
+    bool mode_on_command_line = false;
+    std::string config_file;  // empty without --config
+    ConfigOrigins config_origins;
+};
+
 // The options of `vm` checked and turned into ServeOptions. Errors name the option: "--workers: ...".
-Result<ParsedCommand> read_serve_options(const po::variables_map& vm);
+Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::options_description& desc,
+                                         const OptionSources& sources);
 
 // An error about an option that came from the --config file names its place instead of the command-line
 // spelling: "'workers' in estgw.conf:3: must be ..." for option_error's "--workers: must be ...".
@@ -111,6 +120,13 @@ Error with_origin(Error error, const ConfigOrigins& origins) {
     if (origin == origins.end()) return error;
     error.message = "'" + origin->first + "' in " + origin->second + error.message.substr(colon);
     return error;
+}
+
+// The table marks the options of one mode by starting their description with "gateway: " or "server: ".
+std::optional<Mode> mode_of(const po::option_description& option) {
+    if (option.description().starts_with("gateway: ")) return Mode::Gateway;
+    if (option.description().starts_with("server: ")) return Mode::Server;
+    return std::nullopt;
 }
 
 }  // namespace
@@ -172,26 +188,29 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         parsed.help = true;
         return parsed;
     }
-    ConfigOrigins config_origins;
+    OptionSources sources;
+    sources.mode_on_command_line = vm.count("mode") && !vm["mode"].defaulted();
     if (vm.count("config")) {
-        const std::string path = vm["config"].as<std::string>();
-        ESTGW_TRY(entries, read_config_file(path));
-        ESTGW_TRY(origins, store_config_entries(entries, path, desc, vm));
-        config_origins = std::move(origins);
+        sources.config_file = vm["config"].as<std::string>();
+        ESTGW_TRY(entries, read_config_file(sources.config_file));
+        ESTGW_TRY(origins, store_config_entries(entries, sources.config_file, desc, vm));
+        sources.config_origins = std::move(origins);
     }
     try {
         po::notify(vm);
     } catch (const po::error& e) {
         return make_error(Status::BadRequest, e.what());
     }
-    auto parsed = read_serve_options(vm);
-    if (!parsed) return with_origin(parsed.error(), config_origins);
+    auto parsed = read_serve_options(vm, desc, sources);
+    if (!parsed) return with_origin(parsed.error(), sources.config_origins);
+    parsed->config_file = sources.config_file;
     return parsed;
 }
 
 namespace {
 
-Result<ParsedCommand> read_serve_options(const po::variables_map& vm) {
+Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::options_description& desc,
+                                         const OptionSources& sources) {
     ParsedCommand parsed;
     ServeOptions& o = parsed.options;
 
@@ -213,21 +232,18 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm) {
     }
 
     // An option of the other mode is a mistake worth stopping for (a server with --upstream would silently
-    // issue from its own CA instead of relaying).
-    static constexpr const char* kGatewayOnly[] = {"upstream",           "upstream-ca",
-                                                   "upstream-cert",      "upstream-key",
-                                                   "upstream-user",      "upstream-password-file",
-                                                   "forward-client-cert"};
-    static constexpr const char* kServerOnly[] = {"ca-cert", "ca-key", "https-listen", "csrattrs",
-                                                  "kek-file"};
-    for (const char* name :
-         o.mode == Mode::Gateway
-             ? std::vector<const char*>(std::begin(kServerOnly), std::end(kServerOnly))
-             : std::vector<const char*>(std::begin(kGatewayOnly), std::end(kGatewayOnly))) {
-        if (vm.count(name) && !vm[name].defaulted()) {
-            return option_error(name, std::string("is not used in ") +
-                                          (o.mode == Mode::Gateway ? "gateway" : "server") + " mode");
+    // issue from its own CA instead of relaying). A --config file run in the other mode on purpose, with
+    // --mode on the command line, keeps working: its options of the other mode are set aside with a warning.
+    for (const auto& option : desc.options()) {
+        const std::string& name = option->long_name();
+        const auto mode_of_option = mode_of(*option);
+        if (!mode_of_option || *mode_of_option == o.mode || !vm.count(name) || vm[name].defaulted()) continue;
+        if (sources.mode_on_command_line && sources.config_origins.count(name)) {
+            parsed.ignored_config_options.push_back(name);
+            continue;
         }
+        return option_error(name, std::string("is not used in ") +
+                                      (o.mode == Mode::Gateway ? "gateway" : "server") + " mode");
     }
 
     for (const char* required : {"cert", "key", "client-ca"}) {

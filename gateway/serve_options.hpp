@@ -66,6 +66,10 @@ struct ServeOptions {
 struct ParsedCommand {
     bool help = false;  // --help was given: usage printed, nothing to run
     ServeOptions options;
+    std::string config_file;  // --config, empty without it
+    // Options of the other mode that came from the --config file while --mode on the command line chose the
+    // mode: not used, worth a warning.
+    std::vector<std::string> ignored_config_options;
 };
 
 // argv without the program name and the "serve" word. Errors are Status::BadRequest with the message to
