@@ -5,6 +5,12 @@
 
 namespace estgw::test {
 
+RunResult run_estgw(const std::vector<std::string>& args, std::chrono::milliseconds timeout) {
+    std::vector<std::string> argv = {ESTGW_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, timeout);
+}
+
 EstgwEnv::EstgwEnv(const std::string& log_name) : log_file_(dir.file(log_name)) {}
 
 CoapOutcome EstgwEnv::coap(const std::string& path, const std::vector<std::string>& args,

@@ -13,6 +13,10 @@
 
 namespace estgw::test {
 
+// Runs the estgw binary with `args` (after the program name) to completion.
+RunResult run_estgw(const std::vector<std::string>& args,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 class EstgwEnv {
   public:
     virtual ~EstgwEnv() = default;
