@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "common/json.hpp"
+
 namespace estgw::gateway {
 
 struct LatencySummary {
@@ -52,29 +54,11 @@ inline std::string number(double value) {
     return text;
 }
 
-inline std::string json_string(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20) {
-            char escape[8];
-            std::snprintf(escape, sizeof escape, "\\u%04x", c);
-            out += escape;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "\"";
-}
-
 }  // namespace bench_detail
 
 // {"op":"sen","concurrency":4,"requests":20,"new_session_per_request":false,"duration_s":1.234,
 //  "ops_per_s":16.207,"ok":20,"latency_ms":{"p50":…,"p90":…,"p99":…,"max":…},"errors":{"5.03":1}}
 inline std::string format_json(const BenchReport& r) {
-    using bench_detail::json_string;
     using bench_detail::number;
     LatencySummary l = summarize_latencies(r.latencies_ms);
     std::string errors;

@@ -1,12 +1,12 @@
 #include "mapping/telemetry_json.hpp"
 
-#include <cstdio>
 #include <optional>
 #include <set>
 #include <string_view>
 #include <variant>
 
 #include "common/base64.hpp"
+#include "common/json.hpp"
 
 namespace estgw::mapping {
 
@@ -14,40 +14,6 @@ namespace {
 
 Error bad(std::string message) {
     return make_error(Status::BadRequest, "telemetry: " + std::move(message));
-}
-
-// RFC 8259 §7: quote, backslash and control characters must be escaped. The CBOR decoder has already
-// rejected invalid UTF-8, so every other byte is copied as is.
-void append_json_string(std::string& out, std::string_view s) {
-    out.push_back('"');
-    for (char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-                    out += buf;
-                } else {
-                    out.push_back(c);
-                }
-        }
-    }
-    out.push_back('"');
 }
 
 // RFC 8949 §6.1: byte strings become base64url without padding.
