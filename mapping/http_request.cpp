@@ -130,6 +130,13 @@ Result<void> add_client_certificate(HttpRequest& out, const EstRequest& request,
     return {};
 }
 
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 }  // namespace
 
 std::string percent_encode(std::string_view text) {
@@ -147,6 +154,23 @@ std::string percent_encode(std::string_view text) {
             out.push_back(kHex[c >> 4]);
             out.push_back(kHex[c & 0x0f]);
         }
+    }
+    return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out.push_back(s[i]);
+            continue;
+        }
+        if (i + 2 >= s.size()) return std::nullopt;
+        int high = hex_digit(s[i + 1]), low = hex_digit(s[i + 2]);
+        if (high < 0 || low < 0) return std::nullopt;
+        out.push_back(static_cast<char>(high << 4 | low));
+        i += 2;
     }
     return out;
 }

@@ -33,5 +33,8 @@ Result<HttpRequest> to_http_request(const EstRequest& request, const UpstreamCon
 
 // RFC 3986 §2.1 percent-encoding of every octet outside the unreserved set (§2.3), uppercase hex.
 std::string percent_encode(std::string_view text);
+// Its inverse, and of any RFC 3986 §2.1 encoding: "%XX" (either case) is the octet, everything else is
+// itself ('+' included: this is not form decoding). nullopt for a '%' not followed by two hex digits.
+std::optional<std::string> percent_decode(std::string_view text);
 
 }  // namespace estgw::mapping

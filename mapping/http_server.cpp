@@ -13,6 +13,7 @@
 #include "mapping/cert_formats.hpp"
 #include "mapping/coap_response.hpp"
 #include "mapping/content_format.hpp"
+#include "mapping/http_request.hpp"
 #include "mapping/http_response.hpp"
 #include "mapping/multipart_mixed.hpp"
 #include "mapping/paths.hpp"
@@ -234,30 +235,6 @@ HttpResponse error_answer(Status status, std::string_view diagnostic, std::optio
 }
 
 // ---- request paths (RFC 7030 §3.2.2) ----
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// RFC 3986 §2.1; nullopt for a '%' not followed by two hex digits.
-std::optional<std::string> percent_decode(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out.push_back(s[i]);
-            continue;
-        }
-        if (i + 2 >= s.size()) return std::nullopt;
-        int high = hex_digit(s[i + 1]), low = hex_digit(s[i + 2]);
-        if (high < 0 || low < 0) return std::nullopt;
-        out.push_back(static_cast<char>(high << 4 | low));
-        i += 2;
-    }
-    return out;
-}
 
 Error not_found(std::string_view path, std::string_view why) {
     return make_error(Status::NotFound, "no EST resource at " + std::string(path.substr(0, 200)) + " (" +

@@ -337,5 +337,21 @@ TEST(HttpRequest, PercentEncodingKeepsOnlyUnreservedCharacters) {
     EXPECT_EQ(percent_encode(""), "");
 }
 
+TEST(HttpRequest, PercentDecodingUndoesPercentEncoding) {
+    const std::string all = "AZaz09-._~+/= \n:%\xff";
+    EXPECT_EQ(mapping::percent_decode(percent_encode(all)), all);
+    EXPECT_EQ(mapping::percent_decode("%2b%2B"), "++");  // hex digits of either case
+}
+
+// Not form decoding: base64 in a forwarded certificate holds '+', which must not turn into a space.
+TEST(HttpRequest, PercentDecodingLeavesPlusAndOtherCharactersAsTheyAre) {
+    EXPECT_EQ(mapping::percent_decode("a+b c"), "a+b c");
+}
+
+TEST(HttpRequest, PercentDecodingRefusesAPercentWithoutTwoHexDigits) {
+    for (const char* bad : {"%", "%4", "a%4", "%G1", "%1G", "%%41"})
+        EXPECT_EQ(mapping::percent_decode(bad), std::nullopt) << bad;
+}
+
 }  // namespace
 }  // namespace estgw::mapping
