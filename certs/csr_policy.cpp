@@ -29,6 +29,9 @@ Result<void> check_tls_unique(const X509_REQ* csr, const PeerIdentity& peer, con
         }
         return {};
     }
+    // RFC 7030 §3.7: the CSR is linked to the client's session with the RA, which the RA checked (estgw's
+    // gateway mode does, with this very function); this server never saw that session.
+    if (!peer.forwarded_by.empty()) return {};
     if (peer.tls_unique.empty()) {
         return make_error(Status::Forbidden,
                           "the CSR carries challengePassword but this session has no tls-unique");

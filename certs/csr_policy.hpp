@@ -19,7 +19,8 @@ struct CsrPolicy {
 //  - the body is a CSR → else 4.00; for sen and sren its self-signature verifies (proof of possession,
 //    RFC 7030 §4.2.1) → else 4.00 (skg/skc ignore the CSR's key and signature, RFC 7030 §4.4.1);
 //  - a challengePassword, when present, equals base64 of the session's tls-unique (RFC 7030 §3.5) →
-//  else 4.03;
+//  else 4.03; for a client certificate an RA forwarded (PeerIdentity::forwarded_by) its presence is
+//  enough, as the session it links to was the RA's (RFC 7030 §3.7);
 //  - for sren, the CSR subject and subjectAltName equal those of the DTLS client certificate
 //    (RFC 7030 §4.2.2) → else 4.03.
 // Returns the parsed CSR so callers need not parse it again.

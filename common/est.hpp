@@ -51,6 +51,11 @@ struct PeerIdentity {
     Bytes tls_unique;     // first Finished message of the handshake (RFC 5929), 12 bytes for DTLS 1.2
     std::string address;  // "[::1]:5683" style, for logs
     std::string subject;  // RFC 2253 subject of chain[0], for logs; empty without a certificate
+    // Set when an RA (RFC 7030 §3.7) forwarded this client's certificate over its own authenticated TLS
+    // connection (full-server mode, --trust-forwarded-client-cert): the RA's RFC 2253 subject. The fields
+    // above then describe the forwarded client, except `address` (the RA's) and `tls_unique` (empty: the
+    // client's session was with the RA, which checks the CSR's link to it).
+    std::string forwarded_by;
 };
 
 struct EstRequest {

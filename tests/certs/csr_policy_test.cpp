@@ -104,6 +104,26 @@ TEST(CsrPolicy, RequireTlsUniqueRejectsCsrsWithoutIt) {
               Status::Forbidden);
 }
 
+// RFC 7030 §3.7: a certificate an RA forwarded comes without the client's tls-unique (its session was with
+// the RA, which checked the link); the challengePassword is taken as the RA passed it on.
+TEST(CsrPolicy, AcceptsAChallengePasswordForAClientAnRaForwarded) {
+    Pki pki;
+    auto csr = csr_for(pki, "CN=linked", {}, base64_encode(Bytes(12, 0x11)));
+    EstRequest r = request(Operation::SimpleEnroll, csr.get(), pki);
+    r.peer.tls_unique.clear();
+    r.peer.forwarded_by = "CN=estgw RA";
+    EXPECT_TRUE(check_enrollment_request(r, {}).ok());
+}
+
+TEST(CsrPolicy, RequireTlsUniqueStillRejectsAForwardedClientsCsrWithoutIt) {
+    Pki pki;
+    auto csr = csr_for(pki, "CN=unlinked", {});
+    EstRequest r = request(Operation::SimpleEnroll, csr.get(), pki);
+    r.peer.tls_unique.clear();
+    r.peer.forwarded_by = "CN=estgw RA";
+    EXPECT_EQ(check_enrollment_request(r, CsrPolicy{.require_tls_unique = true}).status(), Status::Forbidden);
+}
+
 // RFC 7030 §4.2.2: re-enrollment keeps subject and subjectAltName.
 TEST(CsrPolicy, ReenrollWithTheClientCertificatesIdentityPasses) {
     Pki pki;
