@@ -24,8 +24,10 @@ struct StatementFinalizer {
 };
 using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
 
-// Bumped whenever the schema changes; a newer file is refused rather than misread.
-constexpr int kSchemaVersion = 1;
+// Bumped whenever the schema changes; a newer file is refused rather than misread, an older one migrated.
+//   1  the first
+//   2  + ra_subject
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS issuance (
@@ -37,13 +39,19 @@ CREATE TABLE IF NOT EXISTS issuance (
     operation      TEXT    NOT NULL,
     client_subject TEXT    NOT NULL,
     issued_at      INTEGER NOT NULL,
-    certificate    BLOB    NOT NULL
+    certificate    BLOB    NOT NULL,
+    ra_subject     TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS issuance_newest ON issuance (issued_at DESC, id DESC);
 )sql";
 
 constexpr const char* kColumns =
-    "serial, subject, not_before, not_after, operation, client_subject, issued_at, certificate";
+    "serial, subject, not_before, not_after, operation, client_subject, issued_at, certificate, ra_subject";
+// What a read-only connection selects from a version-1 file, which it may not migrate: `estgw certs list`
+// keeps working on the database of a server that has not been restarted since the upgrade.
+constexpr const char* kColumnsWithoutRaSubject =
+    "serial, subject, not_before, not_after, operation, client_subject, issued_at, certificate, '' AS "
+    "ra_subject";
 
 Error database_error(sqlite3* db, std::string_view what) {
     return make_error(Status::Internal, "issuance store: " + std::string(what) + ": " +
@@ -127,6 +135,7 @@ Result<IssuanceRecord> read_record(sqlite3* db, sqlite3_stmt* statement) {
     const auto* blob = static_cast<const std::uint8_t*>(sqlite3_column_blob(statement, 7));
     const int length = sqlite3_column_bytes(statement, 7);
     if (blob != nullptr) record.certificate_der.assign(blob, blob + length);
+    record.ra_subject = column_text(statement, 8);
     return record;
 }
 
@@ -147,6 +156,16 @@ Result<int> user_version(sqlite3* db) {
     return sqlite3_column_int(statement.get(), 0);
 }
 
+Result<bool> has_column(sqlite3* db, std::string_view name) {
+    ESTGW_TRY(statement, prepare(db, "SELECT name FROM pragma_table_info('issuance')"));
+    for (;;) {
+        const int rc = sqlite3_step(statement.get());
+        if (rc == SQLITE_DONE) return false;
+        if (rc != SQLITE_ROW) return database_error(db, "table_info");
+        if (column_text(statement.get(), 0) == name) return true;
+    }
+}
+
 Result<void> create_schema(sqlite3* db) {
     ESTGW_TRY(transaction, Transaction::begin_immediate(db));
     ESTGW_TRY(version, user_version(db));
@@ -156,7 +175,17 @@ Result<void> create_schema(sqlite3* db) {
                                                 std::to_string(kSchemaVersion) + ")");
     }
     if (version == kSchemaVersion) return transaction.commit();
+    // CREATE ... IF NOT EXISTS leaves an older file's table as it is; what it lacks is added below.
     if (auto r = exec(db, kSchema, "create schema"); !r) return r;
+    ESTGW_TRY(has_ra_subject, has_column(db, "ra_subject"));
+    if (!has_ra_subject) {
+        if (auto r = exec(db, "ALTER TABLE issuance ADD COLUMN ra_subject TEXT NOT NULL DEFAULT ''",
+                          "add column ra_subject");
+            !r) {
+            return r;
+        }
+        log::info("store.migrated", {{"from", version}, {"to", kSchemaVersion}, {"added", "ra_subject"}});
+    }
     const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
     if (auto r = exec(db, set_version.c_str(), "schema version"); !r) return r;
     return transaction.commit();
@@ -176,6 +205,7 @@ Result<void> use_wal(sqlite3* db) {
 
 struct SqliteStore::Connection {
     DatabasePtr db;
+    const char* columns = kColumns;  // what list() and find() select
 };
 
 SqliteStore::SqliteStore(Token, std::unique_ptr<Connection> connection)
@@ -197,20 +227,24 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     if (rc != SQLITE_OK) return database_error(db.get(), "open '" + file.string() + "'");
     sqlite3_extended_result_codes(db.get(), 1);
     sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
+    const char* columns = kColumns;
     if (!options.read_only) {
         if (auto r = use_wal(db.get()); !r) return r.error();
         if (auto r = exec(db.get(), "PRAGMA synchronous = FULL", "synchronous"); !r) return r.error();
         if (auto r = create_schema(db.get()); !r) return r.error();
     } else {
         ESTGW_TRY(version, user_version(db.get()));
-        if (version != kSchemaVersion) {
+        if (version < 1 || version > kSchemaVersion) {
             return make_error(Status::Internal, "issuance store '" + file.string() + "' has schema version " +
-                                                    std::to_string(version) + ", expected " +
+                                                    std::to_string(version) + ", expected 1 to " +
                                                     std::to_string(kSchemaVersion));
         }
+        ESTGW_TRY(has_ra_subject, has_column(db.get(), "ra_subject"));
+        if (!has_ra_subject) columns = kColumnsWithoutRaSubject;
     }
     auto connection = std::make_unique<Connection>();
     connection->db = std::move(db);
+    connection->columns = columns;
     return std::make_unique<SqliteStore>(Token{}, std::move(connection));
 }
 
@@ -224,7 +258,7 @@ Result<InsertOutcome> SqliteStore::insert(const IssuanceRecord& record) {
     }
     ESTGW_TRY(transaction, Transaction::begin_immediate(db));
     ESTGW_TRY(statement, prepare(db, std::string("INSERT INTO issuance (") + kColumns +
-                                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+                                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
     sqlite3_stmt* s = statement.get();
     const bool bound =
         bind_text(s, 1, serial) && bind_text(s, 2, record.subject) &&
@@ -232,7 +266,8 @@ Result<InsertOutcome> SqliteStore::insert(const IssuanceRecord& record) {
         sqlite3_bind_int64(s, 4, record.not_after) == SQLITE_OK && bind_text(s, 5, operation) &&
         bind_text(s, 6, record.client_subject) && sqlite3_bind_int64(s, 7, record.issued_at) == SQLITE_OK &&
         sqlite3_bind_blob(s, 8, record.certificate_der.data(),
-                          static_cast<int>(record.certificate_der.size()), SQLITE_STATIC) == SQLITE_OK;
+                          static_cast<int>(record.certificate_der.size()), SQLITE_STATIC) == SQLITE_OK &&
+        bind_text(s, 9, record.ra_subject);
     if (!bound) return database_error(db, "bind");
     const int rc = sqlite3_step(s);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) return InsertOutcome::DuplicateSerial;  // the serial column
@@ -245,7 +280,7 @@ Result<InsertOutcome> SqliteStore::insert(const IssuanceRecord& record) {
 Result<std::vector<IssuanceRecord>> SqliteStore::list(std::size_t limit) {
     const std::lock_guard lock(mutex_);
     sqlite3* db = connection_->db.get();
-    ESTGW_TRY(statement, prepare(db, std::string("SELECT ") + kColumns +
+    ESTGW_TRY(statement, prepare(db, std::string("SELECT ") + connection_->columns +
                                          " FROM issuance ORDER BY issued_at DESC, id DESC LIMIT ?1"));
     // SQLite reads a negative LIMIT as "no limit".
     const sqlite3_int64 rows =
@@ -258,7 +293,8 @@ Result<std::optional<IssuanceRecord>> SqliteStore::find(std::string_view serial)
     const std::lock_guard lock(mutex_);
     sqlite3* db = connection_->db.get();
     const std::string wanted = uppercase(serial);
-    ESTGW_TRY(statement, prepare(db, std::string("SELECT ") + kColumns + " FROM issuance WHERE serial = ?1"));
+    ESTGW_TRY(statement, prepare(db, std::string("SELECT ") + connection_->columns +
+                                         " FROM issuance WHERE serial = ?1"));
     if (!bind_text(statement.get(), 1, wanted)) return database_error(db, "bind");
     ESTGW_TRY(records, read_all(db, statement.get()));
     if (records.empty()) return std::optional<IssuanceRecord>{};

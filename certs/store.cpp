@@ -5,6 +5,8 @@
 #include <ctime>
 
 #include "certs/ca.hpp"
+#include "common/json.hpp"
+#include "common/pem.hpp"
 #include "common/x509.hpp"
 
 namespace estgw::certs {
@@ -90,7 +92,7 @@ std::string format_issuance_line(const IssuanceRecord& record) {
     std::string line = column(record.serial);
     for (const std::string& field :
          {column(record.subject), format_utc(record.not_after), std::string(operation_name(record.operation)),
-          column(record.client_subject), format_utc(record.issued_at)}) {
+          column(record.client_subject), column(record.ra_subject), format_utc(record.issued_at)}) {
         line += '\t';
         line += field;
     }
@@ -98,11 +100,30 @@ std::string format_issuance_line(const IssuanceRecord& record) {
 }
 
 std::string format_issuance_list(const std::vector<IssuanceRecord>& records) {
-    std::string out;
+    std::string out(kIssuanceListHeader);
+    out += '\n';
     for (const IssuanceRecord& record : records) {
         out += format_issuance_line(record);
         out += '\n';
     }
+    return out;
+}
+
+std::string format_issuance_json(const std::vector<IssuanceRecord>& records) {
+    auto name_or_null = [](const std::string& name) { return name.empty() ? "null" : json_string(name); };
+    std::string out = "[";
+    for (const IssuanceRecord& record : records) {
+        out += out.size() == 1 ? "\n" : ",\n";
+        out += "{\"serial\":" + json_string(record.serial) + ",\"subject\":" + json_string(record.subject) +
+               ",\"not_before\":" + json_string(format_utc(record.not_before)) +
+               ",\"not_after\":" + json_string(format_utc(record.not_after)) +
+               ",\"operation\":" + json_string(operation_name(record.operation)) +
+               ",\"client_subject\":" + name_or_null(record.client_subject) +
+               ",\"ra_subject\":" + name_or_null(record.ra_subject) +
+               ",\"issued_at\":" + json_string(format_utc(record.issued_at)) +
+               ",\"certificate\":" + json_string(pem_encode(record.certificate_der, "CERTIFICATE")) + "}";
+    }
+    out += records.empty() ? "]\n" : "\n]\n";
     return out;
 }
 

@@ -31,7 +31,12 @@ struct IssuanceRecord {
     std::int64_t not_before = 0;  // Unix seconds
     std::int64_t not_after = 0;   // Unix seconds
     IssuanceOperation operation = IssuanceOperation::Enroll;
-    std::string client_subject;  // RFC 2253 subject of the DTLS client certificate; empty without one
+    // RFC 2253 subject of the client's certificate: the DTLS or TLS peer's, or the one an RA forwarded for
+    // it; empty without one.
+    std::string client_subject;
+    // RFC 2253 subject of the RA that forwarded the client's certificate (PeerIdentity::forwarded_by);
+    // empty when the client spoke for itself, and in records written before the column existed.
+    std::string ra_subject;
     std::int64_t issued_at = 0;  // Unix seconds
     Bytes certificate_der;
 
@@ -64,13 +69,23 @@ class IssuanceStore {
 
 // `estgw certs list`: one line per certificate, tab-separated so it stays machine-splittable although
 // subjects hold spaces and commas:
-//   serial  subject  not-after  operation  client-subject  issued-at
-// Times are RFC 3339 UTC ("2025-06-01T12:00:00Z"); an empty subject or client subject is "-"; control
+//   serial  subject  not-after  operation  client-subject  ra-subject  issued-at
+// Times are RFC 3339 UTC ("2025-06-01T12:00:00Z"); an empty subject, client or RA subject is "-"; control
 // characters in names become '?'. No trailing newline.
 std::string format_issuance_line(const IssuanceRecord& record);
-// The lines of format_issuance_line, each ending in '\n', in the order given (list() is already newest
-// first).
+// kIssuanceListHeader, then the lines of format_issuance_line, each ending in '\n', in the order given
+// (list() is already newest first).
 std::string format_issuance_list(const std::vector<IssuanceRecord>& records);
+inline constexpr std::string_view kIssuanceListHeader =
+    "serial\tsubject\tnot-after\toperation\tclient-subject\tra-subject\tissued-at";
+
+// `estgw certs list --json`: a JSON array (RFC 8259) of one object per record, in the order given, ending
+// in a newline:
+//   {"serial": "7F..", "subject": "CN=..", "not_before": "<RFC 3339>", "not_after": "<RFC 3339>",
+//    "operation": "enroll", "client_subject": "CN=..", "ra_subject": "CN=..", "issued_at": "<RFC 3339>",
+//    "certificate": "-----BEGIN CERTIFICATE-----\n..."}
+// An empty client or RA subject is null; names are as stored (no '?' substitution, JSON escapes them).
+std::string format_issuance_json(const std::vector<IssuanceRecord>& records);
 
 // "2025-06-01T12:00:00Z".
 std::string format_utc(std::int64_t unix_seconds);

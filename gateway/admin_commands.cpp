@@ -42,10 +42,14 @@ int run_certs_list(const std::vector<std::string>& args) {
     desc.add_options()("help,h", "print this help and exit")(
         "db", po::value<std::string>()->default_value("./estgw.db"),
         "the issuance database of `estgw serve --mode server`")(
-        "limit", po::value<std::size_t>()->default_value(0), "show at most this many, newest first (0: all)");
+        "limit", po::value<std::size_t>()->default_value(0), "show at most this many, newest first (0: all)")(
+        "json", po::bool_switch(), "print a JSON array of objects with every field, for scripts");
     po::variables_map vm;
     const char* usage =
-        "Usage: estgw certs list [--db FILE] [--limit N]\nOne line per issued certificate, newest first.";
+        "Usage: estgw certs list [--db FILE] [--limit N] [--json]\n"
+        "One line per issued certificate, newest first, after a line naming the tab-separated columns:\n"
+        "serial, subject, not-after, operation, client subject, RA subject ('-' when the client came "
+        "directly), issued at.";
     if (auto stop = parse_command_line(args, desc, vm, usage)) return *stop;
     std::string db = vm["db"].as<std::string>();
     if (!std::filesystem::exists(db)) {
@@ -62,7 +66,8 @@ int run_certs_list(const std::vector<std::string>& args) {
         std::cerr << "estgw certs list: " << records.error().message << "\n";
         return kExitFailure;
     }
-    std::cout << certs::format_issuance_list(*records);
+    std::cout << (vm["json"].as<bool>() ? certs::format_issuance_json(*records)
+                                        : certs::format_issuance_list(*records));
     return kExitOk;
 }
 

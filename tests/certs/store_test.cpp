@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "certs/ca.hpp"
+#include "common/pem.hpp"
+#include "support/mini_json.hpp"
 #include "support/test_pki.hpp"
 #include "tests/certs/certs_fixtures.hpp"
 
@@ -28,6 +30,7 @@ IssuanceRecord record(const std::string& serial, std::int64_t issued_at,
     r.not_after = issued_at + 365 * 86400;
     r.operation = operation;
     r.client_subject = "CN=pledge,serialNumber=JADA123456789";
+    r.ra_subject = "CN=estgw RA";
     r.issued_at = issued_at;
     r.certificate_der = {0x30, 0x03, 0x02, 0x01, static_cast<std::uint8_t>(serial.size())};
     return r;
@@ -270,23 +273,77 @@ TEST(FormatIssuance, OneTabSeparatedLinePerCertificate) {
     r.not_after = 1'731'536'000;
     EXPECT_EQ(format_issuance_line(r),
               "7F3A\tCN=device 7F3A\t2024-11-13T22:13:20Z\trenew\tCN=pledge,serialNumber=JADA123456789\t"
-              "2023-11-14T22:13:20Z");
+              "CN=estgw RA\t2023-11-14T22:13:20Z");
 }
 
 TEST(FormatIssuance, EmptyNamesBecomeADashAndControlCharactersAQuestionMark) {
     IssuanceRecord r = record("01", 0);
     r.subject = "CN=a\tb\nc";
     r.client_subject.clear();
+    r.ra_subject.clear();
     const std::string line = format_issuance_line(r);
     EXPECT_NE(line.find("\tCN=a?b?c\t"), std::string::npos) << line;
-    EXPECT_NE(line.find("\tenroll\t-\t1970-01-01T00:00:00Z"), std::string::npos) << line;
+    EXPECT_NE(line.find("\tenroll\t-\t-\t1970-01-01T00:00:00Z"), std::string::npos) << line;
+}
+
+TEST(FormatIssuance, ListStartsWithAHeaderNamingEveryColumn) {
+    EXPECT_EQ(format_issuance_list({}),
+              "serial\tsubject\tnot-after\toperation\tclient-subject\tra-subject\tissued-at\n");
+    const std::string line = format_issuance_line(record("01", 1));
+    EXPECT_EQ(std::count(line.begin(), line.end(), '\t'),
+              std::count(kIssuanceListHeader.begin(), kIssuanceListHeader.end(), '\t'));
 }
 
 TEST(FormatIssuance, ListEndsEveryLineWithANewline) {
-    EXPECT_EQ(format_issuance_list({}), "");
     const std::string text = format_issuance_list({record("02", 2), record("01", 1)});
-    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 2);
-    EXPECT_EQ(text.rfind("02\t", 0), 0u);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);
+    EXPECT_EQ(text.find("\n02\t"), kIssuanceListHeader.size());
+}
+
+// ---- `estgw certs list --json` ----
+
+TEST(FormatIssuanceJson, NoRecordsIsAnEmptyArray) {
+    const test::JsonValue json = test::JsonReader::parse(format_issuance_json({}));
+    EXPECT_TRUE(json.array().empty());
+}
+
+TEST(FormatIssuanceJson, EveryFieldOfEveryRecordInOrder) {
+    IssuanceRecord renewed = record("7F3A", 1'700'000'000, IssuanceOperation::Renew);
+    renewed.not_after = 1'731'536'000;
+    const std::string text = format_issuance_json({renewed, record("01", 0)});
+    const test::JsonValue json = test::JsonReader::parse(text);
+    ASSERT_EQ(json.array().size(), 2u) << text;
+    const test::JsonValue& first = json.array()[0];
+    EXPECT_EQ(first.object().size(), 9u) << text;
+    EXPECT_EQ(first["serial"].string(), "7F3A");
+    EXPECT_EQ(first["subject"].string(), "CN=device 7F3A");
+    EXPECT_EQ(first["not_before"].string(), "2023-11-14T22:08:20Z");
+    EXPECT_EQ(first["not_after"].string(), "2024-11-13T22:13:20Z");
+    EXPECT_EQ(first["operation"].string(), "renew");
+    EXPECT_EQ(first["client_subject"].string(), "CN=pledge,serialNumber=JADA123456789");
+    EXPECT_EQ(first["ra_subject"].string(), "CN=estgw RA");
+    EXPECT_EQ(first["issued_at"].string(), "2023-11-14T22:13:20Z");
+    EXPECT_EQ(pem_decode(first["certificate"].string(), "CERTIFICATE").value(), renewed.certificate_der);
+    EXPECT_EQ(json.array()[1]["serial"].string(), "01");
+}
+
+TEST(FormatIssuanceJson, AbsentClientAndRaSubjectsAreNull) {
+    IssuanceRecord r = record("01", 0);
+    r.client_subject.clear();
+    r.ra_subject.clear();
+    const test::JsonValue json = test::JsonReader::parse(format_issuance_json({r}));
+    EXPECT_TRUE(json.array()[0]["client_subject"].is_null());
+    EXPECT_TRUE(json.array()[0]["ra_subject"].is_null());
+}
+
+// Names are given as stored, escaped where JSON needs it (RFC 2253 escapes '"' and ',' with a backslash).
+TEST(FormatIssuanceJson, NamesWithQuotesBackslashesAndControlCharactersStayValidJson) {
+    IssuanceRecord r = record("01", 0);
+    r.subject = "CN=\\\"quoted\\\"\\, Inc.\tx";
+    r.ra_subject = std::string("CN=ra\x01\xff", 7);
+    const test::JsonValue json = test::JsonReader::parse(format_issuance_json({r}));
+    EXPECT_EQ(json.array()[0]["subject"].string(), r.subject);
+    EXPECT_EQ(json.array()[0]["ra_subject"].string(), "CN=ra\x01\xEF\xBF\xBD");
 }
 
 }  // namespace

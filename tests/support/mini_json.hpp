@@ -1,6 +1,7 @@
-// A strict reader for the JSON that `estgw bench --json` prints (RFC 8259 objects, strings with simple
-// escapes, numbers, true/false/null), so the tests check that the output parses rather than that it
-// contains certain substrings. Test code only: throws std::runtime_error on anything unexpected.
+// A strict reader for the JSON that `estgw bench --json` and `estgw certs list --json` print (RFC 8259
+// objects and arrays, strings with the short escapes and \u00XX, numbers, true/false/null), so the tests
+// check that the output parses rather than that it contains certain substrings. Test code only: throws
+// std::runtime_error on anything unexpected.
 #pragma once
 
 #include <cctype>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -24,6 +26,8 @@ struct JsonValue {
         v;
 
     const JsonObject& object() const { return *std::get<std::shared_ptr<JsonObject>>(v); }
+    const JsonArray& array() const { return *std::get<std::shared_ptr<JsonArray>>(v); }
+    bool is_null() const { return std::holds_alternative<std::nullptr_t>(v); }
     double number() const { return std::get<double>(v); }
     bool boolean() const { return std::get<bool>(v); }
     const std::string& string() const { return std::get<std::string>(v); }
@@ -129,7 +133,7 @@ class JsonReader {
                 } else if (e == '"' || e == '\\' || e == '/') {
                     out += e;
                 } else {
-                    fail("unsupported escape");
+                    out += short_escape(e);
                 }
             } else {
                 out += c;
@@ -137,6 +141,14 @@ class JsonReader {
         }
         expect('"');
         return out;
+    }
+    char short_escape(char e) const {
+        static constexpr std::pair<char, char> kShortEscapes[] = {
+            {'b', '\b'}, {'f', '\f'}, {'n', '\n'}, {'r', '\r'}, {'t', '\t'}};
+        for (const auto& [name, value] : kShortEscapes) {
+            if (name == e) return value;
+        }
+        fail("unsupported escape");
     }
     double number() {
         std::size_t start = pos_;
