@@ -51,11 +51,11 @@ bool is_token_char(unsigned char c) {
            std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
+}  // namespace
+
 bool is_token(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return is_token_char(c); });
 }
-
-}  // namespace
 
 std::optional<std::string> MediaType::param(std::string_view name) const {
     std::string wanted = lower(name);

@@ -43,4 +43,7 @@ struct MediaType {
 };
 std::optional<MediaType> parse_media_type(std::string_view content_type);
 
+// An RFC 9110 §5.6.2 token: media type names, parameter names, header field names (§5.1).
+bool is_token(std::string_view s);
+
 }  // namespace estgw::mapping
