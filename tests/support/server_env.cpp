@@ -2,6 +2,11 @@
 
 #include <stdexcept>
 
+#include "common/keys.hpp"
+#include "common/pkcs7.hpp"
+#include "common/x509.hpp"
+#include "mapping/multipart_core.hpp"
+
 namespace estgw::test {
 
 ServerEnv::ServerEnv() : EstgwEnv("server.log") {
@@ -65,9 +70,33 @@ bool ServerEnv::verifies(const std::string& der) {
     return r.exit_code == 0 && r.output.find(": OK") != std::string::npos;
 }
 
-std::string ServerEnv::certs_list() {
-    return run_command({ESTGW_BINARY, "certs", "list", "--db", pki + "/estgw.db"}, std::chrono::seconds(10))
-        .output;
+std::string ServerEnv::generated_key_fault(const CoapOutcome& r, ContentFormat cert_format) {
+    if (r.code != "2.04") return "answer " + r.code + ":\n" + r.output;
+    auto parts = mapping::decode_multipart_core(as_bytes(r.payload));
+    if (!parts) return "not multipart-core: " + parts.error().message;
+    if (parts->size() != 2 || (*parts)[0].format != ContentFormat::Pkcs8 ||
+        (*parts)[1].format != cert_format || !(*parts)[0].body || !(*parts)[1].body) {
+        return "not a PKCS#8 key and a certificate in Content-Format " +
+               std::to_string(static_cast<unsigned>(cert_format));
+    }
+    Bytes cert_der = *(*parts)[1].body;
+    if (cert_format == ContentFormat::CertsOnly) {
+        auto certs = certs_only_certificates_der(cert_der);
+        if (!certs || certs->size() != 1) return "the certs-only part does not hold one certificate";
+        cert_der = certs->front();
+    }
+    if (!verifies(to_string(cert_der))) return "the certificate does not verify against ca.crt";
+    auto key = parse_private_key_der(*(*parts)[0].body);
+    auto cert = parse_certificate_der(cert_der);
+    if (!key || !cert) return "the key or the certificate does not parse";
+    if (X509_check_private_key(cert->get(), key->get()) != 1) return "the key is not the certificate's";
+    return "";
+}
+
+std::string ServerEnv::certs_list(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {ESTGW_BINARY, "certs", "list", "--db", pki + "/estgw.db"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_command(argv, std::chrono::seconds(10)).output;
 }
 
 std::string ServerEnv::curl(const std::string& path, std::string& body, const std::vector<std::string>& extra,

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/est.hpp"
 #include "common/openssl.hpp"
 #include "support/coap_cli.hpp"
 #include "support/estgw_env.hpp"
@@ -39,7 +40,13 @@ class ServerEnv : public EstgwEnv {
     // `openssl verify -CAfile ca.crt` on a DER certificate.
     bool verifies(const std::string& der);
 
-    std::string certs_list();
+    // What is wrong with a /skg or /skc answer, empty when nothing is: it must be 2.04 with multipart-core
+    // holding a PKCS#8 key, then the certificate in `cert_format` (certs-only or pkix-cert) that verifies()
+    // and whose public key is the generated key's.
+    std::string generated_key_fault(const CoapOutcome& r, ContentFormat cert_format);
+
+    // `estgw certs list` on the server's database, with `extra` options such as "--json".
+    std::string certs_list(const std::vector<std::string>& extra = {});
 
     // curl against the HTTPS front; returns "<status>" and fills `body`.
     std::string curl(const std::string& path, std::string& body, const std::vector<std::string>& extra = {},
