@@ -31,6 +31,11 @@ HttpsFront::~HttpsFront() {
 }
 
 Result<void> HttpsFront::start() {
+    if (config_.trust_forwarded_client_cert) {
+        auto trust = ForwardedClientTrust::load(*config_.trust_forwarded_client_cert, config_.client_ca_file);
+        if (!trust) return make_error(Status::BadRequest, "--client-ca: " + trust.error().message);
+        forwarded_ = std::move(*trust);
+    }
     server_ = std::make_unique<httplib::SSLServer>(config_.cert_file.c_str(), config_.key_file.c_str(),
                                                    config_.client_ca_file.c_str());
     if (!server_->is_valid()) {
@@ -53,13 +58,16 @@ Result<void> HttpsFront::start() {
         PeerIdentity peer =
             read_peer_identity(req.ssl, req.remote_addr + ":" + std::to_string(req.remote_port));
 
+        auto identity = forwarded_ ? forwarded_->identity(peer, request) : Result<PeerIdentity>(peer);
+
         mapping::HttpResponse out;
         auto parsed = mapping::from_http_request(request, config_.routes);
-        if (!parsed) {
-            out = mapping::http_error_response(request, parsed.error(), config_.routes);
+        if (!identity || !parsed) {
+            out = mapping::http_error_response(request, identity ? parsed.error() : identity.error(),
+                                               config_.routes);
         } else {
             EstRequest est = std::move(*parsed);
-            est.peer = peer;
+            est.peer = *identity;
             EstResponse answer;
             if (mapping::resource_for(est.op).method == mapping::CoapMethod::Get) {
                 answer = backend_.answer_now(est);
@@ -91,6 +99,8 @@ Result<void> HttpsFront::start() {
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
         log::info("https-request", {{"peer", peer.address},
                                     {"client", peer.subject.empty() ? std::string("-") : peer.subject},
+                                    {"for", identity && !identity->forwarded_by.empty() ? identity->subject
+                                                                                        : std::string("-")},
                                     {"method", req.method},
                                     {"path", req.path},
                                     {"status", out.status},

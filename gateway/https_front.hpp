@@ -5,11 +5,13 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
+#include "gateway/forwarded_client.hpp"
 #include "gateway/serve_options.hpp"
 #include "mapping/paths.hpp"
 
@@ -24,6 +26,9 @@ struct HttpsFrontConfig {
     std::string cert_file, key_file, client_ca_file;
     mapping::RouteConfig routes;  // the CoAP front's: the same labels, functions and body limit
     std::chrono::seconds answer_timeout{60};
+    // --trust-forwarded-client-cert: the header an RA forwards its client's certificate in
+    // (gateway/forwarded_client.hpp); unset, no header is read.
+    std::optional<std::string> trust_forwarded_client_cert;
 };
 
 class HttpsFront {
@@ -39,6 +44,7 @@ class HttpsFront {
   private:
     HttpsFrontConfig config_;
     Backend& backend_;
+    std::optional<ForwardedClientTrust> forwarded_;
     std::unique_ptr<httplib::SSLServer> server_;
     std::thread thread_;
 };

@@ -8,6 +8,24 @@
 
 namespace estgw::gateway {
 
+namespace {
+
+// An RA that does not forward its clients' certificates makes every request its own (RFC 9148 §5), so the
+// checks that compare the CSR with the client certificate compare it with the RA's and fail. Said in the
+// answer, which a gateway relays to the pledge as a CoAP diagnostic cut to 256 bytes: first, so that the
+// cure survives the cut.
+Error for_unforwarded_ra(Error error, const PeerIdentity& peer) {
+    if (peer.forwarded_by.empty() && has_extended_key_usage(peer.certificate.get(), NID_cmcRA)) {
+        error.message =
+            "the client is an RA: forward the pledge certificate (gateway --forward-client-cert, server "
+            "--trust-forwarded-client-cert); " +
+            error.message;
+    }
+    return error;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<LocalBackend>> LocalBackend::create(LocalBackendConfig config,
                                                            const certs::IssuingCa& ca,
                                                            certs::IssuanceStore& store, WorkerPool& pool) {
@@ -73,6 +91,7 @@ Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY
         if (!cert) return cert.error();
         auto record = certs::make_issuance_record(cert->get(), operation, peer.subject);
         if (!record) return record.error();
+        record->ra_subject = peer.forwarded_by;
         auto inserted = store_.insert(*record);
         if (!inserted)
             return make_error(Status::Internal, "cannot record the certificate: " + inserted.error().message);
@@ -80,7 +99,8 @@ Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY
             log::info("issued", {{"serial", record->serial},
                                  {"subject", record->subject},
                                  {"operation", std::string(certs::operation_name(operation))},
-                                 {"client", peer.subject.empty() ? std::string("-") : peer.subject}});
+                                 {"client", peer.subject.empty() ? std::string("-") : peer.subject},
+                                 {"ra", peer.forwarded_by.empty() ? std::string("-") : peer.forwarded_by}});
             return make_certs_only_from_parsed({cert->get()});
         }
     }
@@ -89,7 +109,12 @@ Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY
 
 EstResponse LocalBackend::enroll(const EstRequest& request) {
     auto csr = certs::check_enrollment_request(request, config_.policy);
-    if (!csr) return EstResponse::from_error(csr.error());
+    if (!csr) {
+        Error error = csr.error();
+        // Forbidden are the checks against the client (its certificate, its session), not the CSR's form.
+        if (error.status == Status::Forbidden) error = for_unforwarded_ra(std::move(error), request.peer);
+        return EstResponse::from_error(error);
+    }
     const EVP_PKEY* csr_key = X509_REQ_get0_pubkey(csr->get());
 
     certs::IssuanceOperation operation = certs::IssuanceOperation::Enroll;
@@ -102,8 +127,9 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
                                       "re-enrollment needs the client certificate being renewed");
         }
         if (!is_issued_by(current, ca_.certificate())) {
-            return EstResponse::error(Status::Forbidden,
-                                      "re-enrollment needs a client certificate issued by this CA");
+            return EstResponse::from_error(for_unforwarded_ra(
+                make_error(Status::Forbidden, "re-enrollment needs a client certificate issued by this CA"),
+                request.peer));
         }
         auto same = certs::same_public_key(csr->get(), current);
         if (!same) return EstResponse::from_error(same.error());
@@ -128,7 +154,16 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
     certs::EnvelopeKeys envelope{config_.symmetric_keys, {}};
     if (request.peer.certificate) envelope.recipient_certificates.push_back(request.peer.certificate.get());
     auto protection = certs::resolve_key_protection(csr->get(), envelope);
-    if (!protection) return EstResponse::from_error(protection.error());
+    if (!protection) {
+        Error error = protection.error();
+        // Of the protections, only a key encrypted to the client's certificate (RFC 7030 §4.4.1.2) depends on
+        // who the client is.
+        auto asked = certs::requested_key_protection(csr->get());
+        if (asked && asked->kind == certs::KeyProtection::Asymmetric) {
+            error = for_unforwarded_ra(std::move(error), request.peer);
+        }
+        return EstResponse::from_error(error);
+    }
     // RFC 7030 §4.4.1: the CSR's key and signature only say which kind of key is wanted.
     auto key = certs::generate_key_like(csr_key, config_.key_policy);
     if (!key) return EstResponse::from_error(key.error());

@@ -12,6 +12,7 @@
 #include "common/pem_file.hpp"
 #include "common/x509.hpp"
 #include "gateway/option_input.hpp"
+#include "mapping/content_format.hpp"
 
 namespace po = boost::program_options;
 
@@ -167,6 +168,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("ca-key", po::value<std::string>(), "server: private key of --ca-cert")
         ("db", po::value<std::string>()->default_value("./estgw.db"), "server: SQLite file recording every issued certificate")
         ("https-listen", po::value<std::string>(), "server: also serve RFC 7030 over HTTPS on HOST:PORT (client certificates required)")
+        ("trust-forwarded-client-cert", po::value<std::string>(), "server: header in which an RA (TLS client with id-kp-cmcRA) forwards its client's certificate, verified against --client-ca (a gateway's --forward-client-cert)")
         ("validity-days", po::value<unsigned>()->default_value(365), "server: lifetime of issued certificates in days")
         ("csrattrs", po::value<std::string>(), "server: DER or PEM CsrAttrs answered on /att (default: P-256 key, extensionRequest)")
         ("key-types", po::value<std::string>()->default_value("p256,p384,ed25519,rsa2048"), "server: keys accepted in CSRs: p256, p384, ed25519, rsaN (RSA of at least N bits)")
@@ -361,6 +363,18 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
             auto a = parse_listen_address(vm["https-listen"].as<std::string>());
             if (!a) return option_error("https-listen", a.error().message);
             o.https_listen = *a;
+        }
+        if (vm.count("trust-forwarded-client-cert")) {
+            const std::string header = vm["trust-forwarded-client-cert"].as<std::string>();
+            if (!o.https_listen) {
+                return option_error("trust-forwarded-client-cert",
+                                    "needs --https-listen: only the HTTPS front reads headers");
+            }
+            if (!mapping::is_token(header)) {
+                return option_error("trust-forwarded-client-cert",
+                                    "'" + header + "' is not an HTTP header name (RFC 9110 §5.1 token)");
+            }
+            o.trust_forwarded_client_cert = header;
         }
         o.validity_days = vm["validity-days"].as<unsigned>();
         if (o.validity_days == 0 || o.validity_days > 36500) {

@@ -55,7 +55,8 @@ struct ServeOptions {
     // server mode
     std::string ca_cert_file, ca_key_file;  // the issuing CA (PEM; the certificate file may carry its chain)
     std::string db_file = "./estgw.db";
-    std::optional<ListenAddress> https_listen;  // RFC 7030 over HTTPS for regular devices
+    std::optional<ListenAddress> https_listen;               // RFC 7030 over HTTPS for regular devices
+    std::optional<std::string> trust_forwarded_client_cert;  // header an RA forwards client certificates in
     unsigned validity_days = 365;
     std::string csrattrs_file;  // empty: the built-in default
     std::string key_types = "p256,p384,ed25519,rsa2048";
