@@ -149,6 +149,12 @@ X509ExtensionPtr make_san_extension(const std::vector<std::string>& sans) {
     return extension;
 }
 
+CertOptions expired(CertOptions options) {
+    options.not_before_offset_seconds = -2 * 24 * 3600;
+    options.days = -1;
+    return options;
+}
+
 X509Ptr make_certificate(const std::string& subject, EVP_PKEY* subject_key, const X509* issuer,
                          EVP_PKEY* issuer_key, const CertOptions& options) {
     const X509NamePtr name = make_name(subject);

@@ -33,6 +33,9 @@ struct CertOptions {
     long not_before_offset_seconds = -60;  // relative to now
 };
 
+// `options` for a certificate whose validity ended a day ago (it began two days ago).
+CertOptions expired(CertOptions options = {});
+
 // A certificate for `subject`/`subject_key`, signed by `issuer_key`. With no `issuer` it is self-signed:
 // the issuer name is the subject and `issuer_key` must be `subject_key`.
 X509Ptr make_certificate(const std::string& subject, EVP_PKEY* subject_key, const X509* issuer,
