@@ -193,7 +193,18 @@ void UpstreamBackend::refresher_loop() {
 }
 
 void UpstreamBackend::submit(EstRequest request, std::function<void(EstResponse)> done) {
-    auto job = [this, request = std::move(request), done]() mutable { done(process(request)); };
+    auto job = [this, request = std::move(request), done]() mutable {
+        EstResponse response = process(request);
+        // The pledge gets the reason as its diagnostic; the operator, who can fix it, gets it here (a failed
+        // cache refresh logs its own line).
+        if (response.status == Status::UpstreamFailed || response.status == Status::UpstreamTimeout) {
+            log::warn("upstream-failed",
+                      {{"resource", std::string(mapping::resource_for(request.op).short_name)},
+                       {"peer", request.peer.address},
+                       {"reason", response.diagnostic}});
+        }
+        done(std::move(response));
+    };
     if (!pool_.try_submit(std::move(job))) {
         EstResponse busy = EstResponse::error(Status::ServiceUnavailable, "the gateway is busy; retry");
         busy.retry_after = config_.busy_retry;

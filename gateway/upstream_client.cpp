@@ -7,10 +7,11 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/connection_failure.hpp"
 #include "common/log.hpp"
 #include "common/openssl.hpp"
 #include "common/pem_file.hpp"
-#include "common/x509.hpp"
+#include "common/tls_events.hpp"
 
 namespace estgw::gateway {
 
@@ -62,23 +63,6 @@ Result<HttpsUrl> parse_https_url(std::string_view url) {
     out.path_prefix = std::string(path);
     return out;
 }
-
-namespace {
-
-// Why OpenSSL refused the upstream's certificate in the handshake that just ran on this thread (cpp-httplib
-// reports only "SSLConnection"), for the log line an operator reads.
-thread_local std::string t_verify_failure;
-
-int record_verify_failure(int ok, X509_STORE_CTX* store) {
-    if (!ok) {
-        t_verify_failure = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
-        if (X509* cert = X509_STORE_CTX_get_current_cert(store))
-            t_verify_failure += " (" + name_to_string(X509_get_subject_name(cert)) + ")";
-    }
-    return ok;
-}
-
-}  // namespace
 
 UpstreamClient::UpstreamClient(Passkey, UpstreamClientConfig config) : config_(std::move(config)) {}
 
@@ -145,7 +129,9 @@ Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, cons
         }
         SSL_CTX_set1_cert_store(ctx, trust);  // shared: each context holds a reference
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, record_verify_failure);
+        // Recorded for the message when a handshake fails (cpp-httplib reports only that it failed).
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, record_tls_verify);
+        SSL_CTX_set_info_callback(ctx, record_tls_info);
         client->enable_server_certificate_verification(false);  // OpenSSL verifies, see above
         // Without TCP_NODELAY each keep-alive request waits ~40-80 ms for delayed ACKs (PLATFORM-NOTES).
         client->set_tcp_nodelay(true);
@@ -186,24 +172,71 @@ void UpstreamClient::release(Slot slot, bool healthy) {
 
 namespace {
 
-UpstreamFailure classify(httplib::Error e, std::chrono::steady_clock::duration elapsed,
-                         std::chrono::seconds limit) {
-    switch (e) {
-        case httplib::Error::ConnectionTimeout:
+UpstreamFailure category(ConnectionFailureKind kind) {
+    switch (kind) {
+        case ConnectionFailureKind::TimedOut:
             return UpstreamFailure::Timeout;
-        case httplib::Error::Connection:
-        case httplib::Error::BindIPAddress:
+        case ConnectionFailureKind::NameNotResolved:
+        case ConnectionFailureKind::Refused:
+        case ConnectionFailureKind::Unreachable:
             return UpstreamFailure::Connect;
-        case httplib::Error::SSLConnection:
-        case httplib::Error::SSLLoadingCerts:
-        case httplib::Error::SSLServerVerification:
+        case ConnectionFailureKind::PeerCertificateRejected:
+        case ConnectionFailureKind::OurCertificateRefused:
+        case ConnectionFailureKind::CertificateRequired:
+        case ConnectionFailureKind::HandshakeFailed:
             return UpstreamFailure::Tls;
+        case ConnectionFailureKind::Broken:
+            break;
+    }
+    return UpstreamFailure::Io;
+}
+
+// A failed connection is diagnosed with a second attempt of at most this long (see diagnose_tcp_connect).
+constexpr std::chrono::milliseconds kDiagnosisLimit{2000};
+
+PeerNaming naming(const UpstreamClientConfig& config) {
+    const std::string& host = config.url.host;
+    const std::string address = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return {"the upstream " + address + ":" + std::to_string(config.url.port), "--upstream", "--upstream-ca",
+            "--upstream-cert", "--upstream-timeout"};
+}
+
+// The handshake ran on this thread: what OpenSSL saw there explains a TLS failure best, whatever cpp-httplib
+// calls it (a TLS 1.3 server refuses our certificate after our side of the handshake is done: "Read").
+ConnectionFailure explain(httplib::Error error, std::chrono::steady_clock::duration elapsed,
+                          const UpstreamClientConfig& config, SSL_CTX* ctx) {
+    const TlsEvents events = take_tls_events();
+    if (auto tls = client_tls_failure(events)) return *tls;
+    const auto diagnosis_limit = std::min<std::chrono::milliseconds>(config.timeout, kDiagnosisLimit);
+    // cpp-httplib 0.11 reports a timeout in the handshake or in reading as a plain failure; the clock tells.
+    const bool ran_out = elapsed + std::chrono::milliseconds(200) >= config.timeout;
+    const std::string within = "within " + std::to_string(config.timeout.count()) + " s ";
+    switch (error) {
+        case httplib::Error::ConnectionTimeout:
+            return {ConnectionFailureKind::TimedOut, within + "while connecting", ""};
+        case httplib::Error::Connection:
+            return diagnose_tcp_connect(config.url.host, config.url.port, diagnosis_limit);
+        case httplib::Error::SSLConnection: {
+            if (ran_out) return {ConnectionFailureKind::TimedOut, within + "in the TLS handshake", ""};
+            std::string why = openssl_errors();
+            return {ConnectionFailureKind::HandshakeFailed, why.empty() ? "no reason given" : why, ""};
+        }
         case httplib::Error::Read:
-            // cpp-httplib 0.11 reports a read timeout as a plain read error; the clock tells them apart.
-            return elapsed + std::chrono::milliseconds(200) >= limit ? UpstreamFailure::Timeout
-                                                                     : UpstreamFailure::Io;
+        case httplib::Error::Write: {
+            const bool reading = error == httplib::Error::Read;
+            if (reading && ran_out)
+                return {ConnectionFailureKind::TimedOut, within + "waiting for the answer", ""};
+            // Right after a handshake, the likely cause is a TLS 1.3 refusal of our certificate that came
+            // too late to be read: ask again, without a request.
+            if (events.handshake_done) {
+                if (auto refusal = probe_tls_refusal(ctx, config.url.host, config.url.port, diagnosis_limit))
+                    return *refusal;
+            }
+            return {ConnectionFailureKind::Broken,
+                    reading ? "while reading the answer" : "while sending the request", ""};
+        }
         default:
-            return UpstreamFailure::Io;
+            return {ConnectionFailureKind::Broken, "(" + httplib::to_string(error) + ")", ""};
     }
 }
 
@@ -229,20 +262,17 @@ UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mappin
         }
     }
     auto started = std::chrono::steady_clock::now();
-    t_verify_failure.clear();
+    take_tls_events();  // what earlier connections of this thread left
     httplib::Result res = request.method == "GET" ? client.Get(request.path.c_str(), headers)
                                                   : client.Post(request.path.c_str(), headers, request.body,
                                                                 content_type.c_str());
     UpstreamReply reply;
     if (!res) {
         write_failed = res.error() == httplib::Error::Write;
-        reply.failure = classify(res.error(), std::chrono::steady_clock::now() - started, config_.timeout);
-        reply.detail = "upstream " + config_.url.host + ":" + std::to_string(config_.url.port) + ": " +
-                       httplib::to_string(res.error());
-        // The handshake ran on this thread: the verification callback or OpenSSL's queue says why it failed.
-        std::string why = openssl_errors();
-        if (!t_verify_failure.empty()) why = "certificate verify failed: " + t_verify_failure;
-        if (reply.failure == UpstreamFailure::Tls && !why.empty()) reply.detail += " (" + why + ")";
+        ConnectionFailure failure =
+            explain(res.error(), std::chrono::steady_clock::now() - started, config_, client.ssl_context());
+        reply.failure = category(failure.kind);
+        reply.detail = describe(failure, naming(config_));
         return reply;
     }
     reply.response.status = res->status;

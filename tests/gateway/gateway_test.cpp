@@ -648,50 +648,6 @@ TEST(GatewayUpstreamTls, TheRaChainIsSentAfterTheLeaf) {
     EXPECT_EQ(env.upstream->requests().back().client_subject, "CN=estgw RA via sub CA");
 }
 
-// A second upstream serving a certificate for `key` made with `options`, from `issuer`.
-std::unique_ptr<FakeEstServer> upstream_with_certificate(GatewayEnv& env, const std::string& name,
-                                                         const X509* issuer, EVP_PKEY* issuer_key,
-                                                         const CertOptions& options) {
-    EvpPkeyPtr key = make_key();
-    X509Ptr cert = make_certificate("CN=" + name, key.get(), issuer, issuer_key, options);
-    write_cert_file(env.dir.file(name + ".crt"), {cert.get()});
-    write_key_file(env.dir.file(name + ".key"), key.get());
-    return std::make_unique<FakeEstServer>(env.dir.file(name + ".crt"), env.dir.file(name + ".key"),
-                                           env.ca_file, env.ca.get(), env.ca_key.get());
-}
-
-// The gateway in front of `upstream` refuses it in the handshake: 5.02, no request reaches it, and the log
-// names OpenSSL's reason.
-void expect_refused_in_the_handshake(GatewayEnv& env, FakeEstServer& upstream, const std::string& reason) {
-    env.start_gateway({"--upstream", "https://127.0.0.1:" + std::to_string(upstream.start())});
-    std::string csr = env.write_csr("refused", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
-    EXPECT_EQ(env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr}).code, "5.02");
-    EXPECT_EQ(upstream.calls("simpleenroll"), 0);
-    EXPECT_NE(env.gateway_log().find("certificate verify failed: " + reason), std::string::npos)
-        << env.gateway_log();
-}
-
-// An upstream whose certificate chains to no anchor of --upstream-ca.
-TEST(GatewayUpstreamTls, AnUpstreamCertificateFromAnotherCaIs502) {
-    GatewayEnv env;
-    EvpPkeyPtr other_key = make_key();
-    X509Ptr other_ca = make_self_signed_ca("CN=Other CA", other_key.get());
-    CertOptions options;
-    options.sans = {"IP:127.0.0.1"};
-    auto impostor = upstream_with_certificate(env, "impostor", other_ca.get(), other_key.get(), options);
-    expect_refused_in_the_handshake(env, *impostor, "unable to get local issuer certificate");
-}
-
-// RFC 6125 / RFC 9110 §4.3.4: a certificate from a trusted CA that names another host is refused too.
-TEST(GatewayUpstreamTls, AnUpstreamCertificateForAnotherAddressIs502) {
-    GatewayEnv env;
-    CertOptions options;
-    options.sans = {"DNS:elsewhere.example"};
-    options.extended_key_usage = "serverAuth";
-    auto elsewhere = upstream_with_certificate(env, "elsewhere", env.ca.get(), env.ca_key.get(), options);
-    expect_refused_in_the_handshake(env, *elsewhere, "IP address mismatch");
-}
-
 TEST(GatewayForwarding, PledgeCertificateGoesUpstreamInTheConfiguredHeader) {
     GatewayEnv env;
     env.start_gateway({"--forward-client-cert", "X-Pledge-Cert"});
