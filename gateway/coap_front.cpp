@@ -19,8 +19,10 @@
 #include "common/file_descriptor.hpp"
 #include "common/log.hpp"
 #include "common/openssl.hpp"
+#include "common/tls_events.hpp"
 #include "common/x509.hpp"
 #include "gateway/peer_identity.hpp"
+#include "gateway/refused_handshakes.hpp"
 #include "mapping/coap_request.hpp"
 #include "mapping/resources.hpp"
 
@@ -137,10 +139,13 @@ void write_libcoap_log(coap_log_t level, const char* message) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
         text.remove_suffix(1);
     if (text == kNoLibcoapKeyMessage) return;
-    log::Level ours = level <= LOG_ERR       ? log::Level::Error
-                      : level == LOG_WARNING ? log::Level::Warn
-                      : level <= LOG_INFO    ? log::Level::Info
-                                             : log::Level::Debug;
+    // What libcoap says about a failing handshake, several lines of it, is summed up in one rate-limited
+    // line of ours (refused_handshakes.hpp): a flood of bad handshakes must not fill the disk through it.
+    log::Level ours = inside_chained_tls_callback() ? log::Level::Debug
+                      : level <= LOG_ERR            ? log::Level::Error
+                      : level == LOG_WARNING        ? log::Level::Warn
+                      : level <= LOG_INFO           ? log::Level::Info
+                                                    : log::Level::Debug;
     log::write(ours, "libcoap", {{"message", text}});
 }
 
@@ -181,6 +186,7 @@ int CoapFront::tls_setup(void* tls_session, coap_dtls_pki_t*) {
         return 0;
     }
     self->new_associations_.watch(ssl, session);
+    refused_handshakes::watch_dtls(ssl);
     // No session tickets (RFC 5077): building one re-encodes the session and re-parses the client's
     // certificate, and the ticket (which carries that certificate) lengthens the last flight on a constrained
     // link. Resumption by session ID (RFC 7925 §10) still works from OpenSSL's server-side cache.
@@ -638,6 +644,7 @@ Result<void> CoapFront::run() {
         // Always let libcoap run: it handles the socket, retransmissions, and the asyncs just triggered.
         coap_io_process(context_.get(), COAP_IO_NO_WAIT);
         handle_new_associations();
+        refused_handshakes::flush();
         if (draining_) {
             bool answered_all = pending_.empty();
             if (answered_all || std::chrono::steady_clock::now() >= drain_deadline) {

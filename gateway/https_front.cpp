@@ -8,6 +8,7 @@
 #include "common/bytes.hpp"
 #include "common/log.hpp"
 #include "gateway/peer_identity.hpp"
+#include "gateway/refused_handshakes.hpp"
 #include "mapping/http_server.hpp"
 #include "mapping/resources.hpp"
 
@@ -42,6 +43,7 @@ Result<void> HttpsFront::start() {
         return make_error(Status::BadRequest,
                           "--https-listen: cannot set up TLS with --cert/--key/--client-ca");
     }
+    refused_handshakes::watch_https(server_->ssl_context());
     server_->set_tcp_nodelay(true);
     // cpp-httplib closes a keep-alive connection after 5 requests by default; each new one then costs the
     // client (a gateway's pool, say) a full TLS handshake with certificate checks. nginx's default is 1000.

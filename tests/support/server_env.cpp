@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "common/keys.hpp"
+#include "common/pem_file.hpp"
 #include "common/pkcs7.hpp"
 #include "common/x509.hpp"
 #include "mapping/multipart_core.hpp"
@@ -60,6 +61,30 @@ Credentials ServerEnv::enroll(const std::string& name, const std::string& subjec
     if (r.code != "2.04") throw std::runtime_error("enroll failed: " + r.output);
     write_cert_file(dir.file(name + ".crt"), as_bytes(r.payload));
     return Credentials{dir.file(name + ".crt"), dir.file(name + ".key")};
+}
+
+Credentials ServerEnv::issue_pledge(const std::string& name, const std::string& issuer,
+                                    const CertOptions& options) {
+    auto ca = load_certificates(pki + "/" + issuer + ".crt");
+    auto ca_key = load_private_key(pki + "/" + issuer + ".key");
+    if (!ca || !ca_key) throw std::runtime_error("cannot read the CA " + issuer + " in " + pki);
+    return write_pledge(name, ca->front().get(), ca_key->get(), options);
+}
+
+Credentials ServerEnv::foreign_pledge(const std::string& name) {
+    EvpPkeyPtr ca_key = make_key();
+    X509Ptr ca = make_self_signed_ca("CN=" + name + " CA", ca_key.get());
+    return write_pledge(name, ca.get(), ca_key.get(), {});
+}
+
+Credentials ServerEnv::write_pledge(const std::string& name, const X509* issuer, EVP_PKEY* issuer_key,
+                                    const CertOptions& options) {
+    EvpPkeyPtr key = make_key();
+    X509Ptr cert = make_certificate("CN=" + name, key.get(), issuer, issuer_key, options);
+    Credentials written{dir.file(name + ".crt"), dir.file(name + ".key")};
+    write_cert_file(written.cert, {cert.get()});
+    write_key_file(written.key, key.get());
+    return written;
 }
 
 bool ServerEnv::verifies(const std::string& der) {

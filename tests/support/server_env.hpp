@@ -37,6 +37,14 @@ class ServerEnv : public EstgwEnv {
     Credentials enroll(const std::string& name, const std::string& subject,
                        const std::vector<std::string>& sans);
 
+    // A pledge identity written to <name>.crt and <name>.key: a fresh key, and a certificate for
+    // "CN=<name>" made with `options` by pki/<issuer>.crt with its key ("mfg-ca" issues
+    // IDevIDs, "ca" domain certificates).
+    Credentials issue_pledge(const std::string& name, const std::string& issuer,
+                             const CertOptions& options = {});
+    // The same from a CA of its own, which the server does not trust.
+    Credentials foreign_pledge(const std::string& name);
+
     // `openssl verify -CAfile ca.crt` on a DER certificate.
     bool verifies(const std::string& der);
 
@@ -59,6 +67,10 @@ class ServerEnv : public EstgwEnv {
   protected:
     const Credentials& default_pledge() const override { return idevid; }
     std::string trust_file() const override { return pki + "/ca.crt"; }
+
+  private:
+    Credentials write_pledge(const std::string& name, const X509* issuer, EVP_PKEY* issuer_key,
+                             const CertOptions& options);
 };
 
 }  // namespace estgw::test
