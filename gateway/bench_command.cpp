@@ -32,11 +32,13 @@ constexpr const char* kUsage =
     "Keeps N DTLS client sessions busy at once, each with one request in flight, until M requests have been\n"
     "answered; then reports throughput (successful operations per second), the latency of successful\n"
     "operations (nearest-rank p50, p90, p99 and max over every sample) and errors by CoAP code, or by why no\n"
-    "answer came (timeout, dtls, unreachable, reset). Sessions are opened and their handshakes completed\n"
-    "before the clock starts; --new-session-per-request opens a fresh session for every request and counts\n"
-    "its handshake in the latency. sen sends one CSR per thread (subject and subjectAltName of --cert, a\n"
-    "P-256 key made up front) again and again; sren sends a renewal CSR signed with --key, so --cert must be\n"
-    "a certificate the server issued. --json prints the same report as one JSON object.\n"
+    "answer came (timeout, dtls, unreachable, reset), with the cause OpenSSL gave for a failed DTLS\n"
+    "handshake (\"dtls: the server refused our certificate (--cert): ...\"). Sessions are opened and their\n"
+    "handshakes completed before the clock starts; --new-session-per-request opens a fresh session for every\n"
+    "request and counts its handshake in the latency. sen sends one CSR per thread (subject and\n"
+    "subjectAltName of --cert, a P-256 key made up front) again and again; sren sends a renewal CSR signed\n"
+    "with --key, so --cert must be a certificate the server issued. --json prints the same report as one JSON\n"
+    "object.\n"
     "\n"
     "Exit status: 0 every request succeeded; 1 some failed (the report says which); 2 bad usage or\n"
     "configuration; 3 the server name does not resolve.";
@@ -168,6 +170,7 @@ int run_bench(const std::vector<std::string>& args) {
         report.latencies_ms.insert(report.latencies_ms.end(), o.latencies_ms.begin(), o.latencies_ms.end());
         for (const auto& [key, count] : o.errors)
             report.errors[key] += count;
+        report.causes.insert(o.causes.begin(), o.causes.end());
     }
     std::cout << (vm["json"].as<bool>() ? format_json(report) + "\n" : format_text(report));
     return report.errors.empty() ? kExitOk : kExitFailure;

@@ -40,6 +40,7 @@ struct BenchReport {
     unsigned long ok = 0;
     std::vector<double> latencies_ms;             // one per successful operation
     std::map<std::string, unsigned long> errors;  // "5.03", "4.03", "timeout", "dtls", ... → count
+    std::map<std::string, std::string> causes;    // some error keys → why, when known ("dtls" → ...)
 };
 
 inline double ops_per_second(const BenchReport& r) {
@@ -57,35 +58,41 @@ inline std::string number(double value) {
 }  // namespace bench_detail
 
 // {"op":"sen","concurrency":4,"requests":20,"new_session_per_request":false,"duration_s":1.234,
-//  "ops_per_s":16.207,"ok":20,"latency_ms":{"p50":…,"p90":…,"p99":…,"max":…},"errors":{"5.03":1}}
+//  "ops_per_s":16.207,"ok":20,"latency_ms":{"p50":…,"p90":…,"p99":…,"max":…},"errors":{"5.03":1},
+//  "causes":{"dtls":"the server refused our certificate (--cert): ..."}}
 inline std::string format_json(const BenchReport& r) {
     using bench_detail::number;
     LatencySummary l = summarize_latencies(r.latencies_ms);
-    std::string errors;
+    std::string errors, causes;
     for (const auto& [key, count] : r.errors)
         errors += (errors.empty() ? "" : ",") + json_string(key) + ":" + std::to_string(count);
+    for (const auto& [key, cause] : r.causes)
+        causes += (causes.empty() ? "" : ",") + json_string(key) + ":" + json_string(cause);
     return "{\"op\":" + json_string(r.op) + ",\"concurrency\":" + std::to_string(r.concurrency) +
            ",\"requests\":" + std::to_string(r.requests) +
            ",\"new_session_per_request\":" + (r.new_session_per_request ? "true" : "false") +
            ",\"duration_s\":" + number(r.duration_s) + ",\"ops_per_s\":" + number(ops_per_second(r)) +
            ",\"ok\":" + std::to_string(r.ok) + ",\"latency_ms\":{\"p50\":" + number(l.p50) +
            ",\"p90\":" + number(l.p90) + ",\"p99\":" + number(l.p99) + ",\"max\":" + number(l.max) +
-           "},\"errors\":{" + errors + "}}";
+           "},\"errors\":{" + errors + "},\"causes\":{" + causes + "}}";
 }
 
-// Three lines: the run, the latencies, the outcome.
+// Three lines: the run, the latencies, the outcome; then one line per known cause of an error.
 inline std::string format_text(const BenchReport& r) {
     using bench_detail::number;
     LatencySummary l = summarize_latencies(r.latencies_ms);
     std::string errors;
     for (const auto& [key, count] : r.errors)
         errors += (errors.empty() ? "" : ", ") + key + " x" + std::to_string(count);
+    std::string causes;
+    for (const auto& [key, cause] : r.causes)
+        causes += key + ": " + cause + "\n";
     return "bench " + r.op + ": " + std::to_string(r.requests) + " requests over " +
            std::to_string(r.concurrency) + " session(s)" +
            (r.new_session_per_request ? ", a new DTLS session each" : "") + ", " + number(r.duration_s) +
            " s, " + number(ops_per_second(r)) + " operations/s\n" + "latency ms: p50 " + number(l.p50) +
            "  p90 " + number(l.p90) + "  p99 " + number(l.p99) + "  max " + number(l.max) + "\n" + "ok " +
-           std::to_string(r.ok) + ", errors: " + (errors.empty() ? "none" : errors) + "\n";
+           std::to_string(r.ok) + ", errors: " + (errors.empty() ? "none" : errors) + "\n" + causes;
 }
 
 }  // namespace estgw::gateway

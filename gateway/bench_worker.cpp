@@ -187,6 +187,9 @@ class Worker {
             Slot* slot = slot_of(session);
             if (!worker || !slot || (event != COAP_EVENT_DTLS_ERROR && event != COAP_EVENT_DTLS_CLOSED))
                 return 0;
+            // A failure that repeats for every session is summed up by its first cause.
+            if (std::string cause = dtls_failure_cause(session); !cause.empty())
+                worker->outcome_.causes.emplace("dtls", std::move(cause));
             slot->broken = true;
             if (slot->busy) worker->finish(*slot, false, "dtls");
         } catch (...) {

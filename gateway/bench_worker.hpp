@@ -41,6 +41,7 @@ struct WorkerOutcome {
     unsigned long ok = 0;
     std::vector<double> latencies_ms;  // successful operations
     std::map<std::string, unsigned long> errors;
+    std::map<std::string, std::string> causes;       // "dtls" → the first cause OpenSSL gave for one
     std::optional<Error> setup_error;                // the context could not be made: nothing ran
     std::chrono::steady_clock::time_point finished;  // when its last request ended (before any --hold)
 };

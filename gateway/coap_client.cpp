@@ -10,7 +10,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/connection_failure.hpp"
 #include "common/openssl.hpp"
+#include "common/tls_events.hpp"
 
 namespace estgw::gateway {
 
@@ -170,6 +172,7 @@ Result<CoapSessionPtr> open_dtls_session(coap_context_t* context, const coap_add
         return make_error(Status::Internal, "cannot put " + identity.cert_file + " and " + identity.key_file +
                                                 " on the DTLS session: " + openssl_errors());
     }
+    chain_tls_recorders(ssl);  // for dtls_failure_cause
     // RFC 7030 §3.6.1 (RFC 6125): the server's certificate must name the host asked for, as an IP address or
     // DNS name in subjectAltName. libcoap 4.3.1 checks only the chain; OpenSSL checks the name on the leaf it
     // has already parsed (a mismatch fails the handshake, and libcoap logs "hostname mismatch" or "IP
@@ -186,6 +189,18 @@ Result<CoapSessionPtr> open_dtls_session(coap_context_t* context, const coap_add
         }
     }
     return session;
+}
+
+std::string dtls_failure_cause(coap_session_t* session) {
+    coap_tls_library_t library = COAP_TLS_LIBRARY_NOTLS;
+    const auto* ssl = static_cast<const SSL*>(coap_session_get_tls(session, &library));
+    if (ssl && library != COAP_TLS_LIBRARY_OPENSSL) return {};
+    // On COAP_EVENT_DTLS_CLOSED libcoap has freed the SSL already. The thread's record is then the one this
+    // session's failure left: libcoap reports the close right after the call into OpenSSL that failed.
+    auto failure = client_tls_failure(take_tls_events(ssl));
+    if (!failure) return {};
+    // The options of `estgw enroll` and `estgw bench` (client_options.hpp).
+    return describe(*failure, PeerNaming{"the server", "--server", "--ca", "--cert", "--timeout"});
 }
 
 bool valid_block_size(unsigned size) {
@@ -362,7 +377,7 @@ void CoapClient::on_nack(coap_session_t* session, const coap_pdu_t* sent, const 
         std::string key(nack_key(reason));
         client->failure_ =
             key == "timeout" ? make_error(Status::UpstreamTimeout, "no answer after the CoAP retransmissions")
-            : key == "dtls"  ? make_error(Status::UpstreamFailed, kHandshakeFailed)
+            : key == "dtls"  ? make_error(Status::UpstreamFailed, client->handshake_failure())
             : key == "reset" ? make_error(Status::UpstreamFailed, "the server reset the request")
                              : make_error(Status::UpstreamFailed, "the server is unreachable");
         client->waiting_ = false;
@@ -378,8 +393,13 @@ int CoapClient::on_event(coap_session_t* session, const coap_event_t event) {
         // The nack handler, called for the same failure in the same coap_io_process, knows more: request()
         // uses this only when no nack came.
         client->session_event_ = event;
+        if (client->handshake_cause_.empty()) client->handshake_cause_ = dtls_failure_cause(session);
     }
     return 0;
+}
+
+std::string CoapClient::handshake_failure() const {
+    return handshake_cause_.empty() ? kHandshakeFailed : "DTLS handshake failed: " + handshake_cause_;
 }
 
 Result<CoapAnswer> CoapClient::request(const CoapRequest& request, std::chrono::milliseconds timeout) {
@@ -387,6 +407,7 @@ Result<CoapAnswer> CoapClient::request(const CoapRequest& request, std::chrono::
     answer_.reset();
     failure_.reset();
     session_event_.reset();
+    handshake_cause_.clear();
     ESTGW_TRY(token, send_request(session_.get(), request));
     token_ = std::move(token);
     waiting_ = true;
@@ -404,10 +425,11 @@ Result<CoapAnswer> CoapClient::request(const CoapRequest& request, std::chrono::
                         static_cast<std::uint32_t>(std::clamp<long long>(left.count(), 1, 100)));
         if (waiting_ && session_event_) {
             waiting_ = false;
-            failure_ = make_error(Status::UpstreamFailed, *session_event_ == COAP_EVENT_DTLS_ERROR
-                                                              ? kHandshakeFailed
-                                                              : "the DTLS session was closed or never opened "
-                                                                "(is the server reachable?)");
+            const bool handshake = *session_event_ == COAP_EVENT_DTLS_ERROR || !handshake_cause_.empty();
+            failure_ =
+                make_error(Status::UpstreamFailed, handshake ? handshake_failure()
+                                                             : "the DTLS session was closed or never opened "
+                                                               "(is the server reachable?)");
         }
     }
     if (failure_) return *failure_;

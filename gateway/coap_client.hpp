@@ -124,6 +124,12 @@ std::string code_with_phrase(std::uint8_t code);
 // a Content-Format (then the payload is not a diagnostic) or no payload.
 std::string diagnostic_text(const CoapAnswer& answer);
 
+// Why the DTLS handshake of `session` failed, when OpenSSL knows: "the server refused our certificate
+// (--cert): certificate expired; ...", "the certificate of the server does not verify against --ca: ...".
+// Empty otherwise. Call it from the event handler on COAP_EVENT_DTLS_ERROR or COAP_EVENT_DTLS_CLOSED of a
+// session made by open_dtls_session; it takes what that session's handshake left on this thread.
+std::string dtls_failure_cause(coap_session_t* session);
+
 // Why a request got no answer, as the key `estgw bench` counts errors under.
 std::string_view nack_key(coap_nack_reason_t reason);  // "timeout", "unreachable", "reset", "dtls"
 
@@ -161,6 +167,7 @@ class CoapClient {
                         const coap_mid_t mid);
     static int on_event(coap_session_t* session, const coap_event_t event);
     static CoapClient* self(coap_session_t* session);
+    std::string handshake_failure() const;  // the message, with its cause when known
 
     coap_address_t server_;
     DtlsIdentity identity_;
@@ -169,6 +176,7 @@ class CoapClient {
     bool session_closed_ = false;
     int sessions_opened_ = 0;
     std::optional<coap_event_t> session_event_;  // DTLS error or close seen while waiting
+    std::string handshake_cause_;                // dtls_failure_cause of that error
     Bytes token_;
     bool waiting_ = false;
     std::optional<CoapAnswer> answer_;

@@ -9,6 +9,7 @@
 #include "support/process.hpp"
 #include "support/server_env.hpp"
 #include "support/shared_env.hpp"
+#include "support/test_pki.hpp"
 
 namespace estgw::test {
 namespace {
@@ -147,6 +148,18 @@ TEST_F(Bench, UsageErrorsExit2) {
         EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.output;
         EXPECT_NE(r.output.find(args[0]), std::string::npos) << r.output;
     }
+}
+
+TEST_F(Bench, ARefusedHandshakeIsCountedAsDtlsWithItsCause) {
+    RunResult r = bench({"--op", "crts", "--requests", "2", "--json"},
+                        env().issue_pledge("bench-expired", "mfg-ca", expired()));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    JsonValue json = json_report(r);
+    EXPECT_EQ(json["errors"]["dtls"].number(), 2) << r.output;
+    EXPECT_EQ(
+        json["causes"]["dtls"].string(),
+        "the server refused our certificate (--cert): certificate expired; --cert has expired or is not "
+        "valid yet: renew it");
 }
 
 TEST(BenchUnreachable, NoAnswerIsCountedAsAnError) {

@@ -336,11 +336,28 @@ TEST_F(Enroll, InsecureBootstrapWarnsPinsCrtsAndEnrollsWithIt) {
     EXPECT_TRUE(openssl_verifies(out("bootstrap") + "/ca.pem", out("bootstrap") + "/cert.pem"));
 }
 
+// Exit 3 (no answer), the failed handshake summed up with its cause.
+void expect_handshake_failure(const RunResult& r, const std::string& cause) {
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    EXPECT_NE(r.output.find("failed: DTLS handshake failed: " + cause), std::string::npos) << r.output;
+}
+
 TEST_F(Enroll, AServerOutsideTheTrustAnchorsExits3) {
     RunResult r = estgw_enroll({"--server", url(), "--cert", env().idevid.cert, "--key", env().idevid.key,
                                 "--ca", env().pki + "/mfg-ca.crt", "--out", out("untrusted")});
-    EXPECT_EQ(r.exit_code, 3) << r.output;
-    EXPECT_NE(r.output.find("DTLS handshake failed"), std::string::npos) << r.output;
+    expect_handshake_failure(r, "the certificate of the server does not verify against --ca: unknown issuer");
+}
+
+TEST_F(Enroll, AnExpiredCertificateExits3SayingTheServerRefusedIt) {
+    RunResult r = run("expired", {"--op", "crts"}, env().issue_pledge("enroll-expired", "mfg-ca", expired()));
+    expect_handshake_failure(r, "the server refused our certificate (--cert): certificate expired");
+}
+
+TEST_F(Enroll, ACertificateFromAnUnknownCaExits3SayingTheServerRefusedIt) {
+    RunResult r = run("foreign", {"--op", "crts"}, env().foreign_pledge("enroll-foreign"));
+    expect_handshake_failure(r,
+                             "the server refused our certificate (--cert): unknown CA; it does not trust the "
+                             "CA that issued --cert");
 }
 
 // RFC 7030 §3.6.1: a certificate from the right CA for another server is not good enough.

@@ -114,6 +114,25 @@ TEST(BenchReport, TextNamesThroughputLatenciesAndErrors) {
     EXPECT_NE(text.find("5.03 x1, timeout x1"), std::string::npos) << text;
 }
 
+TEST(BenchReport, JsonHasTheKnownCausesOfErrors) {
+    BenchReport r = sample_report();
+    r.errors["dtls"] = 2;
+    r.causes["dtls"] = "the server refused our certificate (--cert): certificate expired";
+    auto json = test::JsonReader::parse(format_json(r));
+    EXPECT_EQ(json["causes"]["dtls"].string(),
+              "the server refused our certificate (--cert): certificate expired");
+    EXPECT_EQ(json["causes"].object().size(), 1u);
+}
+
+TEST(BenchReport, TextGivesEachKnownCauseALine) {
+    BenchReport r = sample_report();
+    r.errors["dtls"] = 2;
+    r.causes["dtls"] = "the server refused our certificate (--cert): unknown CA";
+    EXPECT_NE(format_text(r).find("\ndtls: the server refused our certificate (--cert): unknown CA\n"),
+              std::string::npos)
+        << format_text(r);
+}
+
 TEST(BenchReport, TextSaysNoneWithoutErrors) {
     BenchReport r;
     r.op = "crts";
