@@ -22,7 +22,10 @@ std::atomic<SSL_verify_cb> g_inner_verify{nullptr};
 std::atomic<InfoCallback> g_inner_info{nullptr};
 
 TlsEvents& events_for(const SSL* ssl) {
-    if (t_events.ssl != ssl) t_events = TlsEvents{ssl, {}, {}, {}, 0, {}};
+    if (t_events.ssl != ssl) {
+        t_events = TlsEvents{};
+        t_events.ssl = ssl;
+    }
     return t_events;
 }
 
