@@ -4,7 +4,9 @@
 // coap-client-openssl with the demo IDevID, then with the LDevID it got.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "common/keys.hpp"
 #include "common/pem.hpp"
@@ -303,6 +305,56 @@ TEST_F(GatewayWithoutForwarding, SkgEncryptingToTheClientCertificateFailsNamingT
                                      "286", "-f",   csr_asking_for_key_to(server, "plain-kari", ldevid.cert)};
     args.insert(args.end(), kBlockwise.begin(), kBlockwise.end());
     expect_both_options_named(gateway.coap("/est/skg", args, ldevid), "4.00");
+}
+
+// The README's worked example, with nothing but the demo PKI of `estgw pki init`: its server certificate
+// (serverAuth, clientAuth, id-kp-cmcRA; SANs localhost, 127.0.0.1, ::1) is both the gateway's DTLS identity
+// and its RA identity towards the server's HTTPS front. The pledge is `estgw enroll` with the demo IDevID,
+// then with the LDevID it got, as the README shows.
+TEST(ReadmeGatewayExample, TheDemoPkiChainsAGatewayOntoTheServer) {
+    ServerEnv server;
+    server.start({"--trust-forwarded-client-cert", kHeader});
+    GatewayEnv gateway;
+    gateway.start_gateway({"--cert", server.pki + "/server.crt", "--key", server.pki + "/server.key",
+                           "--client-ca", server.pki + "/client-trust.pem", "--upstream",
+                           "https://127.0.0.1:" + std::to_string(server.https_port), "--upstream-ca",
+                           server.pki + "/ca.crt", "--upstream-cert", server.pki + "/server.crt",
+                           "--upstream-key", server.pki + "/server.key", "--forward-client-cert", kHeader},
+                          false);
+    // The gateway's own readiness probe is a pledge of its test CA, which the demo PKI does not trust: wait
+    // for its start-up line instead.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    while (gateway.gateway_log().find(" started ") == std::string::npos) {
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << gateway.gateway_log();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    const std::string url = "coaps://127.0.0.1:" + std::to_string(gateway.port);
+    auto enroll = [&](const Credentials& who, const std::string& op, const std::string& out) {
+        return run_command({ESTGW_BINARY, "enroll", "--server", url, "--cert", who.cert, "--key", who.key,
+                            "--ca", server.pki + "/ca.crt", "--op", op, "--out", out},
+                           std::chrono::seconds(60));
+    };
+    const std::string ldevid_dir = server.dir.file("readme-ldevid");
+    RunResult first = enroll(server.idevid, "sen", ldevid_dir);
+    ASSERT_EQ(first.exit_code, 0) << first.output << gateway.gateway_log() << server.log();
+    const Credentials ldevid{ldevid_dir + "/cert.pem", ldevid_dir + "/key.pem"};
+    RunResult renewal = enroll(ldevid, "sren", server.dir.file("readme-renewed"));
+    ASSERT_EQ(renewal.exit_code, 0) << renewal.output << gateway.gateway_log() << server.log();
+
+    const std::string pledge = subject_of(certificate_file(server.idevid.cert).get());
+    const std::string ra = subject_of(certificate_file(server.pki + "/server.crt").get());
+    const JsonValue list = JsonReader::parse(server.certs_list({"--json"}));
+    ASSERT_EQ(list.array().size(), 2u);
+    const JsonValue& renewed = list.array()[0];
+    const JsonValue& enrolled = list.array()[1];
+    EXPECT_EQ(enrolled["operation"].string(), "enroll");
+    EXPECT_EQ(enrolled["client_subject"].string(), pledge);
+    EXPECT_EQ(enrolled["ra_subject"].string(), ra);
+    // The renewal is checked against, and recorded for, the LDevID: the pledge, not the gateway.
+    EXPECT_EQ(renewed["operation"].string(), "renew");
+    EXPECT_EQ(renewed["client_subject"].string(), subject_of(certificate_file(ldevid.cert).get()));
+    EXPECT_EQ(renewed["ra_subject"].string(), ra);
+    EXPECT_NE(server.log().find("for=\"" + pledge + "\""), std::string::npos) << server.log();
 }
 
 TEST(TrustForwardedClientCertOption, BadUsesExitTwoNamingTheOption) {
