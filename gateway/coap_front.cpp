@@ -1,5 +1,6 @@
 #include "gateway/coap_front.hpp"
 
+#include <malloc.h>
 #include <netdb.h>
 #include <openssl/ssl.h>
 #include <signal.h>
@@ -18,9 +19,11 @@
 
 #include "common/file_descriptor.hpp"
 #include "common/log.hpp"
+#include "common/log_throttle.hpp"
 #include "common/openssl.hpp"
 #include "common/tls_events.hpp"
 #include "common/x509.hpp"
+#include "gateway/dtls_self_handshake.hpp"
 #include "gateway/peer_identity.hpp"
 #include "gateway/refused_handshakes.hpp"
 #include "mapping/coap_request.hpp"
@@ -134,6 +137,22 @@ Result<coap_address_t> resolve(const ListenAddress& listen) {
 // tls_setup installs the real one right after.
 constexpr std::string_view kNoLibcoapKeyMessage = "*** setup_pki: (D)TLS: No Server Certificate defined";
 
+// libcoap's lines an outsider can repeat at will ("... DTLS: SSL3 alert read:warning:close notify" for every
+// session, warnings for every odd datagram): at most 10 a kind per 10 s, then one summary line.
+log::Throttle g_libcoap_throttle;
+
+// What a libcoap line says without whom it is about: the session prefix ("*  [::1]:5684 <-> [::1]:40000
+// (if1) ") dropped, digits folded, so that the same event from a thousand peers is one kind.
+std::string libcoap_message_kind(std::string_view text) {
+    if (auto end = text.find(") "); end != std::string_view::npos && text.find(" <-> ") < end)
+        text.remove_prefix(end + 2);
+    std::string kind(text.substr(0, 80));
+    for (char& c : kind) {
+        if (c >= '0' && c <= '9') c = '#';
+    }
+    return "libcoap: " + kind;
+}
+
 void write_libcoap_log(coap_log_t level, const char* message) {
     std::string_view text(message ? message : "");
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
@@ -146,6 +165,7 @@ void write_libcoap_log(coap_log_t level, const char* message) {
                       : level == LOG_WARNING        ? log::Level::Warn
                       : level <= LOG_INFO           ? log::Level::Info
                                                     : log::Level::Debug;
+    if (ours != log::Level::Debug && !g_libcoap_throttle.admit(libcoap_message_kind(text))) return;
     log::write(ours, "libcoap", {{"message", text}});
 }
 
@@ -157,7 +177,12 @@ void route_libcoap_logging(log::Level level) {
     coap_dtls_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
 }
 
-CoapFront::CoapFront(FrontConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
+CoapFront::CoapFront(FrontConfig config, Backend& backend)
+    : config_(std::move(config)),
+      backend_(backend),
+      hello_gate_(HandshakeLimits{config_.sessions.max_handshakes,
+                                  config_.sessions.max_handshakes_per_address,
+                                  config_.sessions.handshake_timeout}) {}
 
 CoapFront::~CoapFront() {
     // Requests still waiting for an answer (after a drain timeout) hold a session reference each; libcoap
@@ -185,6 +210,8 @@ int CoapFront::tls_setup(void* tls_session, coap_dtls_pki_t*) {
                                         {"openssl", openssl_errors()}});
         return 0;
     }
+    // The first server session shows libcoap's SSL_CTX: from now on the gate checks the cookies.
+    self->hello_gate_.install_cookie_check(SSL_get_SSL_CTX(ssl));
     self->new_associations_.watch(ssl, session);
     refused_handshakes::watch_dtls(ssl);
     // No session tickets (RFC 5077): building one re-encodes the session and re-parses the client's
@@ -258,20 +285,24 @@ Result<void> CoapFront::start() {
                           "--client-ca: libcoap could not load " + config_.client_ca_file);
     }
 
+    std::optional<coap_address_t> first_address;
     for (const auto& listen : config_.listen) {
         auto addr = resolve(listen);
         if (!addr) return addr.error();
+        if (!first_address) first_address = *addr;
         const std::set<int> before = udp_sockets();
         if (!coap_new_endpoint(ctx, &*addr, COAP_PROTO_DTLS)) {
             return make_error(Status::BadRequest,
                               "cannot listen on " + listen.text() + " (UDP): " + std::strerror(errno));
         }
         std::size_t receive_buffer = 0;
+        for (int fd : udp_sockets()) {
+            if (before.count(fd) != 0) continue;
+            hello_gate_.watch_socket(fd);
+            if (config_.sessions.udp_receive_buffer != 0)
+                receive_buffer = set_receive_buffer(fd, config_.sessions.udp_receive_buffer);
+        }
         if (config_.sessions.udp_receive_buffer != 0) {
-            for (int fd : udp_sockets()) {
-                if (before.count(fd) == 0)
-                    receive_buffer = set_receive_buffer(fd, config_.sessions.udp_receive_buffer);
-            }
             if (receive_buffer < config_.sessions.udp_receive_buffer) {
                 log::warn("udp-receive-buffer",
                           {{"address", listen.text()},
@@ -284,10 +315,35 @@ Result<void> CoapFront::start() {
                                 {"protocol", "coaps"},
                                 {"receive_buffer", receive_buffer},
                                 {"max_handshakes", config_.sessions.max_handshakes},
+                                {"max_handshakes_per_address", config_.sessions.max_handshakes_per_address},
+                                {"handshake_timeout_s", config_.sessions.handshake_timeout.count()},
                                 {"max_idle_sessions", config_.sessions.max_idle_sessions},
                                 {"idle_timeout_s", config_.sessions.idle_timeout.count()}});
     }
-    return add_resources();
+    if (auto added = add_resources(); !added) return added;
+    if (first_address) start_hello_gate(*first_address);
+    return {};
+}
+
+void CoapFront::start_hello_gate(const coap_address_t& address) {
+    auto knocked = handshake_with_self(
+        context_.get(), &address.addr.sa, address.size, [this] { return hello_gate_.active(); },
+        std::chrono::seconds(3));
+    if (!knocked) {
+        // Still safe to serve: the first pledge's handshake installs the check instead. Until then a flood of
+        // ClientHellos can hold libcoap's handshake slots, as without the gate.
+        log::warn("dtls-hello-gate",
+                  {{"state", "waiting for the first handshake"}, {"reason", knocked.error().message}});
+        return;
+    }
+    hello_gate_.end_handshakes_from(reinterpret_cast<const sockaddr*>(&knocked->client));
+    if (!hello_gate_.take_over(coap_context_get_coap_fd(context_.get()))) {
+        log::warn("dtls-hello-gate",
+                  {{"state", "filtering only"},
+                   {"reason", "libcoap's socket registration could not be read from /proc"}});
+        return;
+    }
+    log::debug("dtls-hello-gate", {{"state", "active"}});
 }
 
 Result<void> CoapFront::add_resources() {
@@ -370,10 +426,25 @@ void CoapFront::handle_discovery(coap_resource_t* resource, coap_session_t* sess
 }
 
 int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
-    if (event == COAP_EVENT_DTLS_CLOSED || event == COAP_EVENT_SERVER_SESSION_DEL) {
-        auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
-        self->peers_.erase(session);
-        self->new_associations_.forget(session);
+    auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
+    switch (event) {
+        case COAP_EVENT_SERVER_SESSION_NEW:
+            self->hello_gate_.session_started(session, std::chrono::steady_clock::now());
+            break;
+        case COAP_EVENT_DTLS_CONNECTED:
+            self->hello_gate_.session_connected(session);
+            break;
+        case COAP_EVENT_DTLS_ERROR:
+            self->hello_gate_.session_gone(session);
+            break;
+        case COAP_EVENT_DTLS_CLOSED:
+        case COAP_EVENT_SERVER_SESSION_DEL:
+            self->hello_gate_.session_gone(session);
+            self->peers_.erase(session);
+            self->new_associations_.forget(session);
+            break;
+        default:
+            break;
     }
     return 0;
 }
@@ -607,7 +678,10 @@ Result<void> CoapFront::run() {
     if (signal_fd.get() < 0 || epoll_fd.get() < 0 || coap_fd < 0) {
         return make_error(Status::Internal, std::string("event loop set-up failed: ") + std::strerror(errno));
     }
-    for (int fd : {coap_fd, completions_.fd(), signal_fd.get()}) {
+    // The listening sockets too: once the hello gate holds them, libcoap's fd no longer wakes for them.
+    std::vector<int> watched{coap_fd, completions_.fd(), signal_fd.get()};
+    watched.insert(watched.end(), hello_gate_.sockets().begin(), hello_gate_.sockets().end());
+    for (int fd : watched) {
         epoll_event ev{};
         ev.events = EPOLLIN;
         ev.data.fd = fd;
@@ -641,10 +715,17 @@ Result<void> CoapFront::run() {
                 }
             }
         }
-        // Always let libcoap run: it handles the socket, retransmissions, and the asyncs just triggered.
+        // ClientHellos first (dtls_hello_gate.hpp), then libcoap: it handles the socket, retransmissions,
+        // and the asyncs just triggered.
+        const auto loop_time = std::chrono::steady_clock::now();
+        hello_gate_.filter(loop_time);
         coap_io_process(context_.get(), COAP_IO_NO_WAIT);
+        hello_gate_.disarm();
+        hello_gate_.expire(loop_time);
+        if (hello_gate_.memory_to_return(loop_time)) malloc_trim(0);
         handle_new_associations();
         refused_handshakes::flush();
+        g_libcoap_throttle.flush();
         if (draining_) {
             bool answered_all = pending_.empty();
             if (answered_all || std::chrono::steady_clock::now() >= drain_deadline) {

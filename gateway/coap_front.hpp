@@ -21,6 +21,7 @@
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
 #include "gateway/dtls_credentials.hpp"
+#include "gateway/dtls_hello_gate.hpp"
 #include "gateway/dtls_new_association.hpp"
 #include "gateway/event_queue.hpp"
 #include "gateway/serve_options.hpp"
@@ -104,6 +105,7 @@ class CoapFront {
                      std::size_t bytes_in, int upstream_status, std::chrono::steady_clock::time_point started,
                      std::string_view path);
     Result<void> add_resources();
+    void start_hello_gate(const coap_address_t& address);
 
     FrontConfig config_;
     Backend& backend_;
@@ -112,6 +114,7 @@ class CoapFront {
     std::vector<std::string> resource_paths_;  // storage that outlives the resources' str_const copies
     std::unordered_map<coap_session_t*, PeerIdentity> peers_;
     DtlsNewAssociationWatch new_associations_;
+    DtlsHelloGate hello_gate_;
     std::map<PendingKey, Pending> pending_;
     EventQueue<Completion> completions_;
     bool draining_ = false;

@@ -151,7 +151,9 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("max-body", po::value<std::size_t>()->default_value(16384), "largest request body in bytes; larger ones get 4.13 with Size1")
         ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for upstream calls and signing (default: cores)")
         ("queue-limit", po::value<std::size_t>()->default_value(1024), "requests waiting for a worker before new ones get 5.03 + Max-Age")
-        ("max-handshakes", po::value<unsigned>()->default_value(1000), "DTLS handshakes in progress at once; further ClientHellos are ignored until one ends (the pledge retransmits)")
+        ("max-handshakes", po::value<unsigned>()->default_value(1000), "DTLS handshakes in progress at once (after the cookie exchange); beyond it the oldest gives way to a new one")
+        ("max-handshakes-per-address", po::value<unsigned>()->default_value(16), "DTLS handshakes in progress at once from one IP address; further ClientHellos from it are dropped until one ends")
+        ("handshake-timeout", po::value<unsigned>()->default_value(8), "seconds a DTLS handshake may take after the cookie exchange before it is ended")
         ("max-idle-sessions", po::value<unsigned>()->default_value(10000), "established DTLS sessions with nothing in flight; beyond it the least recently used is closed (0: no limit)")
         ("idle-timeout", po::value<unsigned>()->default_value(300), "seconds after which an idle DTLS session is closed")
         ("udp-receive-buffer", po::value<std::size_t>()->default_value(4 << 20), "bytes of socket receive buffer for each --listen address, so bursts of handshakes are not dropped (0: system default)")
@@ -286,6 +288,15 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
     o.sessions.max_handshakes = vm["max-handshakes"].as<unsigned>();
     if (o.sessions.max_handshakes == 0 || o.sessions.max_handshakes > 1000000)
         return option_error("max-handshakes", "must be between 1 and 1000000");
+    o.sessions.max_handshakes_per_address = vm["max-handshakes-per-address"].as<unsigned>();
+    if (o.sessions.max_handshakes_per_address == 0 ||
+        o.sessions.max_handshakes_per_address > o.sessions.max_handshakes) {
+        return option_error("max-handshakes-per-address", "must be between 1 and --max-handshakes");
+    }
+    const unsigned handshake_timeout = vm["handshake-timeout"].as<unsigned>();
+    if (handshake_timeout == 0 || handshake_timeout > 300)
+        return option_error("handshake-timeout", "must be between 1 and 300 seconds");
+    o.sessions.handshake_timeout = std::chrono::seconds(handshake_timeout);
     o.sessions.max_idle_sessions = vm["max-idle-sessions"].as<unsigned>();
     const unsigned idle_timeout = vm["idle-timeout"].as<unsigned>();
     if (idle_timeout == 0 || idle_timeout > 86400)

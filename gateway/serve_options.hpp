@@ -30,10 +30,12 @@ Result<ListenAddress> parse_listen_address(std::string_view text);
 // from 100 pledges on: ClientHellos beyond the handshake limit are ignored and datagrams of a burst dropped,
 // and each costs the pledge a DTLS retransmission timeout (1 s, then 2 s, ...). docs/BENCHMARKS.md.
 struct SessionLimits {
-    unsigned max_handshakes = 1000;            // sessions in the handshake at once; more ClientHellos wait
-    unsigned max_idle_sessions = 10000;        // 0: unbounded; beyond it the least recently used is closed
-    std::chrono::seconds idle_timeout{300};    // an idle session is closed after this long
-    std::size_t udp_receive_buffer = 4 << 20;  // SO_RCVBUF of each listening socket; 0: the system default
+    unsigned max_handshakes = 1000;             // handshakes at once; beyond it the oldest gives way
+    unsigned max_handshakes_per_address = 16;   // handshakes at once from one IP address; more are dropped
+    std::chrono::seconds handshake_timeout{8};  // a handshake not finished by then is ended
+    unsigned max_idle_sessions = 10000;         // 0: unbounded; beyond it the least recently used is closed
+    std::chrono::seconds idle_timeout{300};     // an idle session is closed after this long
+    std::size_t udp_receive_buffer = 4 << 20;   // SO_RCVBUF of each listening socket; 0: the system default
 };
 
 struct ServeOptions {

@@ -664,12 +664,14 @@ TEST(GatewayForwarding, PledgeCertificateGoesUpstreamInTheConfiguredHeader) {
 TEST(GatewaySessions, ListeningSocketHasTheReceiveBufferAndLimitsAreLogged) {
     GatewayEnv env;
     env.start_gateway({"--udp-receive-buffer", "100000", "--max-handshakes", "77", "--max-idle-sessions",
-                       "88", "--idle-timeout", "99"});
+                       "88", "--idle-timeout", "99", "--max-handshakes-per-address", "7",
+                       "--handshake-timeout", "9"});
     RunResult ss =
         run_command({"ss", "-Hulmn", "sport = :" + std::to_string(env.port)}, std::chrono::seconds(5));
     EXPECT_NE(ss.output.find("rb200000,"), std::string::npos) << ss.output;
     std::string log = env.gateway_log();
-    EXPECT_NE(log.find("receive_buffer=100000 max_handshakes=77 max_idle_sessions=88 idle_timeout_s=99"),
+    EXPECT_NE(log.find("receive_buffer=100000 max_handshakes=77 max_handshakes_per_address=7 "
+                       "handshake_timeout_s=9 max_idle_sessions=88 idle_timeout_s=99"),
               std::string::npos)
         << log;
 }
@@ -738,6 +740,10 @@ TEST(GatewayConfiguration, BadOptionsExitTwoNamingTheOption) {
         {{"--upstream-cert", env.ra_cert}, "--upstream-key"},
         {{"--max-handshakes", "0"}, "--max-handshakes"},
         {{"--idle-timeout", "0"}, "--idle-timeout"},
+        {{"--max-handshakes-per-address", "0"}, "--max-handshakes-per-address"},
+        {{"--max-handshakes", "10", "--max-handshakes-per-address", "11"}, "--max-handshakes-per-address"},
+        {{"--handshake-timeout", "0"}, "--handshake-timeout"},
+        {{"--handshake-timeout", "301"}, "--handshake-timeout"},
         {{"--udp-receive-buffer", "100"}, "--udp-receive-buffer"},
     };
     for (const auto& c : cases) {

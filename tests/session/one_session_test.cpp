@@ -255,8 +255,11 @@ std::string send_forged_client_hello(std::uint16_t from, std::uint16_t to) {
 }
 
 // Whoever can send datagrams with a pledge's source address must not end its live session with one
-// ClientHello: the server pings the session, the pledge answers, and the session stays.
-TEST(ForgedClientHello, ALiveSessionAnswersTheServersPingAndStays) {
+// ClientHello. A forged ClientHello has no cookie: estgw's hello gate answers it with a HelloVerifyRequest
+// (which goes to the pledge, who ignores it) and the session never sees it, so there is nothing to ping and
+// nothing to close. (A ClientHello that brings a valid cookie back, from a client that really is at that
+// address, leads to the ping: Server.ClientReusingTheAddressOfASessionWhoseCloseWasLostHandshakesAgain.)
+TEST(ForgedClientHello, ALiveSessionStaysAndIsNotEvenDisturbed) {
     gateway::CoapLibrary library(LOG_WARNING);
     ServerEnv env;
     env.start();
@@ -281,8 +284,7 @@ TEST(ForgedClientHello, ALiveSessionAnswersTheServersPingAndStays) {
     EXPECT_EQ(gateway::code_string(again->code), "2.05");
     EXPECT_EQ(client->sessions_opened(), 1);
     std::string log = env.log();
-    EXPECT_NE(log.find("pinging it"), std::string::npos) << log;
-    EXPECT_NE(log.find("dtls-new-association-refused"), std::string::npos) << log;
+    EXPECT_EQ(log.find("pinging it"), std::string::npos) << log;
     EXPECT_EQ(log.find("closing the old session"), std::string::npos) << log;
 }
 

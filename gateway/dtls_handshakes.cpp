@@ -1,0 +1,55 @@
+#include "gateway/dtls_handshakes.hpp"
+
+namespace estgw::gateway {
+
+void DtlsHandshakes::started(Session session, Bytes address, Bytes peer, Clock::time_point now) {
+    ended(session);  // libcoap reuses freed memory: a new session at a known pointer starts afresh
+    ++per_address_[address];
+    peers_[peer] = session;
+    by_start_.emplace(now, session);
+    sessions_.emplace(session, Entry{std::move(address), std::move(peer), now});
+}
+
+void DtlsHandshakes::ended(Session session) {
+    auto found = sessions_.find(session);
+    if (found == sessions_.end()) return;
+    const Entry& entry = found->second;
+    auto count = per_address_.find(entry.address);
+    if (count != per_address_.end() && --count->second == 0) per_address_.erase(count);
+    auto peer = peers_.find(entry.peer);
+    if (peer != peers_.end() && peer->second == session) peers_.erase(peer);
+    auto [first, last] = by_start_.equal_range(entry.started);
+    for (auto it = first; it != last; ++it) {
+        if (it->second == session) {
+            by_start_.erase(it);
+            break;
+        }
+    }
+    sessions_.erase(found);
+}
+
+std::size_t DtlsHandshakes::from_address(const Bytes& address) const {
+    auto found = per_address_.find(address);
+    return found == per_address_.end() ? 0 : found->second;
+}
+
+DtlsHandshakes::Session DtlsHandshakes::session_from(const Bytes& peer) const {
+    auto found = peers_.find(peer);
+    return found == peers_.end() ? nullptr : found->second;
+}
+
+DtlsHandshakes::Session DtlsHandshakes::oldest() const {
+    return by_start_.empty() ? nullptr : by_start_.begin()->second;
+}
+
+std::vector<DtlsHandshakes::Session> DtlsHandshakes::expired(Clock::time_point now,
+                                                             Clock::duration timeout) const {
+    std::vector<Session> out;
+    for (const auto& [started, session] : by_start_) {
+        if (now - started < timeout) break;
+        out.push_back(session);
+    }
+    return out;
+}
+
+}  // namespace estgw::gateway

@@ -1,0 +1,47 @@
+// The DTLS handshakes in progress on the CoAP front, by session: how many there are in all and from one
+// address, which is the oldest, and which have run longer than the handshake timeout. A handshake starts
+// when libcoap creates a server session (only ClientHellos with a valid cookie get that far, see
+// dtls_hello_gate.hpp) and ends when it connects, fails or the session goes away.
+//
+// Sessions are opaque here (libcoap's coap_session_t*), so that the bookkeeping is tested without sockets.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <unordered_map>
+#include <vector>
+
+#include "common/bytes.hpp"
+
+namespace estgw::gateway {
+
+class DtlsHandshakes {
+  public:
+    using Clock = std::chrono::steady_clock;
+    using Session = void*;
+
+    // `address`: the client's IP address alone; `peer`: address and port (one handshake each).
+    void started(Session session, Bytes address, Bytes peer, Clock::time_point now);
+    void ended(Session session);  // connected, failed, or gone; unknown sessions are ignored
+
+    std::size_t total() const { return sessions_.size(); }
+    std::size_t from_address(const Bytes& address) const;
+    bool in_progress(const Bytes& peer) const { return peers_.count(peer) != 0; }
+    Session session_from(const Bytes& peer) const;  // nullptr when none
+    Session oldest() const;                         // nullptr when there is none
+    // The handshakes that started `timeout` or longer before `now`, oldest first.
+    std::vector<Session> expired(Clock::time_point now, Clock::duration timeout) const;
+
+  private:
+    struct Entry {
+        Bytes address, peer;
+        Clock::time_point started;
+    };
+    std::unordered_map<Session, Entry> sessions_;
+    std::multimap<Clock::time_point, Session> by_start_;
+    std::map<Bytes, std::size_t> per_address_;
+    std::map<Bytes, Session> peers_;
+};
+
+}  // namespace estgw::gateway
