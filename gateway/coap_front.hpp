@@ -98,11 +98,6 @@ class CoapFront {
     void deliver_completions();
     void handle_new_associations();
     const PeerIdentity& peer_for(coap_session_t* session);
-    void send(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
-              const coap_string_t* query, coap_pdu_t* response, const mapping::CoapResponse& answer);
-    void log_request(const EstRequest* request, const PeerIdentity& peer, const mapping::CoapResponse& answer,
-                     std::size_t bytes_in, int upstream_status, std::chrono::steady_clock::time_point started,
-                     std::string_view path);
     Result<void> add_resources();
 
     FrontConfig config_;
