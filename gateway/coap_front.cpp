@@ -128,7 +128,11 @@ void route_libcoap_logging(log::Level level) {
     coap_dtls_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
 }
 
-CoapFront::CoapFront(FrontConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
+CoapFront::CoapFront(FrontConfig config, Backend& backend)
+    : config_(std::move(config)),
+      backend_(backend),
+      blocks_(block1_limits(config_.routes.max_body, config_.block_timeout,
+                            config_.sessions.max_idle_sessions)) {}
 
 CoapFront::~CoapFront() {
     // Requests still waiting for an answer (after a drain timeout) hold a session reference each; libcoap
@@ -179,7 +183,8 @@ Result<void> CoapFront::start() {
     if (!context_) return make_error(Status::Internal, "cannot create the CoAP context");
     coap_context_t* ctx = context_.get();
     coap_set_app_data(ctx, this);
-    coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    // Block2 answers by libcoap; Block1 bodies block by block through blocks_ (coap_block1.hpp says why).
+    coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP);
     // Uri-Path-Abbrev is critical: without registering it libcoap would answer 4.02 before we can expand it.
     coap_register_option(ctx, mapping::kUriPathAbbrevOption);
     coap_register_event_handler(ctx, handle_event);
@@ -345,6 +350,7 @@ int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
         auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
         self->peers_.erase(session);
         self->new_associations_.forget(session);
+        self->blocks_.forget(session);
     }
     return 0;
 }
@@ -380,6 +386,35 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
         send_answer(resource, session, request, query, response, answer);
         log_request(nullptr, peer, answer, length, 0, started, path);
         return;
+    }
+
+    Bytes body;  // a Block1 body once its last block is in: what view.payload then points at
+    if (auto block1 = uint_option(request, COAP_OPTION_BLOCK1)) {
+        std::optional<mapping::CoapResponse> refusal;
+        // A body the resource refuses anyway is refused at its first block, not reassembled.
+        if (auto target = mapping::check_coap_request_target(view, config_.routes); !target) {
+            refusal = mapping::error_response(target.error(), config_.routes);
+        } else {
+            std::string upload =
+                view.uri_path_abbrev ? "Uri-Path-Abbrev " + std::to_string(*view.uri_path_abbrev) : path;
+            auto block = blocks_.receive(session, request, *block1, upload, view.payload, started);
+            if (block.kind == mapping::Block1Answer::Kind::Continue) {
+                Block1Receiver::write_continue(response, block.block);
+                return;
+            }
+            if (block.kind == mapping::Block1Answer::Kind::Refused) {
+                refusal = Block1Receiver::refusal(block, config_.routes);
+            } else {
+                body = std::move(block.body);
+                view.payload = body;
+                length = body.size();
+            }
+        }
+        if (refusal) {
+            send_answer(resource, session, request, query, response, *refusal);
+            log_request(nullptr, peer, *refusal, length, 0, started, path);
+            return;
+        }
     }
 
     auto parsed = mapping::parse_coap_request(view, config_.routes);
@@ -552,6 +587,7 @@ Result<void> CoapFront::run() {
         // Always let libcoap run: it handles the socket, retransmissions, and the asyncs just triggered.
         coap_io_process(context_.get(), COAP_IO_NO_WAIT);
         handle_new_associations();
+        blocks_.expire(std::chrono::steady_clock::now());
         refused_handshakes::flush();
         if (draining_) {
             bool answered_all = pending_.empty();

@@ -20,6 +20,7 @@
 #include "common/log.hpp"
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
+#include "gateway/coap_block1.hpp"
 #include "gateway/dtls_credentials.hpp"
 #include "gateway/dtls_new_association.hpp"
 #include "gateway/event_queue.hpp"
@@ -38,6 +39,7 @@ struct FrontConfig {
     mapping::DiscoveryConfig discovery;
     std::chrono::seconds drain_timeout{35};
     SessionLimits sessions;
+    std::chrono::seconds block_timeout{30};  // an incomplete Block1 body with no new block is dropped
 };
 
 // Routes libcoap's own log lines into estgw's log (event "libcoap") at the matching level: debug level
@@ -109,6 +111,7 @@ class CoapFront {
     DtlsNewAssociationWatch new_associations_;
     std::map<PendingKey, Pending> pending_;
     EventQueue<Completion> completions_;
+    Block1Receiver blocks_;
     bool draining_ = false;
 };
 

@@ -738,6 +738,7 @@ TEST(GatewayConfiguration, BadOptionsExitTwoNamingTheOption) {
         {{"--upstream-cert", env.ra_cert}, "--upstream-key"},
         {{"--max-handshakes", "0"}, "--max-handshakes"},
         {{"--idle-timeout", "0"}, "--idle-timeout"},
+        {{"--block-timeout", "0"}, "--block-timeout"},
         {{"--udp-receive-buffer", "100"}, "--udp-receive-buffer"},
     };
     for (const auto& c : cases) {
