@@ -23,6 +23,8 @@
 #include "common/openssl.hpp"
 #include "common/tls_events.hpp"
 #include "common/x509.hpp"
+#include "gateway/coap_answer.hpp"
+#include "gateway/coap_request_pdu.hpp"
 #include "gateway/dtls_self_handshake.hpp"
 #include "gateway/peer_identity.hpp"
 #include "gateway/refused_handshakes.hpp"
@@ -43,37 +45,6 @@ void write_keylog(const SSL*, const char* line) {
         std::fprintf(g_keylog, "%s\n", line);
         std::fflush(g_keylog);
     }
-}
-
-void release_bytes(coap_session_t*, void* app_ptr) {
-    std::unique_ptr<Bytes> owned(static_cast<Bytes*>(app_ptr));
-}
-
-std::optional<unsigned> uint_option(const coap_pdu_t* pdu, coap_option_num_t number) {
-    coap_opt_iterator_t it;
-    coap_opt_t* opt = coap_check_option(pdu, number, &it);
-    if (!opt) return std::nullopt;
-    return coap_decode_var_bytes(coap_opt_value(opt), coap_opt_length(opt));
-}
-
-std::vector<std::string> uri_path(const coap_pdu_t* pdu) {
-    std::vector<std::string> segments;
-    coap_opt_filter_t filter;
-    coap_option_filter_clear(&filter);
-    coap_option_filter_set(&filter, COAP_OPTION_URI_PATH);
-    coap_opt_iterator_t it;
-    coap_option_iterator_init(pdu, &it, &filter);
-    while (coap_opt_t* opt = coap_option_next(&it)) {
-        segments.emplace_back(reinterpret_cast<const char*>(coap_opt_value(opt)), coap_opt_length(opt));
-    }
-    return segments;
-}
-
-std::string join_path(const std::vector<std::string>& segments) {
-    std::string out;
-    for (const auto& s : segments)
-        out += "/" + s;
-    return out.empty() ? "/" : out;
 }
 
 std::string address_text(const coap_session_t* session) {
@@ -182,7 +153,9 @@ CoapFront::CoapFront(FrontConfig config, Backend& backend)
       backend_(backend),
       hello_gate_(HandshakeLimits{config_.sessions.max_handshakes,
                                   config_.sessions.max_handshakes_per_address,
-                                  config_.sessions.handshake_timeout}) {}
+                                  config_.sessions.handshake_timeout}),
+      blocks_(block1_limits(config_.routes.max_body, config_.block_timeout,
+                            config_.sessions.max_idle_sessions)) {}
 
 CoapFront::~CoapFront() {
     // Requests still waiting for an answer (after a drain timeout) hold a session reference each; libcoap
@@ -235,7 +208,8 @@ Result<void> CoapFront::start() {
     if (!context_) return make_error(Status::Internal, "cannot create the CoAP context");
     coap_context_t* ctx = context_.get();
     coap_set_app_data(ctx, this);
-    coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP | COAP_BLOCK_SINGLE_BODY);
+    // Block2 answers by libcoap; Block1 bodies block by block through blocks_ (coap_block1.hpp says why).
+    coap_context_set_block_mode(ctx, COAP_BLOCK_USE_LIBCOAP);
     // Uri-Path-Abbrev is critical: without registering it libcoap would answer 4.02 before we can expand it.
     coap_register_option(ctx, mapping::kUriPathAbbrevOption);
     coap_register_event_handler(ctx, handle_event);
@@ -421,8 +395,8 @@ void CoapFront::handle_discovery(coap_resource_t* resource, coap_session_t* sess
         answer.content_format = static_cast<unsigned>(ContentFormat::LinkFormat);
         answer.payload = to_bytes(links);
     }
-    self->send(resource, session, request, query, response, answer);
-    self->log_request(nullptr, self->peer_for(session), answer, 0, 0, started, "/.well-known/core");
+    send_answer(resource, session, request, query, response, answer);
+    log_request(nullptr, self->peer_for(session), answer, 0, 0, started, "/.well-known/core");
 }
 
 int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
@@ -442,6 +416,7 @@ int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
             self->hello_gate_.session_gone(session);
             self->peers_.erase(session);
             self->new_associations_.forget(session);
+            self->blocks_.forget(session);
             break;
         default:
             break;
@@ -459,43 +434,6 @@ const PeerIdentity& CoapFront::peer_for(coap_session_t* session) {
     return peers_.emplace(session, std::move(peer)).first->second;
 }
 
-void CoapFront::send(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
-                     const coap_string_t* query, coap_pdu_t* response, const mapping::CoapResponse& answer) {
-    coap_pdu_set_code(response, static_cast<coap_pdu_code_t>(answer.code));
-    std::uint8_t buf[8];
-    if (answer.size1) {
-        coap_add_option(response, COAP_OPTION_SIZE1, coap_encode_var_safe(buf, sizeof buf, *answer.size1),
-                        buf);
-    }
-    if (answer.content_format) {
-        // Why libcoap's own Block2 store is safe here (libcoap 4.3.1, src/block.c): it keeps one answer per
-        // session, resource, method and query, and serves only requests asking for Block2 NUM > 0 from it.
-        // A request without Block2, or asking for block 0, always reaches the handler, and the answer given
-        // here replaces the one kept (coap_add_data_large_internal deletes it first). A pledge keeps one
-        // exchange at a time per server (NSTART = 1, RFC 7252 §4.7), so a later sen, sren or crts in the
-        // same DTLS session gets its own answer, whatever Accept or body it has (tests/session prove it
-        // with 16- and 64-byte blocks). What remains is a NUM > 0 request whose answer libcoap no longer
-        // keeps (8 s after its last block, or 93 s after it was made): it reaches the handler, and mapping/
-        // answers a POST's with 4.08 instead of enrolling again. coap_add_data_blocked_response (no store)
-        // would need a store of our own for deferred POST answers, with the same matching rules.
-        // libcoap keeps the body for the follow-up Block2 requests and calls release_bytes when done with it.
-        auto body = std::make_unique<Bytes>(answer.payload);
-        const std::uint8_t* data = body->data();
-        std::size_t length = body->size();
-        int max_age =
-            answer.max_age ? static_cast<int>(std::min<std::uint32_t>(*answer.max_age, INT32_MAX)) : -1;
-        coap_add_data_large_response(resource, session, request, response, query,
-                                     static_cast<std::uint16_t>(*answer.content_format), max_age, 0, length,
-                                     data, release_bytes, body.release());
-        return;
-    }
-    if (answer.max_age) {
-        coap_add_option(response, COAP_OPTION_MAXAGE, coap_encode_var_safe(buf, sizeof buf, *answer.max_age),
-                        buf);
-    }
-    if (!answer.payload.empty()) coap_add_data(response, answer.payload.size(), answer.payload.data());
-}
-
 void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                            const coap_string_t* query, coap_pdu_t* response) {
     coap_bin_const_t token = coap_pdu_get_token(request);
@@ -505,14 +443,7 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     }
     auto started = std::chrono::steady_clock::now();
     const PeerIdentity& peer = peer_for(session);
-
-    mapping::CoapRequestView view;
-    view.method = static_cast<std::uint8_t>(coap_pdu_get_code(request));
-    view.uri_path = uri_path(request);
-    view.uri_path_abbrev = uint_option(request, mapping::kUriPathAbbrevOption);
-    view.content_format = uint_option(request, COAP_OPTION_CONTENT_FORMAT);
-    view.accept = uint_option(request, COAP_OPTION_ACCEPT);
-    if (auto block2 = uint_option(request, COAP_OPTION_BLOCK2)) view.block2_num = *block2 >> 4;
+    mapping::CoapRequestView view = request_view(request);
     std::size_t length = 0, offset = 0, total = 0;
     const std::uint8_t* data = nullptr;
     if (coap_get_data_large(request, &length, &data, &offset, &total)) view.payload = ByteView(data, length);
@@ -521,15 +452,44 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     if (draining_) {
         auto answer = mapping::coap_error_response(Status::ServiceUnavailable, "shutting down",
                                                    std::chrono::seconds(5));
-        send(resource, session, request, query, response, answer);
+        send_answer(resource, session, request, query, response, answer);
         log_request(nullptr, peer, answer, length, 0, started, path);
         return;
+    }
+
+    Bytes body;  // a Block1 body once its last block is in: what view.payload then points at
+    if (auto block1 = uint_option(request, COAP_OPTION_BLOCK1)) {
+        std::optional<mapping::CoapResponse> refusal;
+        // A body the resource refuses anyway is refused at its first block, not reassembled.
+        if (auto target = mapping::check_coap_request_target(view, config_.routes); !target) {
+            refusal = mapping::error_response(target.error(), config_.routes);
+        } else {
+            std::string upload =
+                view.uri_path_abbrev ? "Uri-Path-Abbrev " + std::to_string(*view.uri_path_abbrev) : path;
+            auto block = blocks_.receive(session, request, *block1, upload, view.payload, started);
+            if (block.kind == mapping::Block1Answer::Kind::Continue) {
+                Block1Receiver::write_continue(response, block.block);
+                return;
+            }
+            if (block.kind == mapping::Block1Answer::Kind::Refused) {
+                refusal = Block1Receiver::refusal(block, config_.routes);
+            } else {
+                body = std::move(block.body);
+                view.payload = body;
+                length = body.size();
+            }
+        }
+        if (refusal) {
+            send_answer(resource, session, request, query, response, *refusal);
+            log_request(nullptr, peer, *refusal, length, 0, started, path);
+            return;
+        }
     }
 
     auto parsed = mapping::parse_coap_request(view, config_.routes);
     if (!parsed) {
         auto answer = mapping::error_response(parsed.error(), config_.routes);
-        send(resource, session, request, query, response, answer);
+        send_answer(resource, session, request, query, response, answer);
         log_request(nullptr, peer, answer, length, 0, started, path);
         return;
     }
@@ -542,7 +502,7 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
         auto answer = converted
                           ? *converted
                           : mapping::coap_error_response(converted.error().status, converted.error().message);
-        send(resource, session, request, query, response, answer);
+        send_answer(resource, session, request, query, response, answer);
         log_request(&est, peer, answer, length, result.upstream_status, started, path);
         return;
     }
@@ -553,7 +513,7 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     if (!async) {
         auto answer = mapping::coap_error_response(Status::ServiceUnavailable, "cannot defer the answer",
                                                    std::chrono::seconds(5));
-        send(resource, session, request, query, response, answer);
+        send_answer(resource, session, request, query, response, answer);
         log_request(&est, peer, answer, length, 0, started, path);
         return;
     }
@@ -641,30 +601,11 @@ void CoapFront::finish_async(coap_resource_t* resource, coap_session_t* session,
     auto answer = converted
                       ? *converted
                       : mapping::coap_error_response(converted.error().status, converted.error().message);
-    send(resource, session, request, query, response, answer);
+    send_answer(resource, session, request, query, response, answer);
     auto segments = uri_path(request);
     log_request(&pending.request, pending.request.peer, answer, pending.bytes_in,
                 pending.response->upstream_status, pending.started, join_path(segments));
     coap_session_release(session);
-}
-
-void CoapFront::log_request(const EstRequest* request, const PeerIdentity& peer,
-                            const mapping::CoapResponse& answer, std::size_t bytes_in, int upstream_status,
-                            std::chrono::steady_clock::time_point started, std::string_view path) {
-    if (!log::enabled(log::Level::Info)) return;
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    char ms_text[32];
-    std::snprintf(ms_text, sizeof ms_text, "%.2f", ms);
-    std::string op = request ? std::string(mapping::resource_for(request->op).short_name) : "-";
-    log::info("request", {{"peer", peer.address},
-                          {"client", peer.subject.empty() ? std::string("-") : peer.subject},
-                          {"path", path},
-                          {"op", op},
-                          {"code", mapping::coap_code_string(answer.code)},
-                          {"upstream", upstream_status ? std::to_string(upstream_status) : std::string("-")},
-                          {"in", bytes_in},
-                          {"out", answer.payload.size()},
-                          {"ms", std::string(ms_text)}});
 }
 
 Result<void> CoapFront::run() {
@@ -724,6 +665,7 @@ Result<void> CoapFront::run() {
         hello_gate_.expire(loop_time);
         if (hello_gate_.memory_to_return(loop_time)) malloc_trim(0);
         handle_new_associations();
+        blocks_.expire(std::chrono::steady_clock::now());
         refused_handshakes::flush();
         g_libcoap_throttle.flush();
         if (draining_) {

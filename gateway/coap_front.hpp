@@ -20,6 +20,7 @@
 #include "common/log.hpp"
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
+#include "gateway/coap_block1.hpp"
 #include "gateway/dtls_credentials.hpp"
 #include "gateway/dtls_hello_gate.hpp"
 #include "gateway/dtls_new_association.hpp"
@@ -39,6 +40,7 @@ struct FrontConfig {
     mapping::DiscoveryConfig discovery;
     std::chrono::seconds drain_timeout{35};
     SessionLimits sessions;
+    std::chrono::seconds block_timeout{30};  // an incomplete Block1 body with no new block is dropped
 };
 
 // Routes libcoap's own log lines into estgw's log (event "libcoap") at the matching level: debug level
@@ -99,11 +101,6 @@ class CoapFront {
     void deliver_completions();
     void handle_new_associations();
     const PeerIdentity& peer_for(coap_session_t* session);
-    void send(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
-              const coap_string_t* query, coap_pdu_t* response, const mapping::CoapResponse& answer);
-    void log_request(const EstRequest* request, const PeerIdentity& peer, const mapping::CoapResponse& answer,
-                     std::size_t bytes_in, int upstream_status, std::chrono::steady_clock::time_point started,
-                     std::string_view path);
     Result<void> add_resources();
     void start_hello_gate(const coap_address_t& address);
 
@@ -117,6 +114,7 @@ class CoapFront {
     DtlsHelloGate hello_gate_;
     std::map<PendingKey, Pending> pending_;
     EventQueue<Completion> completions_;
+    Block1Receiver blocks_;
     bool draining_ = false;
 };
 

@@ -31,6 +31,7 @@ FrontConfig front_config(const ServeOptions& o, const Backend& backend) {
     f.client_ca_file = o.client_ca_file;
     f.keylog_file = o.keylog_file;
     f.sessions = o.sessions;
+    f.block_timeout = o.block_timeout;
     f.routes = o.routes;
     for (Operation op : backend.unavailable_operations())
         f.routes.disabled.push_back(op);

@@ -148,7 +148,8 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("root", po::value<std::vector<std::string>>(), "extra EST root such as /est, repeatable; /.well-known/est is always served")
         ("brski-root", po::value<std::vector<std::string>>(), "extra BRSKI root such as /b, repeatable; /.well-known/brski is always served")
         ("label", po::value<std::vector<std::string>>(), "CA label served as <root>/<label>/<op> and passed upstream, repeatable")
-        ("max-body", po::value<std::size_t>()->default_value(16384), "largest request body in bytes; larger ones get 4.13 with Size1")
+        ("max-body", po::value<std::size_t>()->default_value(16384), "largest request body in bytes; larger ones get 4.13 with Size1, at the first Block1 block that shows it")
+        ("block-timeout", po::value<unsigned>()->default_value(30), "seconds an incomplete Block1 body is kept without a new block before it is dropped")
         ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for upstream calls and signing (default: cores)")
         ("queue-limit", po::value<std::size_t>()->default_value(1024), "requests waiting for a worker before new ones get 5.03 + Max-Age")
         ("max-handshakes", po::value<unsigned>()->default_value(1000), "DTLS handshakes in progress at once (after the cookie exchange); beyond it the oldest gives way to a new one")
@@ -265,6 +266,10 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
     if (vm.count("root")) o.routes.est_roots = vm["root"].as<std::vector<std::string>>();
     if (vm.count("brski-root")) o.routes.brski_roots = vm["brski-root"].as<std::vector<std::string>>();
     o.routes.max_body = vm["max-body"].as<std::size_t>();
+    const unsigned block_timeout = vm["block-timeout"].as<unsigned>();
+    if (block_timeout == 0 || block_timeout > 86400)
+        return option_error("block-timeout", "must be between 1 and 86400 seconds");
+    o.block_timeout = std::chrono::seconds(block_timeout);
     // Checked here rather than by validate_route_config, whose error would be reported against --root.
     if (vm.count("label")) {
         for (const auto& label : vm["label"].as<std::vector<std::string>>()) {

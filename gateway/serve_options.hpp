@@ -43,6 +43,7 @@ struct ServeOptions {
     std::vector<ListenAddress> listen;
     std::string cert_file, key_file, client_ca_file;  // DTLS identity and accepted client issuers
     mapping::RouteConfig routes;  // roots, body limit and the RFC 7030 §3.2.2 labels served under every root
+    std::chrono::seconds block_timeout{30};  // an incomplete Block1 body with no new block is dropped
     std::size_t workers = 2;
     std::size_t queue_limit = 1024;  // jobs waiting for a worker before 5.03 + Max-Age
     SessionLimits sessions;

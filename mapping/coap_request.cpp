@@ -105,9 +105,8 @@ Result<std::vector<std::string>> effective_path(const CoapRequestView& request) 
     return expand_uri_path_abbrev(*request.uri_path_abbrev);
 }
 
-}  // namespace
-
-Result<EstRequest> parse_coap_request(const CoapRequestView& request, const RouteConfig& config) {
+// The checks before the payload's, in parse_coap_request's order.
+Result<Route> check_target(const CoapRequestView& request, const RouteConfig& config) {
     if (!request.unknown_critical_options.empty()) {
         return make_error(Status::BadOption, "unrecognized critical option " +
                                                  std::to_string(request.unknown_critical_options.front()) +
@@ -131,6 +130,20 @@ Result<EstRequest> parse_coap_request(const CoapRequestView& request, const Rout
                           name + ": Block2 block " + std::to_string(*request.block2_num) +
                               " of an answer that is no longer kept; send the request again from block 0");
     }
+    return route;
+}
+
+}  // namespace
+
+Result<void> check_coap_request_target(const CoapRequestView& request, const RouteConfig& config) {
+    if (auto route = check_target(request, config); !route) return route.error();
+    return {};
+}
+
+Result<EstRequest> parse_coap_request(const CoapRequestView& request, const RouteConfig& config) {
+    ESTGW_TRY(route, check_target(request, config));
+    const Resource& resource = *route.resource;
+    const std::string name = "/" + std::string(resource.short_name);
     if (request.payload.size() > config.max_body) {
         return make_error(Status::PayloadTooLarge,
                           "request payload of " + std::to_string(request.payload.size()) +

@@ -49,6 +49,11 @@ struct CoapRequestView {
 // The peer identity is left for the caller to fill.
 Result<EstRequest> parse_coap_request(const CoapRequestView& request, const RouteConfig& config);
 
+// parse_coap_request's checks that come before the payload's (critical options, path, method, Block2), in
+// the same order and with the same errors. The front runs them on every Block1 block, so that a body the
+// resource would refuse anyway is refused at its first block instead of being reassembled.
+Result<void> check_coap_request_target(const CoapRequestView& request, const RouteConfig& config);
+
 // The CoAP answer to a failed parse_coap_request (or any other error before a backend is involved):
 // coap_error_response, plus Size1 = config.max_body on 4.13 (RFC 7959 §2.9.3).
 CoapResponse error_response(const Error& error, const RouteConfig& config);

@@ -744,6 +744,7 @@ TEST(GatewayConfiguration, BadOptionsExitTwoNamingTheOption) {
         {{"--max-handshakes", "10", "--max-handshakes-per-address", "11"}, "--max-handshakes-per-address"},
         {{"--handshake-timeout", "0"}, "--handshake-timeout"},
         {{"--handshake-timeout", "301"}, "--handshake-timeout"},
+        {{"--block-timeout", "0"}, "--block-timeout"},
         {{"--udp-receive-buffer", "100"}, "--udp-receive-buffer"},
     };
     for (const auto& c : cases) {

@@ -459,6 +459,32 @@ TEST(ErrorResponse, OtherErrorsCarryTheDiagnosticOnly) {
     EXPECT_FALSE(response.max_age.has_value());
 }
 
+// ---- the target alone, for each Block1 block (RFC 7959 §2.3: any block may be refused) ----
+
+TEST(CheckCoapRequestTarget, AcceptsABlockOfABodyWithoutLookingAtThePayload) {
+    CoapRequestView view;
+    view.method = kPost;
+    view.uri_path = est("sen");
+    view.content_format = 60;  // wrong, but a matter for the whole body
+    EXPECT_TRUE(check_coap_request_target(view, RouteConfig{}).ok());
+}
+
+TEST(CheckCoapRequestTarget, RefusesAnUnknownPathAsParseCoapRequestDoes) {
+    CoapRequestView view;
+    view.method = kPost;
+    view.uri_path = est("nope");
+    EXPECT_EQ(check_coap_request_target(view, RouteConfig{}).status(), Status::NotFound);
+}
+
+TEST(CheckCoapRequestTarget, RefusesTheWrongMethodAsParseCoapRequestDoes) {
+    CoapRequestView view;
+    view.method = kPost;
+    view.uri_path = est("crts");
+    auto checked = check_coap_request_target(view, RouteConfig{});
+    EXPECT_EQ(checked.status(), Status::MethodNotAllowed);
+    EXPECT_EQ(checked.error().message, "/crts takes GET; got POST");
+}
+
 // Every failure of parse_coap_request becomes the code of its status.
 TEST(ErrorResponse, ParseFailureBecomesItsCode) {
     auto result = Request(kGet, est("nope")).parse();

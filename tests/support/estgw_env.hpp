@@ -31,7 +31,7 @@ class EstgwEnv {
     std::vector<std::string> coap_command(const std::string& path, const std::vector<std::string>& args,
                                           const std::optional<Credentials>& who, const std::string& out_file);
 
-    // The estgw process, -1 when none runs.
+    // The running estgw's process id, for reading /proc; -1 when none runs.
     pid_t pid() const { return process_ ? process_->pid() : -1; }
 
     TempDir dir;
