@@ -153,7 +153,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for upstream calls and signing (default: cores)")
         ("queue-limit", po::value<std::size_t>()->default_value(1024), "requests waiting for a worker before new ones get 5.03 + Max-Age")
         ("max-handshakes", po::value<unsigned>()->default_value(1000), "DTLS handshakes in progress at once (after the cookie exchange); beyond it the oldest gives way to a new one")
-        ("max-handshakes-per-address", po::value<unsigned>()->default_value(16), "DTLS handshakes in progress at once from one IP address; further ClientHellos from it are dropped until one ends")
+        ("max-handshakes-per-address", po::value<unsigned>(), "DTLS handshakes in progress at once from one IP address, so that one address cannot take all of --max-handshakes; further ClientHellos from it are dropped until one ends (default: a quarter of --max-handshakes)")
         ("handshake-timeout", po::value<unsigned>()->default_value(8), "seconds a DTLS handshake may take after the cookie exchange before it is ended")
         ("max-idle-sessions", po::value<unsigned>()->default_value(10000), "established DTLS sessions with nothing in flight; beyond it the least recently used is closed (0: no limit)")
         ("idle-timeout", po::value<unsigned>()->default_value(300), "seconds after which an idle DTLS session is closed")
@@ -293,7 +293,11 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
     o.sessions.max_handshakes = vm["max-handshakes"].as<unsigned>();
     if (o.sessions.max_handshakes == 0 || o.sessions.max_handshakes > 1000000)
         return option_error("max-handshakes", "must be between 1 and 1000000");
-    o.sessions.max_handshakes_per_address = vm["max-handshakes-per-address"].as<unsigned>();
+    // A quarter by default: one address (a CoAP proxy, a NAT, a test bench) may run many handshakes, but
+    // never all of them.
+    o.sessions.max_handshakes_per_address = vm.count("max-handshakes-per-address")
+                                                ? vm["max-handshakes-per-address"].as<unsigned>()
+                                                : std::max(1u, o.sessions.max_handshakes / 4);
     if (o.sessions.max_handshakes_per_address == 0 ||
         o.sessions.max_handshakes_per_address > o.sessions.max_handshakes) {
         return option_error("max-handshakes-per-address", "must be between 1 and --max-handshakes");

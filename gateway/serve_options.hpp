@@ -31,7 +31,7 @@ Result<ListenAddress> parse_listen_address(std::string_view text);
 // and each costs the pledge a DTLS retransmission timeout (1 s, then 2 s, ...). docs/BENCHMARKS.md.
 struct SessionLimits {
     unsigned max_handshakes = 1000;             // handshakes at once; beyond it the oldest gives way
-    unsigned max_handshakes_per_address = 16;   // handshakes at once from one IP address; more are dropped
+    unsigned max_handshakes_per_address = 250;  // handshakes at once from one IP address; more are dropped
     std::chrono::seconds handshake_timeout{8};  // a handshake not finished by then is ended
     unsigned max_idle_sessions = 10000;         // 0: unbounded; beyond it the least recently used is closed
     std::chrono::seconds idle_timeout{300};     // an idle session is closed after this long
