@@ -64,6 +64,7 @@ class HttpsAcceptor {
     using Clock = HttpsConnection::Clock;
 
     void run();
+    void serve_ready(std::vector<HttpsConnection*>& ready, Clock::time_point now);
     void accept_all(Clock::time_point now);
     void refuse(FileDescriptor socket, const std::string& peer, ConnectionCounter::Verdict verdict);
     void pause_accepting(Clock::time_point now, int error);

@@ -48,6 +48,8 @@ bool HttpsConnection::has_complete_head() {
 
 void HttpsConnection::drop_consumed() {
     input.erase(0, consumed);
+    // An idle connection keeps no buffer: thousands of them would otherwise hold one head's worth each.
+    if (input.empty()) std::string().swap(input);
     consumed = 0;
     scanned = 0;
 }

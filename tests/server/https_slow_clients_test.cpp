@@ -4,6 +4,7 @@
 // 127.0.0.2 and up (support/idle_clients.hpp), the legitimate curl from 127.0.0.1.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -75,6 +76,31 @@ TEST_F(HttpsSlowClients, ALegitimateRequestIsAnsweredWithinASecondWhileAThousand
     const auto took = std::chrono::steady_clock::now() - started;
     EXPECT_LT(took, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
     EXPECT_EQ(idle.closed_by_server(), 0u) << "the idle connections were not all held while it was answered";
+}
+
+// Handshakes cost crypto on the accept thread; when each ready connection was served in turn, a curl 0.3 s
+// into a burst of 1 000 took 1.4 s (of 4 000: 8.9 s). Addresses with fewer connections go first now: 75 ms.
+TEST_F(HttpsSlowClients, ALegitimateRequestIsAnsweredWithinASecondDuringABurstOfAThousandHandshakes) {
+    server.start();
+    IdleClientsPlan p = plan(100);
+    p.tls = 1000;
+    std::promise<unsigned> established;
+    std::promise<void> release;
+    std::thread burst([&] {
+        IdleClients idle(p);
+        established.set_value(idle.tls_established());
+        release.get_future().wait();
+    });
+    std::this_thread::sleep_for(300ms);
+    const auto started = std::chrono::steady_clock::now();
+    const std::string status = cacerts();
+    const auto took = std::chrono::steady_clock::now() - started;
+    const unsigned handshakes = established.get_future().get();
+    release.set_value();
+    burst.join();
+    EXPECT_EQ(status, "200");
+    EXPECT_LT(took, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+    EXPECT_EQ(handshakes, 1000u);
 }
 
 // Slowloris: heads that never end hold no worker either, though there are more of them than workers.
