@@ -2,17 +2,34 @@
 
 #include <httplib.h>
 #include <openssl/rand.h>
+#include <sys/resource.h>
 
 #include <future>
 
 #include "common/bytes.hpp"
 #include "common/log.hpp"
+#include "gateway/https_acceptor.hpp"
+#include "gateway/https_connection.hpp"
 #include "gateway/peer_identity.hpp"
 #include "gateway/refused_handshakes.hpp"
+#include "gateway/worker_pool.hpp"
 #include "mapping/http_server.hpp"
 #include "mapping/resources.hpp"
 
 namespace estgw::gateway {
+
+// cpp-httplib's SSLServer for what it does well, without its listener: its TLS context (from --cert, --key,
+// --client-ca, client certificates required), and its parsing, routing and writing of one request on a
+// stream, which Server::process_request does and which is protected, hence this class.
+class HttpsRequestRouter : public httplib::SSLServer {
+  public:
+    using httplib::SSLServer::SSLServer;
+
+    // False when the connection cannot go on; `client_closes` when the request asked to close it.
+    bool answer(httplib::Stream& stream, bool last, bool& client_closes, const SSL* ssl) {
+        return process_request(stream, last, client_closes, [ssl](httplib::Request& req) { req.ssl = ssl; });
+    }
+};
 
 namespace {
 
@@ -20,6 +37,29 @@ std::string random_boundary() {
     std::uint8_t random[12];
     RAND_bytes(random, sizeof random);
     return "estgw-" + to_hex(random);
+}
+
+// Each connection is a file descriptor, and systemd starts services with a soft limit of 1024 open files:
+// the soft limit is raised to the hard one, and --https-max-connections lowered (with a warning) to what
+// that allows beside the rest of the process (the database, upstream connections, logs).
+unsigned connections_within_open_file_limit(unsigned wanted) {
+    constexpr rlim_t kReserve = 256;
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted + kReserve) return wanted;
+    const auto possible =
+        static_cast<unsigned>(limit.rlim_cur > 2 * kReserve ? limit.rlim_cur - kReserve : limit.rlim_cur / 2);
+    log::warn("https-max-connections-lowered",
+              {{"from", wanted},
+               {"to", possible},
+               {"note", "the open file limit is " + std::to_string(limit.rlim_cur) +
+                            "; raise it (ulimit -n, LimitNOFILE=) for more HTTPS connections"}});
+    return possible;
 }
 
 }  // namespace
@@ -37,18 +77,14 @@ Result<void> HttpsFront::start() {
         if (!trust) return make_error(Status::BadRequest, "--client-ca: " + trust.error().message);
         forwarded_ = std::move(*trust);
     }
-    server_ = std::make_unique<httplib::SSLServer>(config_.cert_file.c_str(), config_.key_file.c_str(),
+    router_ = std::make_unique<HttpsRequestRouter>(config_.cert_file.c_str(), config_.key_file.c_str(),
                                                    config_.client_ca_file.c_str());
-    if (!server_->is_valid()) {
+    if (!router_->is_valid()) {
         return make_error(Status::BadRequest,
                           "--https-listen: cannot set up TLS with --cert/--key/--client-ca");
     }
-    refused_handshakes::watch_https(server_->ssl_context());
-    server_->set_tcp_nodelay(true);
-    // cpp-httplib closes a keep-alive connection after 5 requests by default; each new one then costs the
-    // client (a gateway's pool, say) a full TLS handshake with certificate checks. nginx's default is 1000.
-    server_->set_keep_alive_max_count(1000);
-    server_->set_payload_max_length(config_.routes.max_body * 2 + 1024);  // base64 plus line breaks
+    refused_handshakes::watch_https(router_->ssl_context());
+    router_->set_payload_max_length(config_.routes.max_body * 2 + 1024);  // base64 plus line breaks
     auto handler = [this](const httplib::Request& req, httplib::Response& res) {
         auto started = std::chrono::steady_clock::now();
         mapping::HttpRequest request;
@@ -110,19 +146,36 @@ Result<void> HttpsFront::start() {
                                     {"out", out.body.size()},
                                     {"ms", static_cast<long>(ms)}});
     };
-    server_->Get(".*", handler);
-    server_->Post(".*", handler);
-    if (!server_->bind_to_port(config_.listen.host.c_str(), config_.listen.port)) {
-        return make_error(Status::Internal, "cannot listen on " + config_.listen.text() + " (TCP) for HTTPS");
-    }
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    router_->Get(".*", handler);
+    router_->Post(".*", handler);
+
+    HttpsLimits limits = config_.limits;
+    limits.max_connections = connections_within_open_file_limit(limits.max_connections);
+    // Every connection has at most one request waiting, so the queue needs no other bound.
+    requests_ = std::make_unique<WorkerPool>(kRequestThreads, limits.max_connections);
+    acceptor_ = std::make_unique<HttpsAcceptor>(limits, router_->ssl_context(), [this](HttpsConnection& c) {
+        return requests_->try_submit([this, &c] { answer(c); });
+    });
+    if (auto listening = acceptor_->listen(config_.listen); !listening) return listening.error();
+    acceptor_->start();
     log::info("listening", {{"address", config_.listen.text()}, {"protocol", "https"}});
     return {};
 }
 
+void HttpsFront::answer(HttpsConnection& connection) {
+    HttpsStream stream(connection, config_.limits.header_timeout);
+    const bool last = stopping_ || connection.requests + 1 >= kKeepAliveMaxRequests;
+    bool client_closes = false;
+    const bool ok = router_->answer(stream, last, client_closes, connection.ssl.get());
+    ++connection.requests;
+    acceptor_->give_back(connection, ok && !client_closes && !last);
+}
+
 void HttpsFront::stop() {
-    if (server_) server_->stop();
-    if (thread_.joinable()) thread_.join();
+    stopping_ = true;
+    if (acceptor_) acceptor_->begin_stop();
+    if (requests_) requests_->drain();
+    if (acceptor_) acceptor_->join();
 }
 
 }  // namespace estgw::gateway

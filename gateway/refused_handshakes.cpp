@@ -43,13 +43,11 @@ std::string tcp_peer(const SSL* ssl) {
     return std::string(text) + ":" + std::to_string(ntohs(v4.sin_port));
 }
 
-// The TCP peer of the handshake this thread runs, read when it starts: a client that refuses us closes the
+// The HTTPS front names the peer in each SSL's app data, from accept(): a client that refuses us closes the
 // connection at once, and then getpeername() has nothing to say.
-thread_local const SSL* t_https_ssl = nullptr;
-thread_local std::string t_https_peer;
-
 std::string https_peer(const SSL* ssl) {
-    return ssl == t_https_ssl ? t_https_peer : tcp_peer(ssl);
+    if (const auto* peer = static_cast<const std::string*>(SSL_get_app_data(ssl))) return *peer;
+    return tcp_peer(ssl);
 }
 
 std::string dtls_peer(const SSL* ssl) {
@@ -80,10 +78,6 @@ void report(const SSL* ssl, int where, int ret, const char* protocol, std::strin
 }
 
 void on_https_info(const SSL* ssl, int where, int ret) {
-    if ((where & SSL_CB_HANDSHAKE_START) && SSL_in_before(ssl)) {
-        t_https_ssl = ssl;
-        t_https_peer = tcp_peer(ssl);
-    }
     record_tls_info(ssl, where, ret);
     report(ssl, where, ret, "https", https_peer);
 }

@@ -69,6 +69,7 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
         h.client_ca_file = o.client_ca_file;
         h.routes = coap_config.routes;
         h.trust_forwarded_client_cert = o.trust_forwarded_client_cert;
+        h.limits = o.https_limits;
         https = std::make_unique<HttpsFront>(h, backend);
         if (auto started = https->start(); !started) {
             std::cerr << "estgw serve: " << started.error().message << "\n";

@@ -135,6 +135,7 @@ std::optional<Mode> mode_of(const po::option_description& option) {
 Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, std::ostream& help_out) {
     if (args.empty()) return make_error(Status::BadRequest, kHowToStart);
     std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    const HttpsLimits https;  // the defaults
     po::options_description desc("estgw serve options");
     // clang-format off
     desc.add_options()
@@ -171,6 +172,11 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("ca-key", po::value<std::string>(), "server: private key of --ca-cert")
         ("db", po::value<std::string>()->default_value("./estgw.db"), "server: SQLite file recording every issued certificate")
         ("https-listen", po::value<std::string>(), "server: also serve RFC 7030 over HTTPS on HOST:PORT (client certificates required)")
+        ("https-handshake-timeout", po::value<unsigned>()->default_value(https.handshake_timeout.count()), "server: seconds from accepting an HTTPS connection to the end of its TLS handshake; then it is closed")
+        ("https-header-timeout", po::value<unsigned>()->default_value(https.header_timeout.count()), "server: seconds for an HTTPS request head to arrive in full, from the handshake's end or the head's first byte; the body then has as long again, and so has the client to take the answer")
+        ("https-keepalive-timeout", po::value<unsigned>()->default_value(https.keepalive_timeout.count()), "server: seconds an HTTPS connection may wait between requests before it is closed")
+        ("https-max-connections", po::value<unsigned>()->default_value(https.max_connections), "server: HTTPS connections open at once, in any stage; more are refused (lowered to what the open file limit allows)")
+        ("https-max-connections-per-address", po::value<unsigned>()->default_value(https.max_connections_per_address), "server: HTTPS connections open at once from one IPv4 address or IPv6 /64; more from there are refused (an RA or gateway in front needs its pool: estgw gateway opens --workers + 1)")
         ("trust-forwarded-client-cert", po::value<std::string>(), "server: header in which an RA (TLS client with id-kp-cmcRA) forwards its client's certificate, verified against --client-ca (a gateway's --forward-client-cert)")
         ("validity-days", po::value<unsigned>()->default_value(365), "server: lifetime of issued certificates in days")
         ("csrattrs", po::value<std::string>(), "server: DER or PEM CsrAttrs answered on /att (default: P-256 key, extensionRequest)")
@@ -213,6 +219,38 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
 }
 
 namespace {
+
+// The --https-* limits; set without --https-listen they would silently do nothing, so that is an error.
+Result<HttpsLimits> read_https_limits(const po::variables_map& vm, bool https_listen) {
+    using Seconds = std::chrono::seconds;
+    struct Bounded {
+        const char* name;
+        unsigned min, max;
+        const char* unit;
+        void (*set)(HttpsLimits&, unsigned);
+    };
+    // clang-format off
+    constexpr Bounded kOptions[] = {
+        {"https-handshake-timeout",           1, 3600,    " seconds", [](HttpsLimits& l, unsigned v) { l.handshake_timeout = Seconds(v); }},
+        {"https-header-timeout",              1, 3600,    " seconds", [](HttpsLimits& l, unsigned v) { l.header_timeout = Seconds(v); }},
+        {"https-keepalive-timeout",           1, 3600,    " seconds", [](HttpsLimits& l, unsigned v) { l.keepalive_timeout = Seconds(v); }},
+        {"https-max-connections",             1, 1000000, "",         [](HttpsLimits& l, unsigned v) { l.max_connections = v; }},
+        {"https-max-connections-per-address", 1, 1000000, "",         [](HttpsLimits& l, unsigned v) { l.max_connections_per_address = v; }},
+    };
+    // clang-format on
+    HttpsLimits limits;
+    for (const Bounded& option : kOptions) {
+        if (!https_listen && !vm[option.name].defaulted())
+            return option_error(option.name, "needs --https-listen: it limits the HTTPS front");
+        const unsigned value = vm[option.name].as<unsigned>();
+        if (value < option.min || value > option.max) {
+            return option_error(option.name, "must be between " + std::to_string(option.min) + " and " +
+                                                 std::to_string(option.max) + option.unit);
+        }
+        option.set(limits, value);
+    }
+    return limits;
+}
 
 Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::options_description& desc,
                                          const OptionSources& sources) {
@@ -384,6 +422,8 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
             if (!a) return option_error("https-listen", a.error().message);
             o.https_listen = *a;
         }
+        ESTGW_TRY(limits, read_https_limits(vm, o.https_listen.has_value()));
+        o.https_limits = limits;
         if (vm.count("trust-forwarded-client-cert")) {
             const std::string header = vm["trust-forwarded-client-cert"].as<std::string>();
             if (!o.https_listen) {

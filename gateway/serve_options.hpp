@@ -38,6 +38,19 @@ struct SessionLimits {
     std::size_t udp_receive_buffer = 4 << 20;   // SO_RCVBUF of each listening socket; 0: the system default
 };
 
+// What the HTTPS front lets a client hold. cpp-httplib gave each connection a thread of a pool of 8 from the
+// moment of accept: 500 idle TCP connections made a legitimate request wait 58 s. Now a connection holds no
+// thread until its whole request head has arrived, and each stage before that has its own time limit.
+// docs/BENCHMARKS.md, "HTTPS front under idle connections".
+struct HttpsLimits {
+    std::chrono::seconds handshake_timeout{10};  // from accept to the end of the TLS handshake
+    std::chrono::seconds header_timeout{10};     // for a request head once it began (for the first: from
+                                                 // the handshake's end); the body then has as long again
+    std::chrono::seconds keepalive_timeout{5};   // between requests, for the next one's first byte
+    unsigned max_connections = 4096;             // open at once, in any stage; more are refused at accept
+    unsigned max_connections_per_address = 64;   // the same from one IPv4 address or IPv6 /64
+};
+
 struct ServeOptions {
     Mode mode = Mode::Gateway;
     std::vector<ListenAddress> listen;
@@ -58,7 +71,8 @@ struct ServeOptions {
     // server mode
     std::string ca_cert_file, ca_key_file;  // the issuing CA (PEM; the certificate file may carry its chain)
     std::string db_file = "./estgw.db";
-    std::optional<ListenAddress> https_listen;               // RFC 7030 over HTTPS for regular devices
+    std::optional<ListenAddress> https_listen;  // RFC 7030 over HTTPS for regular devices
+    HttpsLimits https_limits;
     std::optional<std::string> trust_forwarded_client_cert;  // header an RA forwards client certificates in
     unsigned validity_days = 365;
     std::string csrattrs_file;  // empty: the built-in default
