@@ -9,10 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <set>
 
@@ -21,6 +19,7 @@
 #include "common/openssl.hpp"
 #include "common/tls_events.hpp"
 #include "common/x509.hpp"
+#include "gateway/own_sockets.hpp"
 #include "gateway/peer_identity.hpp"
 #include "gateway/refused_handshakes.hpp"
 #include "mapping/coap_request.hpp"
@@ -80,23 +79,6 @@ std::string address_text(const coap_session_t* session) {
     return std::string(buf, n);
 }
 
-// The UDP sockets this process has open. libcoap 4.3.1 has no call that returns an endpoint's socket, so
-// CoapFront::start compares this before and after creating one.
-std::set<int> udp_sockets() {
-    std::set<int> fds;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-        int fd = -1;
-        const std::string name = entry.path().filename().string();
-        auto [end, parse_error] = std::from_chars(name.data(), name.data() + name.size(), fd);
-        if (parse_error != std::errc{} || end != name.data() + name.size()) continue;
-        int type = 0;
-        socklen_t length = sizeof type;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 && type == SOCK_DGRAM) fds.insert(fd);
-    }
-    return fds;
-}
-
 // Sets the receive buffer; as root (CAP_NET_ADMIN) beyond net.core.rmem_max. Returns what the kernel
 // granted (it reports twice the usable size).
 std::size_t set_receive_buffer(int fd, std::size_t bytes) {
@@ -149,6 +131,19 @@ void write_libcoap_log(coap_log_t level, const char* message) {
     log::write(ours, "libcoap", {{"message", text}});
 }
 
+// While stopping, every request gets 5.03 + Max-Age: the pledge retries later, or at another registrar.
+constexpr std::string_view kShuttingDown = "shutting down; retry";
+constexpr std::chrono::seconds kShuttingDownRetry{5};
+
+EstResponse shutting_down() {
+    EstResponse answer = EstResponse::error(Status::ServiceUnavailable, std::string(kShuttingDown));
+    answer.retry_after = kShuttingDownRetry;
+    return answer;
+}
+
+// After the drain timeout, how long the answers given then may take to leave (libcoap sends them at once).
+constexpr std::chrono::milliseconds kDrainSendLimit{500};
+
 }  // namespace
 
 void route_libcoap_logging(log::Level level) {
@@ -160,12 +155,9 @@ void route_libcoap_logging(log::Level level) {
 CoapFront::CoapFront(FrontConfig config, Backend& backend) : config_(std::move(config)), backend_(backend) {}
 
 CoapFront::~CoapFront() {
-    // Requests still waiting for an answer (after a drain timeout) hold a session reference each; libcoap
-    // asserts that no session is referenced when its endpoint is freed.
-    for (auto& [key, pending] : pending_) {
-        if (context_) coap_session_release(key.session);
-    }
-    pending_.clear();
+    // Requests whose answers could not be sent hold a session reference each; libcoap asserts that no
+    // session is referenced when its endpoint is freed.
+    if (context_) deferred_.release_all();
     context_.reset();
     std::lock_guard lock(g_keylog_mutex);
     if (g_keylog) {
@@ -261,14 +253,16 @@ Result<void> CoapFront::start() {
     for (const auto& listen : config_.listen) {
         auto addr = resolve(listen);
         if (!addr) return addr.error();
-        const std::set<int> before = udp_sockets();
+        // libcoap 4.3.1 has no call that returns an endpoint's socket: the new one is the one not there
+        // before.
+        const std::set<int> before = own_sockets(SOCK_DGRAM);
         if (!coap_new_endpoint(ctx, &*addr, COAP_PROTO_DTLS)) {
             return make_error(Status::BadRequest,
                               "cannot listen on " + listen.text() + " (UDP): " + std::strerror(errno));
         }
         std::size_t receive_buffer = 0;
         if (config_.sessions.udp_receive_buffer != 0) {
-            for (int fd : udp_sockets()) {
+            for (int fd : own_sockets(SOCK_DGRAM)) {
                 if (before.count(fd) == 0)
                     receive_buffer = set_receive_buffer(fd, config_.sessions.udp_receive_buffer);
             }
@@ -448,8 +442,8 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     std::string path = join_path(view.uri_path);
 
     if (draining_) {
-        auto answer = mapping::coap_error_response(Status::ServiceUnavailable, "shutting down",
-                                                   std::chrono::seconds(5));
+        auto answer =
+            mapping::coap_error_response(Status::ServiceUnavailable, kShuttingDown, kShuttingDownRetry);
         send(resource, session, request, query, response, answer);
         log_request(nullptr, peer, answer, length, 0, started, path);
         return;
@@ -476,48 +470,34 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
         return;
     }
 
-    // A separate response (RFC 7252 §5.2.2): libcoap sends the empty ACK when we return without a code.
-    // Its async copy of the request drops bodies over ~1 KB, which is why `est` already holds the body.
-    coap_async_t* async = coap_register_async(session, request, 0);
-    if (!async) {
+    // A separate response (RFC 7252 §5.2.2). libcoap's async copy of the request drops bodies over ~1 KB,
+    // which is why `est` already holds the body.
+    DeferredAnswers::Entry entry;
+    entry.request.op = est.op;
+    entry.request.label = est.label;
+    entry.request.accept = est.accept;
+    entry.request.content_format = est.content_format;
+    entry.request.peer = est.peer;
+    entry.ticket = std::make_shared<RequestTicket>(started, config_.request_timeout);
+    entry.bytes_in = length;
+    auto ticket = entry.ticket;
+    auto serial = deferred_.defer(session, request, std::move(entry));
+    if (!serial) {
         auto answer = mapping::coap_error_response(Status::ServiceUnavailable, "cannot defer the answer",
                                                    std::chrono::seconds(5));
         send(resource, session, request, query, response, answer);
         log_request(&est, peer, answer, length, 0, started, path);
         return;
     }
-    coap_session_reference(session);
-    PendingKey key{session, Bytes(token.s, token.s + token.length)};
-    Pending& pending = pending_[key];
-    pending.request.op = est.op;
-    pending.request.label = est.label;
-    pending.request.accept = est.accept;
-    pending.request.content_format = est.content_format;
-    pending.request.peer = est.peer;
-    pending.started = started;
-    pending.bytes_in = length;
-    backend_.submit(std::move(est), [this, key](EstResponse r) {
-        completions_.push(Completion{key, std::move(r)});
+    DeferredAnswers::Key key{session, Bytes(token.s, token.s + token.length)};
+    backend_.submit(std::move(est), std::move(ticket), [this, key, serial = *serial](EstResponse r) {
+        completions_.push(Completion{key, serial, std::move(r)});
     });
 }
 
 void CoapFront::deliver_completions() {
-    for (auto& c : completions_.take_all()) {
-        auto it = pending_.find(c.key);
-        if (it == pending_.end()) continue;
-        coap_bin_const_t token{c.key.token.size(), c.key.token.data()};
-        coap_async_t* async = coap_find_async(c.key.session, token);
-        if (!async) {
-            // The session went away (or libcoap dropped the async): nobody to answer.
-            log::info("answer-dropped",
-                      {{"peer", it->second.request.peer.address}, {"reason", "session gone"}});
-            pending_.erase(it);
-            coap_session_release(c.key.session);
-            continue;
-        }
-        it->second.response = std::move(c.response);
-        coap_async_trigger(async);
-    }
+    for (auto& c : completions_.take_all())
+        deferred_.answer(c.key, c.serial, std::move(c.response));
 }
 
 // Outside libcoap's processing: the watch noticed these inside OpenSSL, where a session cannot be closed.
@@ -557,23 +537,16 @@ void CoapFront::handle_nack(coap_session_t* session, const coap_pdu_t*, const co
 
 void CoapFront::finish_async(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                              const coap_string_t* query, coap_pdu_t* response) {
-    coap_bin_const_t token = coap_pdu_get_token(request);
-    PendingKey key{session, Bytes(token.s, token.s + token.length)};
-    auto it = pending_.find(key);
-    if (it == pending_.end() || !it->second.response) {
-        // A repeated request with a token whose answer is still being prepared: keep waiting.
-        return;
-    }
-    Pending pending = std::move(it->second);
-    pending_.erase(it);
-    auto converted = mapping::to_coap_response(pending.request, *pending.response);
+    auto ready = deferred_.take_ready(session, coap_pdu_get_token(request));
+    if (!ready) return;
+    auto converted = mapping::to_coap_response(ready->request, *ready->response);
     auto answer = converted
                       ? *converted
                       : mapping::coap_error_response(converted.error().status, converted.error().message);
     send(resource, session, request, query, response, answer);
     auto segments = uri_path(request);
-    log_request(&pending.request, pending.request.peer, answer, pending.bytes_in,
-                pending.response->upstream_status, pending.started, join_path(segments));
+    log_request(&ready->request, ready->request.peer, answer, ready->bytes_in,
+                ready->response->upstream_status, ready->ticket->arrival(), join_path(segments));
     coap_session_release(session);
 }
 
@@ -596,7 +569,7 @@ void CoapFront::log_request(const EstRequest* request, const PeerIdentity& peer,
                           {"ms", std::string(ms_text)}});
 }
 
-Result<void> CoapFront::run() {
+Result<void> CoapFront::run(const DrainStarted& drain_started) {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
@@ -616,12 +589,20 @@ Result<void> CoapFront::run() {
         }
     }
 
-    std::chrono::steady_clock::time_point drain_deadline{};
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> drain_deadline;
+    bool drain_timed_out = false;
     while (true) {
-        coap_tick_t now;
-        coap_ticks(&now);
-        unsigned next = coap_io_prepare_epoll(context_.get(), now);
+        coap_tick_t ticks;
+        coap_ticks(&ticks);
+        const unsigned next = coap_io_prepare_epoll(context_.get(), ticks);
         int timeout_ms = next == 0 ? 1000 : static_cast<int>(std::min(next, 1000u));
+        // Wake up for the next request deadline and the end of the drain too, not up to a second late.
+        for (auto wake : {deferred_.next_deadline(), drain_timed_out ? std::nullopt : drain_deadline}) {
+            if (!wake) continue;
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - Clock::now()).count();
+            timeout_ms = std::clamp(static_cast<int>(std::min<long long>(left, timeout_ms)), 0, timeout_ms);
+        }
         epoll_event events[8];
         int n = epoll_wait(epoll_fd.get(), events, 8, timeout_ms);
         if (n < 0 && errno != EINTR)
@@ -632,28 +613,33 @@ Result<void> CoapFront::run() {
             } else if (events[i].data.fd == signal_fd.get()) {
                 signalfd_siginfo info;
                 while (::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
-                    if (!draining_) {
-                        draining_ = true;
-                        drain_deadline = std::chrono::steady_clock::now() + config_.drain_timeout;
-                        log::info("draining", {{"signal", strsignal(static_cast<int>(info.ssi_signo))},
-                                               {"in_flight", pending_.size()}});
-                    }
+                    if (drain_deadline) continue;
+                    draining_ = true;
+                    drain_deadline = Clock::now() + config_.drain_timeout;
+                    log::info("draining", {{"signal", strsignal(static_cast<int>(info.ssi_signo))},
+                                           {"in_flight", deferred_.size()}});
+                    if (drain_started) drain_started(*drain_deadline);
                 }
             }
         }
-        // Always let libcoap run: it handles the socket, retransmissions, and the asyncs just triggered.
+        const auto now = Clock::now();
+        deferred_.answer_overdue(now, backend_);
+        if (drain_deadline && now >= *drain_deadline && !drain_timed_out) {
+            drain_timed_out = true;
+            const auto answered = deferred_.answer_all(shutting_down());
+            if (answered > 0) log::warn("drain-timeout", {{"answered", "5.03"}, {"requests", answered}});
+        }
+        // Always let libcoap run: it handles the socket, retransmissions, and the asyncs just triggered (it
+        // sends their answers from inside this call).
         coap_io_process(context_.get(), COAP_IO_NO_WAIT);
         handle_new_associations();
         refused_handshakes::flush();
-        if (draining_) {
-            bool answered_all = pending_.empty();
-            if (answered_all || std::chrono::steady_clock::now() >= drain_deadline) {
-                if (!answered_all) log::warn("drain-timeout", {{"unanswered", pending_.size()}});
-                break;
-            }
+        if (drain_deadline && deferred_.empty()) break;
+        if (drain_timed_out && now >= *drain_deadline + kDrainSendLimit) {
+            log::warn("drain-unsent", {{"requests", deferred_.size()}});
+            break;
         }
     }
-    log::info("stopped", {});
     return {};
 }
 

@@ -3,13 +3,15 @@
 //
 // The loop waits in epoll on libcoap's fd, an eventfd fed by workers with finished answers, and a signalfd.
 // Fast answers (errors, discovery, cached /crts and /att) are piggybacked at once; everything else is
-// registered as an async (separate response), handed to the Backend, and answered when its result arrives.
+// registered as an async (separate response), handed to the Backend, and answered when its result arrives
+// or when its deadline passes first (deferred_answers.hpp).
 #pragma once
 
 #include <coap3/coap.h>
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +22,7 @@
 #include "common/log.hpp"
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
+#include "gateway/deferred_answers.hpp"
 #include "gateway/dtls_credentials.hpp"
 #include "gateway/dtls_new_association.hpp"
 #include "gateway/event_queue.hpp"
@@ -36,6 +39,7 @@ struct FrontConfig {
     std::string keylog_file;  // debug only
     mapping::RouteConfig routes;
     mapping::DiscoveryConfig discovery;
+    std::chrono::seconds request_timeout{30};  // each deferred request's deadline, from its arrival
     std::chrono::seconds drain_timeout{35};
     SessionLimits sessions;
 };
@@ -59,26 +63,18 @@ class CoapFront {
     // Creates the context, DTLS set-up, endpoints and resources. Errors name what failed.
     Result<void> start();
 
-    // Serves until SIGTERM or SIGINT (which the caller must have blocked in every thread), then drains the
-    // requests in flight (up to drain_timeout) and returns.
-    Result<void> run();
+    // Called on the I/O thread when the drain begins, with the time it ends.
+    using DrainStarted = std::function<void(std::chrono::steady_clock::time_point drain_deadline)>;
+
+    // Serves until SIGTERM or SIGINT (which the caller must have blocked in every thread), then drains:
+    // new requests get 5.03 + Max-Age, and the requests in flight their answers until drain_timeout has
+    // passed; those still waiting then get 5.03 + Max-Age. Returns once all these answers have been sent.
+    Result<void> run(const DrainStarted& drain_started);
 
   private:
-    struct PendingKey {
-        coap_session_t* session;
-        Bytes token;
-        bool operator<(const PendingKey& o) const {
-            return session != o.session ? session < o.session : token < o.token;
-        }
-    };
-    struct Pending {
-        EstRequest request;  // without body: what the answer conversion needs
-        std::optional<EstResponse> response;
-        std::chrono::steady_clock::time_point started;
-        std::size_t bytes_in = 0;
-    };
     struct Completion {
-        PendingKey key;
+        DeferredAnswers::Key key;
+        std::uint64_t serial;
         EstResponse response;
     };
 
@@ -112,7 +108,7 @@ class CoapFront {
     std::vector<std::string> resource_paths_;  // storage that outlives the resources' str_const copies
     std::unordered_map<coap_session_t*, PeerIdentity> peers_;
     DtlsNewAssociationWatch new_associations_;
-    std::map<PendingKey, Pending> pending_;
+    DeferredAnswers deferred_;
     EventQueue<Completion> completions_;
     bool draining_ = false;
 };

@@ -3,10 +3,9 @@
 #include <httplib.h>
 #include <openssl/rand.h>
 
-#include <future>
-
 #include "common/bytes.hpp"
 #include "common/log.hpp"
+#include "gateway/own_sockets.hpp"
 #include "gateway/peer_identity.hpp"
 #include "gateway/refused_handshakes.hpp"
 #include "mapping/http_server.hpp"
@@ -20,6 +19,12 @@ std::string random_boundary() {
     std::uint8_t random[12];
     RAND_bytes(random, sizeof random);
     return "estgw-" + to_hex(random);
+}
+
+EstResponse shutting_down() {
+    EstResponse answer = EstResponse::error(Status::ServiceUnavailable, "shutting down; retry");
+    answer.retry_after = std::chrono::seconds(5);
+    return answer;
 }
 
 }  // namespace
@@ -61,6 +66,11 @@ Result<void> HttpsFront::start() {
             read_peer_identity(req.ssl, req.remote_addr + ":" + std::to_string(req.remote_port));
 
         auto identity = forwarded_ ? forwarded_->identity(peer, request) : Result<PeerIdentity>(peer);
+        bool draining = false;
+        {
+            std::lock_guard lock(answers_->mutex);
+            draining = answers_->drain_deadline.has_value();
+        }
 
         mapping::HttpResponse out;
         auto parsed = mapping::from_http_request(request, config_.routes);
@@ -70,23 +80,14 @@ Result<void> HttpsFront::start() {
         } else {
             EstRequest est = std::move(*parsed);
             est.peer = *identity;
-            EstResponse answer;
-            if (mapping::resource_for(est.op).method == mapping::CoapMethod::Get) {
-                answer = backend_.answer_now(est);
-            } else {
-                auto promise = std::make_shared<std::promise<EstResponse>>();
-                auto future = promise->get_future();
-                backend_.submit(est, [promise](EstResponse r) { promise->set_value(std::move(r)); });
-                if (future.wait_for(config_.answer_timeout) == std::future_status::ready) {
-                    answer = future.get();
-                } else {
-                    answer = EstResponse::error(Status::ServiceUnavailable,
-                                                "the answer is taking too long; retry");
-                    answer.retry_after = std::chrono::seconds(10);
-                }
-            }
+            EstResponse answer = draining ? shutting_down()
+                                 : mapping::resource_for(est.op).method == mapping::CoapMethod::Get
+                                     ? backend_.answer_now(est)
+                                     : wait_for_answer(est, started);
             out = mapping::to_http_response(est, answer, random_boundary());
         }
+        // The connection ends after this answer anyway (the listening socket is closed): say so.
+        if (draining) res.set_header("Connection", "close");
         res.status = out.status;
         std::string content_type = "text/plain";
         for (const auto& h : out.headers) {
@@ -112,12 +113,59 @@ Result<void> HttpsFront::start() {
     };
     server_->Get(".*", handler);
     server_->Post(".*", handler);
-    if (!server_->bind_to_port(config_.listen.host.c_str(), config_.listen.port)) {
+    port_ = config_.listen.port;
+    const bool bound = port_ == 0 ? (port_ = server_->bind_to_any_port(config_.listen.host.c_str())) > 0
+                                  : server_->bind_to_port(config_.listen.host.c_str(), port_);
+    if (!bound) {
         return make_error(Status::Internal, "cannot listen on " + config_.listen.text() + " (TCP) for HTTPS");
     }
     thread_ = std::thread([this] { server_->listen_after_bind(); });
     log::info("listening", {{"address", config_.listen.text()}, {"protocol", "https"}});
     return {};
+}
+
+EstResponse HttpsFront::wait_for_answer(const EstRequest& request,
+                                        std::chrono::steady_clock::time_point arrival) {
+    auto ticket = std::make_shared<RequestTicket>(arrival, config_.request_timeout);
+    auto slot = std::make_shared<std::optional<EstResponse>>();
+    backend_.submit(request, ticket, [answers = answers_, slot](EstResponse r) {
+        {
+            std::lock_guard lock(answers->mutex);
+            *slot = std::move(r);
+        }
+        answers->arrived.notify_all();
+    });
+    std::unique_lock lock(answers_->mutex);
+    // Until the deadline; a job started by then gets until its own, later one (RequestTicket).
+    auto wait_until = [&](std::chrono::steady_clock::time_point deadline) {
+        while (!*slot) {
+            auto until = deadline;
+            if (answers_->drain_deadline) until = std::min(until, *answers_->drain_deadline);
+            if (std::chrono::steady_clock::now() >= until) return;
+            answers_->arrived.wait_until(lock, until);
+        }
+    };
+    wait_until(ticket->deadline());
+    const bool started = !*slot && !ticket->give_up();
+    if (started) wait_until(ticket->started_job_deadline());
+    if (*slot) return std::move(**slot);
+    const bool drain_ended =
+        answers_->drain_deadline && std::chrono::steady_clock::now() >= *answers_->drain_deadline;
+    return drain_ended ? shutting_down() : backend_.overdue_answer(*ticket, started);
+}
+
+void HttpsFront::begin_drain(std::chrono::steady_clock::time_point deadline) {
+    {
+        std::lock_guard lock(answers_->mutex);
+        if (answers_->drain_deadline) return;
+        answers_->drain_deadline = deadline;
+    }
+    answers_->arrived.notify_all();
+    if (!server_) return;
+    server_->stop();  // closes the listening socket
+    // cpp-httplib 0.11 keeps an idle keep-alive connection for up to 5 s after stop(), and serves a
+    // request that arrives on it meanwhile: end those now.
+    stop_reading_connections_on(port_);
 }
 
 void HttpsFront::stop() {
