@@ -31,6 +31,11 @@ class EstgwEnv {
     std::vector<std::string> coap_command(const std::string& path, const std::vector<std::string>& args,
                                           const std::optional<Credentials>& who, const std::string& out_file);
 
+    // Sends `signal` to the estgw process without waiting for it to exit.
+    void send_signal(int signal);
+    // Waits for the estgw process to exit: its exit code, or -1 when it still runs after `timeout`.
+    int wait_exit(std::chrono::milliseconds timeout);
+
     TempDir dir;
     int port = 0;                                  // estgw's DTLS port
     std::string coap_client = kCoapClientOpenSsl;  // the pledge's DTLS stack for coap()
