@@ -2,6 +2,7 @@
 // CA in full-server mode. Requests and answers are in EST terms only.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -10,6 +11,14 @@
 #include "gateway/request_ticket.hpp"
 
 namespace estgw::gateway {
+
+// What every request gets while the process stops: 5.03 + Max-Age, so that the pledge retries later, or at
+// another registrar.
+inline EstResponse shutting_down_answer() {
+    EstResponse answer = EstResponse::error(Status::ServiceUnavailable, "shutting down; retry");
+    answer.retry_after = std::chrono::seconds(5);
+    return answer;
+}
 
 class Backend {
   public:

@@ -131,16 +131,6 @@ void write_libcoap_log(coap_log_t level, const char* message) {
     log::write(ours, "libcoap", {{"message", text}});
 }
 
-// While stopping, every request gets 5.03 + Max-Age: the pledge retries later, or at another registrar.
-constexpr std::string_view kShuttingDown = "shutting down; retry";
-constexpr std::chrono::seconds kShuttingDownRetry{5};
-
-EstResponse shutting_down() {
-    EstResponse answer = EstResponse::error(Status::ServiceUnavailable, std::string(kShuttingDown));
-    answer.retry_after = kShuttingDownRetry;
-    return answer;
-}
-
 // After the drain timeout, how long the answers given then may take to leave (libcoap sends them at once).
 constexpr std::chrono::milliseconds kDrainSendLimit{500};
 
@@ -442,8 +432,9 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     std::string path = join_path(view.uri_path);
 
     if (draining_) {
+        const EstResponse stopping = shutting_down_answer();
         auto answer =
-            mapping::coap_error_response(Status::ServiceUnavailable, kShuttingDown, kShuttingDownRetry);
+            mapping::coap_error_response(stopping.status, stopping.diagnostic, *stopping.retry_after);
         send(resource, session, request, query, response, answer);
         log_request(nullptr, peer, answer, length, 0, started, path);
         return;
@@ -626,7 +617,7 @@ Result<void> CoapFront::run(const DrainStarted& drain_started) {
         deferred_.answer_overdue(now, backend_);
         if (drain_deadline && now >= *drain_deadline && !drain_timed_out) {
             drain_timed_out = true;
-            const auto answered = deferred_.answer_all(shutting_down());
+            const auto answered = deferred_.answer_all(shutting_down_answer());
             if (answered > 0) log::warn("drain-timeout", {{"answered", "5.03"}, {"requests", answered}});
         }
         // Always let libcoap run: it handles the socket, retransmissions, and the asyncs just triggered (it

@@ -21,12 +21,6 @@ std::string random_boundary() {
     return "estgw-" + to_hex(random);
 }
 
-EstResponse shutting_down() {
-    EstResponse answer = EstResponse::error(Status::ServiceUnavailable, "shutting down; retry");
-    answer.retry_after = std::chrono::seconds(5);
-    return answer;
-}
-
 }  // namespace
 
 HttpsFront::HttpsFront(HttpsFrontConfig config, Backend& backend)
@@ -80,7 +74,7 @@ Result<void> HttpsFront::start() {
         } else {
             EstRequest est = std::move(*parsed);
             est.peer = *identity;
-            EstResponse answer = draining ? shutting_down()
+            EstResponse answer = draining ? shutting_down_answer()
                                  : mapping::resource_for(est.op).method == mapping::CoapMethod::Get
                                      ? backend_.answer_now(est)
                                      : wait_for_answer(est, started);
@@ -151,7 +145,7 @@ EstResponse HttpsFront::wait_for_answer(const EstRequest& request,
     if (*slot) return std::move(**slot);
     const bool drain_ended =
         answers_->drain_deadline && std::chrono::steady_clock::now() >= *answers_->drain_deadline;
-    return drain_ended ? shutting_down() : backend_.overdue_answer(*ticket, started);
+    return drain_ended ? shutting_down_answer() : backend_.overdue_answer(*ticket, started);
 }
 
 void HttpsFront::begin_drain(std::chrono::steady_clock::time_point deadline) {

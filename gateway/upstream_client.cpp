@@ -204,7 +204,7 @@ UpstreamFailure category(ConnectionFailureKind kind) {
     return UpstreamFailure::Io;
 }
 
-// cpp-httplib's timeouts, as seconds and microseconds, for what is left until `deadline`.
+// cpp-httplib's timeouts, as seconds and microseconds, for the `left` of a deadline.
 void set_timeouts(httplib::SSLClient& client, std::chrono::steady_clock::duration left) {
     const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
     const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(left - seconds);

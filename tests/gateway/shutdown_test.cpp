@@ -52,6 +52,8 @@ TEST(GatewayShutdown, EveryWaitingPledgeGets503WithMaxAgeAndTheProcessExitsWithi
     }
     const std::string log = env.gateway_log();
     EXPECT_NE(log.find("drain-timeout answered=5.03 requests=5"), std::string::npos) << log;
+    // The workers' upstream calls were aborted, not waited for, nor left behind.
+    EXPECT_EQ(log.find("workers-abandoned"), std::string::npos) << log;
     const auto lines = lines_of(log);
     ASSERT_FALSE(lines.empty());
     EXPECT_NE(lines.back().find(" stopped"), std::string::npos) << log;
