@@ -10,22 +10,21 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
 #include <set>
 
 #include "common/file_descriptor.hpp"
 #include "common/log.hpp"
-#include "common/log_throttle.hpp"
 #include "common/openssl.hpp"
 #include "common/tls_events.hpp"
 #include "common/x509.hpp"
 #include "gateway/coap_answer.hpp"
 #include "gateway/coap_request_pdu.hpp"
 #include "gateway/dtls_self_handshake.hpp"
+#include "gateway/libcoap_log.hpp"
+#include "gateway/own_sockets.hpp"
 #include "gateway/peer_identity.hpp"
 #include "gateway/refused_handshakes.hpp"
 #include "mapping/coap_request.hpp"
@@ -52,23 +51,6 @@ std::string address_text(const coap_session_t* session) {
     size_t n = coap_print_addr(coap_session_get_addr_remote(session), reinterpret_cast<unsigned char*>(buf),
                                sizeof buf);
     return std::string(buf, n);
-}
-
-// The UDP sockets this process has open. libcoap 4.3.1 has no call that returns an endpoint's socket, so
-// CoapFront::start compares this before and after creating one.
-std::set<int> udp_sockets() {
-    std::set<int> fds;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-        int fd = -1;
-        const std::string name = entry.path().filename().string();
-        auto [end, parse_error] = std::from_chars(name.data(), name.data() + name.size(), fd);
-        if (parse_error != std::errc{} || end != name.data() + name.size()) continue;
-        int type = 0;
-        socklen_t length = sizeof type;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) == 0 && type == SOCK_DGRAM) fds.insert(fd);
-    }
-    return fds;
 }
 
 // Sets the receive buffer; as root (CAP_NET_ADMIN) beyond net.core.rmem_max. Returns what the kernel
@@ -104,49 +86,10 @@ Result<coap_address_t> resolve(const ListenAddress& listen) {
     return addr;
 }
 
-// What libcoap 4.3.1 logs (at error level) for every new session because it is given no key on purpose;
-// tls_setup installs the real one right after.
-constexpr std::string_view kNoLibcoapKeyMessage = "*** setup_pki: (D)TLS: No Server Certificate defined";
-
-// libcoap's lines an outsider can repeat at will ("... DTLS: SSL3 alert read:warning:close notify" for every
-// session, warnings for every odd datagram): at most 10 a kind per 10 s, then one summary line.
-log::Throttle g_libcoap_throttle;
-
-// What a libcoap line says without whom it is about: the session prefix ("*  [::1]:5684 <-> [::1]:40000
-// (if1) ") dropped, digits folded, so that the same event from a thousand peers is one kind.
-std::string libcoap_message_kind(std::string_view text) {
-    if (auto end = text.find(") "); end != std::string_view::npos && text.find(" <-> ") < end)
-        text.remove_prefix(end + 2);
-    std::string kind(text.substr(0, 80));
-    for (char& c : kind) {
-        if (c >= '0' && c <= '9') c = '#';
-    }
-    return "libcoap: " + kind;
-}
-
-void write_libcoap_log(coap_log_t level, const char* message) {
-    std::string_view text(message ? message : "");
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
-        text.remove_suffix(1);
-    if (text == kNoLibcoapKeyMessage) return;
-    // What libcoap says about a failing handshake, several lines of it, is summed up in one rate-limited
-    // line of ours (refused_handshakes.hpp): a flood of bad handshakes must not fill the disk through it.
-    log::Level ours = inside_chained_tls_callback() ? log::Level::Debug
-                      : level <= LOG_ERR            ? log::Level::Error
-                      : level == LOG_WARNING        ? log::Level::Warn
-                      : level <= LOG_INFO           ? log::Level::Info
-                                                    : log::Level::Debug;
-    if (ours != log::Level::Debug && !g_libcoap_throttle.admit(libcoap_message_kind(text))) return;
-    log::write(ours, "libcoap", {{"message", text}});
-}
+// After the drain timeout, how long the answers given then may take to leave (libcoap sends them at once).
+constexpr std::chrono::milliseconds kDrainSendLimit{500};
 
 }  // namespace
-
-void route_libcoap_logging(log::Level level) {
-    coap_set_log_handler(write_libcoap_log);
-    coap_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
-    coap_dtls_set_log_level(level == log::Level::Debug ? LOG_INFO : LOG_WARNING);
-}
 
 CoapFront::CoapFront(FrontConfig config, Backend& backend)
     : config_(std::move(config)),
@@ -158,12 +101,9 @@ CoapFront::CoapFront(FrontConfig config, Backend& backend)
                             config_.sessions.max_idle_sessions)) {}
 
 CoapFront::~CoapFront() {
-    // Requests still waiting for an answer (after a drain timeout) hold a session reference each; libcoap
-    // asserts that no session is referenced when its endpoint is freed.
-    for (auto& [key, pending] : pending_) {
-        if (context_) coap_session_release(key.session);
-    }
-    pending_.clear();
+    // Requests whose answers could not be sent hold a session reference each; libcoap asserts that no
+    // session is referenced when its endpoint is freed.
+    if (context_) deferred_.release_all();
     context_.reset();
     std::lock_guard lock(g_keylog_mutex);
     if (g_keylog) {
@@ -264,13 +204,15 @@ Result<void> CoapFront::start() {
         auto addr = resolve(listen);
         if (!addr) return addr.error();
         if (!first_address) first_address = *addr;
-        const std::set<int> before = udp_sockets();
+        // libcoap 4.3.1 has no call that returns an endpoint's socket: the new one is the one not there
+        // before.
+        const std::set<int> before = own_sockets(SOCK_DGRAM);
         if (!coap_new_endpoint(ctx, &*addr, COAP_PROTO_DTLS)) {
             return make_error(Status::BadRequest,
                               "cannot listen on " + listen.text() + " (UDP): " + std::strerror(errno));
         }
         std::size_t receive_buffer = 0;
-        for (int fd : udp_sockets()) {
+        for (int fd : own_sockets(SOCK_DGRAM)) {
             if (before.count(fd) != 0) continue;
             hello_gate_.watch_socket(fd);
             if (config_.sessions.udp_receive_buffer != 0)
@@ -450,8 +392,9 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     std::string path = join_path(view.uri_path);
 
     if (draining_) {
-        auto answer = mapping::coap_error_response(Status::ServiceUnavailable, "shutting down",
-                                                   std::chrono::seconds(5));
+        const EstResponse stopping = shutting_down_answer();
+        auto answer =
+            mapping::coap_error_response(stopping.status, stopping.diagnostic, *stopping.retry_after);
         send_answer(resource, session, request, query, response, answer);
         log_request(nullptr, peer, answer, length, 0, started, path);
         return;
@@ -507,48 +450,34 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
         return;
     }
 
-    // A separate response (RFC 7252 §5.2.2): libcoap sends the empty ACK when we return without a code.
-    // Its async copy of the request drops bodies over ~1 KB, which is why `est` already holds the body.
-    coap_async_t* async = coap_register_async(session, request, 0);
-    if (!async) {
+    // A separate response (RFC 7252 §5.2.2). libcoap's async copy of the request drops bodies over ~1 KB,
+    // which is why `est` already holds the body.
+    DeferredAnswers::Entry entry;
+    entry.request.op = est.op;
+    entry.request.label = est.label;
+    entry.request.accept = est.accept;
+    entry.request.content_format = est.content_format;
+    entry.request.peer = est.peer;
+    entry.ticket = std::make_shared<RequestTicket>(started, config_.request_timeout);
+    entry.bytes_in = length;
+    auto ticket = entry.ticket;
+    auto serial = deferred_.defer(session, request, std::move(entry));
+    if (!serial) {
         auto answer = mapping::coap_error_response(Status::ServiceUnavailable, "cannot defer the answer",
                                                    std::chrono::seconds(5));
         send_answer(resource, session, request, query, response, answer);
         log_request(&est, peer, answer, length, 0, started, path);
         return;
     }
-    coap_session_reference(session);
-    PendingKey key{session, Bytes(token.s, token.s + token.length)};
-    Pending& pending = pending_[key];
-    pending.request.op = est.op;
-    pending.request.label = est.label;
-    pending.request.accept = est.accept;
-    pending.request.content_format = est.content_format;
-    pending.request.peer = est.peer;
-    pending.started = started;
-    pending.bytes_in = length;
-    backend_.submit(std::move(est), [this, key](EstResponse r) {
-        completions_.push(Completion{key, std::move(r)});
+    DeferredAnswers::Key key{session, Bytes(token.s, token.s + token.length)};
+    backend_.submit(std::move(est), std::move(ticket), [this, key, serial = *serial](EstResponse r) {
+        completions_.push(Completion{key, serial, std::move(r)});
     });
 }
 
 void CoapFront::deliver_completions() {
-    for (auto& c : completions_.take_all()) {
-        auto it = pending_.find(c.key);
-        if (it == pending_.end()) continue;
-        coap_bin_const_t token{c.key.token.size(), c.key.token.data()};
-        coap_async_t* async = coap_find_async(c.key.session, token);
-        if (!async) {
-            // The session went away (or libcoap dropped the async): nobody to answer.
-            log::info("answer-dropped",
-                      {{"peer", it->second.request.peer.address}, {"reason", "session gone"}});
-            pending_.erase(it);
-            coap_session_release(c.key.session);
-            continue;
-        }
-        it->second.response = std::move(c.response);
-        coap_async_trigger(async);
-    }
+    for (auto& c : completions_.take_all())
+        deferred_.answer(c.key, c.serial, std::move(c.response));
 }
 
 // Outside libcoap's processing: the watch noticed these inside OpenSSL, where a session cannot be closed.
@@ -588,27 +517,20 @@ void CoapFront::handle_nack(coap_session_t* session, const coap_pdu_t*, const co
 
 void CoapFront::finish_async(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                              const coap_string_t* query, coap_pdu_t* response) {
-    coap_bin_const_t token = coap_pdu_get_token(request);
-    PendingKey key{session, Bytes(token.s, token.s + token.length)};
-    auto it = pending_.find(key);
-    if (it == pending_.end() || !it->second.response) {
-        // A repeated request with a token whose answer is still being prepared: keep waiting.
-        return;
-    }
-    Pending pending = std::move(it->second);
-    pending_.erase(it);
-    auto converted = mapping::to_coap_response(pending.request, *pending.response);
+    auto ready = deferred_.take_ready(session, coap_pdu_get_token(request));
+    if (!ready) return;
+    auto converted = mapping::to_coap_response(ready->request, *ready->response);
     auto answer = converted
                       ? *converted
                       : mapping::coap_error_response(converted.error().status, converted.error().message);
     send_answer(resource, session, request, query, response, answer);
     auto segments = uri_path(request);
-    log_request(&pending.request, pending.request.peer, answer, pending.bytes_in,
-                pending.response->upstream_status, pending.started, join_path(segments));
+    log_request(&ready->request, ready->request.peer, answer, ready->bytes_in,
+                ready->response->upstream_status, ready->ticket->arrival(), join_path(segments));
     coap_session_release(session);
 }
 
-Result<void> CoapFront::run() {
+Result<void> CoapFront::run(const DrainStarted& drain_started) {
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
@@ -631,12 +553,20 @@ Result<void> CoapFront::run() {
         }
     }
 
-    std::chrono::steady_clock::time_point drain_deadline{};
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> drain_deadline;
+    bool drain_timed_out = false;
     while (true) {
-        coap_tick_t now;
-        coap_ticks(&now);
-        unsigned next = coap_io_prepare_epoll(context_.get(), now);
+        coap_tick_t ticks;
+        coap_ticks(&ticks);
+        const unsigned next = coap_io_prepare_epoll(context_.get(), ticks);
         int timeout_ms = next == 0 ? 1000 : static_cast<int>(std::min(next, 1000u));
+        // Wake up for the next request deadline and the end of the drain too, not up to a second late.
+        for (auto wake : {deferred_.next_deadline(), drain_timed_out ? std::nullopt : drain_deadline}) {
+            if (!wake) continue;
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - Clock::now()).count();
+            timeout_ms = std::clamp(static_cast<int>(std::min<long long>(left, timeout_ms)), 0, timeout_ms);
+        }
         epoll_event events[8];
         int n = epoll_wait(epoll_fd.get(), events, 8, timeout_ms);
         if (n < 0 && errno != EINTR)
@@ -647,36 +577,40 @@ Result<void> CoapFront::run() {
             } else if (events[i].data.fd == signal_fd.get()) {
                 signalfd_siginfo info;
                 while (::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
-                    if (!draining_) {
-                        draining_ = true;
-                        drain_deadline = std::chrono::steady_clock::now() + config_.drain_timeout;
-                        log::info("draining", {{"signal", strsignal(static_cast<int>(info.ssi_signo))},
-                                               {"in_flight", pending_.size()}});
-                    }
+                    if (drain_deadline) continue;
+                    draining_ = true;
+                    drain_deadline = Clock::now() + config_.drain_timeout;
+                    log::info("draining", {{"signal", strsignal(static_cast<int>(info.ssi_signo))},
+                                           {"in_flight", deferred_.size()}});
+                    if (drain_started) drain_started(*drain_deadline);
                 }
             }
         }
-        // ClientHellos first (dtls_hello_gate.hpp), then libcoap: it handles the socket, retransmissions,
-        // and the asyncs just triggered.
-        const auto loop_time = std::chrono::steady_clock::now();
-        hello_gate_.filter(loop_time);
+        const auto now = Clock::now();
+        deferred_.answer_overdue(now, backend_);
+        if (drain_deadline && now >= *drain_deadline && !drain_timed_out) {
+            drain_timed_out = true;
+            const auto answered = deferred_.answer_all(shutting_down_answer());
+            if (answered > 0) log::warn("drain-timeout", {{"answered", "5.03"}, {"requests", answered}});
+        }
+        // ClientHellos first (dtls_hello_gate.hpp); then libcoap, which reads only what the gate let through,
+        // handles retransmissions, and the asyncs just triggered (it sends their answers from inside this
+        // call).
+        hello_gate_.filter(now);
         coap_io_process(context_.get(), COAP_IO_NO_WAIT);
         hello_gate_.disarm();
-        hello_gate_.expire(loop_time);
-        if (hello_gate_.memory_to_return(loop_time)) malloc_trim(0);
+        hello_gate_.expire(now);
+        if (hello_gate_.memory_to_return(now)) malloc_trim(0);
         handle_new_associations();
         blocks_.expire(std::chrono::steady_clock::now());
         refused_handshakes::flush();
-        g_libcoap_throttle.flush();
-        if (draining_) {
-            bool answered_all = pending_.empty();
-            if (answered_all || std::chrono::steady_clock::now() >= drain_deadline) {
-                if (!answered_all) log::warn("drain-timeout", {{"unanswered", pending_.size()}});
-                break;
-            }
+        flush_libcoap_log_summaries();
+        if (drain_deadline && deferred_.empty()) break;
+        if (drain_timed_out && now >= *drain_deadline + kDrainSendLimit) {
+            log::warn("drain-unsent", {{"requests", deferred_.size()}});
+            break;
         }
     }
-    log::info("stopped", {});
     return {};
 }
 

@@ -3,13 +3,15 @@
 //
 // The loop waits in epoll on libcoap's fd, an eventfd fed by workers with finished answers, and a signalfd.
 // Fast answers (errors, discovery, cached /crts and /att) are piggybacked at once; everything else is
-// registered as an async (separate response), handed to the Backend, and answered when its result arrives.
+// registered as an async (separate response), handed to the Backend, and answered when its result arrives
+// or when its deadline passes first (deferred_answers.hpp).
 #pragma once
 
 #include <coap3/coap.h>
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,6 +23,7 @@
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
 #include "gateway/coap_block1.hpp"
+#include "gateway/deferred_answers.hpp"
 #include "gateway/dtls_credentials.hpp"
 #include "gateway/dtls_hello_gate.hpp"
 #include "gateway/dtls_new_association.hpp"
@@ -38,14 +41,11 @@ struct FrontConfig {
     std::string keylog_file;  // debug only
     mapping::RouteConfig routes;
     mapping::DiscoveryConfig discovery;
+    std::chrono::seconds request_timeout{30};  // each deferred request's deadline, from its arrival
     std::chrono::seconds drain_timeout{35};
     SessionLimits sessions;
     std::chrono::seconds block_timeout{30};  // an incomplete Block1 body with no new block is dropped
 };
-
-// Routes libcoap's own log lines into estgw's log (event "libcoap") at the matching level: debug level
-// shows libcoap's info lines, otherwise warnings and worse.
-void route_libcoap_logging(log::Level level);
 
 struct CoapContextDeleter {
     void operator()(coap_context_t* c) const noexcept { coap_free_context(c); }
@@ -62,26 +62,18 @@ class CoapFront {
     // Creates the context, DTLS set-up, endpoints and resources. Errors name what failed.
     Result<void> start();
 
-    // Serves until SIGTERM or SIGINT (which the caller must have blocked in every thread), then drains the
-    // requests in flight (up to drain_timeout) and returns.
-    Result<void> run();
+    // Called on the I/O thread when the drain begins, with the time it ends.
+    using DrainStarted = std::function<void(std::chrono::steady_clock::time_point drain_deadline)>;
+
+    // Serves until SIGTERM or SIGINT (which the caller must have blocked in every thread), then drains:
+    // new requests get 5.03 + Max-Age, and the requests in flight their answers until drain_timeout has
+    // passed; those still waiting then get 5.03 + Max-Age. Returns once all these answers have been sent.
+    Result<void> run(const DrainStarted& drain_started);
 
   private:
-    struct PendingKey {
-        coap_session_t* session;
-        Bytes token;
-        bool operator<(const PendingKey& o) const {
-            return session != o.session ? session < o.session : token < o.token;
-        }
-    };
-    struct Pending {
-        EstRequest request;  // without body: what the answer conversion needs
-        std::optional<EstResponse> response;
-        std::chrono::steady_clock::time_point started;
-        std::size_t bytes_in = 0;
-    };
     struct Completion {
-        PendingKey key;
+        DeferredAnswers::Key key;
+        std::uint64_t serial;
         EstResponse response;
     };
 
@@ -112,7 +104,7 @@ class CoapFront {
     std::unordered_map<coap_session_t*, PeerIdentity> peers_;
     DtlsNewAssociationWatch new_associations_;
     DtlsHelloGate hello_gate_;
-    std::map<PendingKey, Pending> pending_;
+    DeferredAnswers deferred_;
     EventQueue<Completion> completions_;
     Block1Receiver blocks_;
     bool draining_ = false;

@@ -4,7 +4,8 @@
 #include <openssl/rand.h>
 #include <sys/resource.h>
 
-#include <future>
+#include <chrono>
+#include <thread>
 
 #include "common/bytes.hpp"
 #include "common/log.hpp"
@@ -97,6 +98,11 @@ Result<void> HttpsFront::start() {
             read_peer_identity(req.ssl, req.remote_addr + ":" + std::to_string(req.remote_port));
 
         auto identity = forwarded_ ? forwarded_->identity(peer, request) : Result<PeerIdentity>(peer);
+        bool draining = false;
+        {
+            std::lock_guard lock(answers_->mutex);
+            draining = answers_->drain_deadline.has_value();
+        }
 
         mapping::HttpResponse out;
         auto parsed = mapping::from_http_request(request, config_.routes);
@@ -106,21 +112,10 @@ Result<void> HttpsFront::start() {
         } else {
             EstRequest est = std::move(*parsed);
             est.peer = *identity;
-            EstResponse answer;
-            if (mapping::resource_for(est.op).method == mapping::CoapMethod::Get) {
-                answer = backend_.answer_now(est);
-            } else {
-                auto promise = std::make_shared<std::promise<EstResponse>>();
-                auto future = promise->get_future();
-                backend_.submit(est, [promise](EstResponse r) { promise->set_value(std::move(r)); });
-                if (future.wait_for(config_.answer_timeout) == std::future_status::ready) {
-                    answer = future.get();
-                } else {
-                    answer = EstResponse::error(Status::ServiceUnavailable,
-                                                "the answer is taking too long; retry");
-                    answer.retry_after = std::chrono::seconds(10);
-                }
-            }
+            EstResponse answer = draining ? shutting_down_answer()
+                                 : mapping::resource_for(est.op).method == mapping::CoapMethod::Get
+                                     ? backend_.answer_now(est)
+                                     : wait_for_answer(est, started);
             out = mapping::to_http_response(est, answer, random_boundary());
         }
         res.status = out.status;
@@ -171,10 +166,62 @@ void HttpsFront::answer(HttpsConnection& connection) {
     acceptor_->give_back(connection, ok && !client_closes && !last);
 }
 
+EstResponse HttpsFront::wait_for_answer(const EstRequest& request,
+                                        std::chrono::steady_clock::time_point arrival) {
+    auto ticket = std::make_shared<RequestTicket>(arrival, config_.request_timeout);
+    auto slot = std::make_shared<std::optional<EstResponse>>();
+    backend_.submit(request, ticket, [answers = answers_, slot](EstResponse r) {
+        {
+            std::lock_guard lock(answers->mutex);
+            *slot = std::move(r);
+        }
+        answers->arrived.notify_all();
+    });
+    std::unique_lock lock(answers_->mutex);
+    // Until the deadline; a job started by then gets until its own, later one (RequestTicket).
+    auto wait_until = [&](std::chrono::steady_clock::time_point deadline) {
+        while (!*slot) {
+            auto until = deadline;
+            if (answers_->drain_deadline) until = std::min(until, *answers_->drain_deadline);
+            if (std::chrono::steady_clock::now() >= until) return;
+            answers_->arrived.wait_until(lock, until);
+        }
+    };
+    wait_until(ticket->deadline());
+    const bool started = !*slot && !ticket->give_up();
+    if (started) wait_until(ticket->started_job_deadline());
+    if (*slot) return std::move(**slot);
+    const bool drain_ended =
+        answers_->drain_deadline && std::chrono::steady_clock::now() >= *answers_->drain_deadline;
+    return drain_ended ? shutting_down_answer() : backend_.overdue_answer(*ticket, started);
+}
+
+void HttpsFront::begin_drain(std::chrono::steady_clock::time_point deadline) {
+    {
+        std::lock_guard lock(answers_->mutex);
+        if (answers_->drain_deadline) return;
+        answers_->drain_deadline = deadline;
+    }
+    answers_->arrived.notify_all();
+    // No more connections, and the idle ones end now; a connection whose request is with a worker gets its
+    // answer with Connection: close and is closed when it comes back.
+    stopping_ = true;
+    if (acceptor_) acceptor_->begin_stop();
+}
+
 void HttpsFront::stop() {
     stopping_ = true;
     if (acceptor_) acceptor_->begin_stop();
-    if (requests_) requests_->drain();
+    if (requests_) {
+        // Every dispatched connection must come back to the acceptor to be closed, so the requests still
+        // queued are answered first (quickly once the drain has begun: 503, Connection: close); the pool's
+        // stop() would drop them.
+        const auto give_up =
+            std::chrono::steady_clock::now() + config_.request_timeout + std::chrono::seconds(5);
+        while (requests_->queued() > 0 && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        requests_->stop();
+    }
     if (acceptor_) acceptor_->join();
 }
 

@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -27,8 +29,8 @@ struct HttpsConnection;
 struct HttpsFrontConfig {
     ListenAddress listen;
     std::string cert_file, key_file, client_ca_file;
-    mapping::RouteConfig routes;  // the CoAP front's: the same labels, functions and body limit
-    std::chrono::seconds answer_timeout{60};
+    mapping::RouteConfig routes;               // the CoAP front's: the same labels, functions and body limit
+    std::chrono::seconds request_timeout{30};  // each request's deadline, from its arrival (RequestTicket)
     // --trust-forwarded-client-cert: the header an RA forwards its client's certificate in
     // (gateway/forwarded_client.hpp); unset, no header is read.
     std::optional<std::string> trust_forwarded_client_cert;
@@ -50,15 +52,31 @@ class HttpsFront {
     HttpsFront& operator=(const HttpsFront&) = delete;
 
     Result<void> start();  // binds and serves on threads of its own
+
+    // The drain begins: accept no more connections and end the idle ones; a request read from now on gets
+    // 503 + Retry-After, and one waiting for its answer gets it until `deadline`, then 503 + Retry-After.
+    // Any thread.
+    void begin_drain(std::chrono::steady_clock::time_point deadline);
+
     // Stops accepting, answers the requests whose heads have arrived (with Connection: close), and closes
     // every connection. Idempotent.
     void stop();
 
   private:
+    // Where handler threads wait for their answers; shared with the jobs' callbacks, which may outlive a
+    // handler that stopped waiting.
+    struct Answers {
+        std::mutex mutex;
+        std::condition_variable arrived;  // an answer came, or the drain began
+        std::optional<std::chrono::steady_clock::time_point> drain_deadline;
+    };
+
     void answer(HttpsConnection& connection);
+    EstResponse wait_for_answer(const EstRequest& request, std::chrono::steady_clock::time_point arrival);
 
     HttpsFrontConfig config_;
     Backend& backend_;
+    std::shared_ptr<Answers> answers_ = std::make_shared<Answers>();
     std::optional<ForwardedClientTrust> forwarded_;
     std::unique_ptr<HttpsRequestRouter> router_;
     std::unique_ptr<HttpsAcceptor> acceptor_;

@@ -54,13 +54,23 @@ EstResponse LocalBackend::answer_now(const EstRequest& request) {
     }
 }
 
-void LocalBackend::submit(EstRequest request, std::function<void(EstResponse)> done) {
-    auto job = [this, request = std::move(request), done]() mutable { done(process(request)); };
-    if (!pool_.try_submit(std::move(job))) {
-        EstResponse busy = EstResponse::error(Status::ServiceUnavailable, "the registrar is busy; retry");
-        busy.retry_after = config_.busy_retry;
-        done(std::move(busy));
-    }
+void LocalBackend::submit(EstRequest request, std::shared_ptr<RequestTicket> ticket,
+                          std::function<void(EstResponse)> done) {
+    auto job = [this, request = std::move(request), ticket, done]() mutable {
+        if (ticket->start()) done(process(request));
+    };
+    if (!pool_.try_submit(std::move(job))) done(busy("the registrar is busy; retry"));
+}
+
+// Signing is local and short: a request is late only because of the requests queued before it.
+EstResponse LocalBackend::overdue_answer(const RequestTicket&, bool) const {
+    return busy("the registrar is busy: no worker was free in time; retry");
+}
+
+EstResponse LocalBackend::busy(std::string diagnostic) const {
+    EstResponse answer = EstResponse::error(Status::ServiceUnavailable, std::move(diagnostic));
+    answer.retry_after = config_.busy_retry;
+    return answer;
 }
 
 EstResponse LocalBackend::process(const EstRequest& request) {

@@ -37,13 +37,16 @@ class LocalBackend final : public Backend {
                                                         certs::IssuanceStore& store, WorkerPool& pool);
 
     EstResponse answer_now(const EstRequest& request) override;
-    void submit(EstRequest request, std::function<void(EstResponse)> done) override;
+    void submit(EstRequest request, std::shared_ptr<RequestTicket> ticket,
+                std::function<void(EstResponse)> done) override;
+    EstResponse overdue_answer(const RequestTicket& ticket, bool started) const override;
     std::vector<Operation> unavailable_operations() const override { return {Operation::RequestVoucher}; }
 
     // Blocking; worker threads (and tests) only.
     EstResponse process(const EstRequest& request);
 
   private:
+    EstResponse busy(std::string diagnostic) const;  // 5.03 + Max-Age
     EstResponse enroll(const EstRequest& request);
     EstResponse telemetry(const EstRequest& request);
     // Issues, commits the record, and returns the certificate as certs-only (the shape every answer needs).

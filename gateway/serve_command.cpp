@@ -2,6 +2,7 @@
 #include <coap3/coap.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <tuple>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "gateway/coap_front.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/https_front.hpp"
+#include "gateway/libcoap_log.hpp"
 #include "gateway/listen_address_check.hpp"
 #include "gateway/local_backend.hpp"
 #include "gateway/serve_options.hpp"
@@ -22,6 +24,12 @@
 namespace estgw::gateway {
 
 namespace {
+
+// Each deferred request's deadline from its arrival: the upstream's timeout in gateway mode (a request that
+// waited for a worker has less of it left for the upstream); in server mode signing is local and short.
+std::chrono::seconds request_timeout(const ServeOptions& o) {
+    return o.mode == Mode::Gateway ? o.upstream.timeout : std::chrono::seconds(30);
+}
 
 FrontConfig front_config(const ServeOptions& o, const Backend& backend) {
     FrontConfig f;
@@ -44,14 +52,32 @@ FrontConfig front_config(const ServeOptions& o, const Backend& backend) {
     std::erase_if(f.discovery.enabled, [&](Operation op) {
         return std::find(f.routes.disabled.begin(), f.routes.disabled.end(), op) != f.routes.disabled.end();
     });
-    f.drain_timeout =
-        (o.mode == Mode::Gateway ? o.upstream.timeout : std::chrono::seconds(30)) + std::chrono::seconds(5);
+    f.request_timeout = request_timeout(o);
+    f.drain_timeout = o.drain_timeout.value_or(f.request_timeout + std::chrono::seconds(5));
     return f;
 }
 
-// Runs the CoAP front (and the HTTPS front when configured) until a signal; returns the exit code. The
-// workers are drained here, before the fronts go away: a job still queued after the drain timeout answers
-// through the front's completion queue, which must still exist then.
+// How long the workers still get after the drain, once their upstream calls have been aborted (they then
+// return within milliseconds; only a name lookup cannot be interrupted).
+constexpr std::chrono::milliseconds kAbandonAfter{500};
+
+// Stops the workers once the fronts have answered every request. A job that has not started is dropped. In
+// server mode a started job runs to its end however long that takes: it may have issued a certificate,
+// which must be in the store before the process stops (signing is local and short). In gateway mode
+// (Backend::jobs_may_be_abandoned) one that is still running after kAbandonAfter is left behind, and the
+// process ends without destroying what it uses. False then.
+bool stop_workers(Backend& backend, WorkerPool& pool) {
+    backend.abandon_work();
+    if (!backend.jobs_may_be_abandoned()) {
+        pool.stop();
+        return true;
+    }
+    return pool.stop_within(kAbandonAfter);
+}
+
+// Runs the CoAP front (and the HTTPS front when configured) until a signal; returns the exit code. In
+// order: the drain (the fronts answer every request, the background work stops), the HTTPS front's
+// connections closed, the workers stopped, then "stopped", which is the last line the process logs.
 int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, const char* mode_name,
                  const std::string& detail) {
     const FrontConfig coap_config = front_config(o, backend);
@@ -70,6 +96,7 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
         h.routes = coap_config.routes;
         h.trust_forwarded_client_cert = o.trust_forwarded_client_cert;
         h.limits = o.https_limits;
+        h.request_timeout = coap_config.request_timeout;
         https = std::make_unique<HttpsFront>(h, backend);
         if (auto started = https->start(); !started) {
             std::cerr << "estgw serve: " << started.error().message << "\n";
@@ -79,14 +106,25 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
     log::info(
         "started",
         {{"mode", mode_name}, {"detail", detail}, {"workers", o.workers}, {"version", ESTGW_VERSION_STRING}});
-    auto ran = front.run();
-    if (https) https->stop();
-    pool.drain();
-    if (!ran) {
-        log::error("event-loop-failed", {{"error", ran.error().message}});
-        return kExitFailure;
+    auto ran = front.run([&](std::chrono::steady_clock::time_point drain_deadline) {
+        if (https) https->begin_drain(drain_deadline);
+        backend.stop_background_work();
+    });
+    if (!ran) log::error("event-loop-failed", {{"error", ran.error().message}});
+    if (https) {
+        https->begin_drain(std::chrono::steady_clock::now());  // when the loop failed before a signal
+        https->stop();
     }
-    return kExitOk;
+    const int code = ran ? kExitOk : kExitFailure;
+    if (!stop_workers(backend, pool)) {
+        log::warn(
+            "workers-abandoned",
+            {{"reason", "still waiting for the upstream after the drain; their answers are discarded"}});
+        log::info("stopped", {});
+        std::_Exit(code);  // the abandoned threads still use the backend, the client and the pool
+    }
+    log::info("stopped", {});
+    return code;
 }
 
 int serve_gateway(const ServeOptions& o) {
@@ -149,7 +187,7 @@ int serve_server(const ServeOptions& o) {
         std::cerr << "estgw serve: " << backend.error().message << "\n";
         return kExitFailure;
     }
-    // serve_fronts drains the pool: every job finishes (and records) before the store closes.
+    // serve_fronts stops the pool: every job that started finishes (and records) before the store closes.
     return serve_fronts(o, **backend, pool, "server", "db=" + o.db_file);
 }
 

@@ -153,6 +153,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("block-timeout", po::value<unsigned>()->default_value(30), "seconds an incomplete Block1 body is kept without a new block before it is dropped")
         ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for upstream calls and signing (default: cores)")
         ("queue-limit", po::value<std::size_t>()->default_value(1024), "requests waiting for a worker before new ones get 5.03 + Max-Age")
+        ("drain-timeout", po::value<unsigned>(), "seconds after SIGTERM/SIGINT for the requests in flight to be answered; those left then get 5.03 + Max-Age (default: --upstream-timeout + 5 in gateway mode, 35 in server mode)")
         ("max-handshakes", po::value<unsigned>()->default_value(1000), "DTLS handshakes in progress at once (after the cookie exchange); beyond it the oldest gives way to a new one")
         ("max-handshakes-per-address", po::value<unsigned>(), "DTLS handshakes in progress at once from one IP address, so that one address cannot take all of --max-handshakes; further ClientHellos from it are dropped until one ends (default: a quarter of --max-handshakes)")
         ("handshake-timeout", po::value<unsigned>()->default_value(8), "seconds a DTLS handshake may take after the cookie exchange before it is ended")
@@ -166,7 +167,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("upstream-user", po::value<std::string>(), "gateway: HTTP Basic user, sent pre-emptively")
         ("upstream-password-file", po::value<std::string>(), "gateway: file holding the HTTP Basic password (first line)")
         ("forward-client-cert", po::value<std::string>(), "gateway: header that carries the pledge certificate upstream (URL-encoded PEM)")
-        ("upstream-timeout", po::value<unsigned>()->default_value(30), "gateway: seconds to wait for the upstream; then 5.04")
+        ("upstream-timeout", po::value<unsigned>()->default_value(30), "gateway: seconds from a request's arrival (its wait for a worker included) to its answer; then 5.04, or 5.03 + Max-Age when too many requests were queued")
         ("crts-refresh", po::value<unsigned>()->default_value(300), "gateway: seconds between refreshes of the cached /crts and /att answers")
         ("ca-cert", po::value<std::string>(), "server: issuing CA certificate (PEM; may be followed by its chain)")
         ("ca-key", po::value<std::string>(), "server: private key of --ca-cert")
@@ -328,6 +329,11 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
     if (o.workers == 0 || o.workers > 1024) return option_error("workers", "must be between 1 and 1024");
     o.queue_limit = vm["queue-limit"].as<std::size_t>();
     if (o.queue_limit == 0) return option_error("queue-limit", "must be at least 1");
+    if (vm.count("drain-timeout")) {
+        const unsigned drain = vm["drain-timeout"].as<unsigned>();
+        if (drain > 3600) return option_error("drain-timeout", "must be between 0 and 3600 seconds");
+        o.drain_timeout = std::chrono::seconds(drain);
+    }
     o.sessions.max_handshakes = vm["max-handshakes"].as<unsigned>();
     if (o.sessions.max_handshakes == 0 || o.sessions.max_handshakes > 1000000)
         return option_error("max-handshakes", "must be between 1 and 1000000");

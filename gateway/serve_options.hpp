@@ -59,6 +59,9 @@ struct ServeOptions {
     std::chrono::seconds block_timeout{30};  // an incomplete Block1 body with no new block is dropped
     std::size_t workers = 2;
     std::size_t queue_limit = 1024;  // jobs waiting for a worker before 5.03 + Max-Age
+    // After SIGTERM/SIGINT, how long the requests in flight get to be answered; unset: the request
+    // deadline plus 5 s.
+    std::optional<std::chrono::seconds> drain_timeout;
     SessionLimits sessions;
     log::Level log_level = log::Level::Info;
     std::string keylog_file;  // debug only: TLS secrets for tshark

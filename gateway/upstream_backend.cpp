@@ -23,11 +23,21 @@ UpstreamBackend::UpstreamBackend(UpstreamBackendConfig config, UpstreamClient& c
 }
 
 UpstreamBackend::~UpstreamBackend() {
+    abandon_work();
+}
+
+void UpstreamBackend::stop_background_work() {
+    background_stopped_.store(true);
     {
         std::lock_guard lock(stop_mutex_);
         stopping_ = true;
     }
     stop_cv_.notify_all();
+}
+
+void UpstreamBackend::abandon_work() {
+    stop_background_work();
+    client_.abort_calls();
     if (refresher_.joinable()) refresher_.join();
 }
 
@@ -52,7 +62,8 @@ bool UpstreamBackend::cacheable(const EstResponse& r) {
     }
 }
 
-EstResponse UpstreamBackend::process(const EstRequest& request) {
+EstResponse UpstreamBackend::process(const EstRequest& request,
+                                     std::chrono::steady_clock::time_point deadline) {
     if (certs::carries_csr(request.op)) {
         auto checked = certs::check_enrollment_request(request, config_.policy);
         if (!checked) return EstResponse::from_error(checked.error());
@@ -60,7 +71,9 @@ EstResponse UpstreamBackend::process(const EstRequest& request) {
     auto http = mapping::to_http_request(request, config_.mapping);
     if (!http) return EstResponse::from_error(http.error());
     upstream_calls_.fetch_add(1);
-    UpstreamReply reply = client_.call(*http);
+    UpstreamReply reply = client_.call(*http, deadline);
+    if (reply.failure != UpstreamFailure::Timeout)
+        last_upstream_answer_.store(std::chrono::steady_clock::now().time_since_epoch().count());
     switch (reply.failure) {
         case UpstreamFailure::None:
             break;
@@ -70,6 +83,11 @@ EstResponse UpstreamBackend::process(const EstRequest& request) {
         case UpstreamFailure::Tls:
         case UpstreamFailure::Io:
             return EstResponse::error(Status::UpstreamFailed, reply.detail);
+        case UpstreamFailure::Aborted: {
+            EstResponse stopping = EstResponse::error(Status::ServiceUnavailable, reply.detail);
+            stopping.retry_after = config_.busy_retry;
+            return stopping;
+        }
     }
     EstResponse response =
         mapping::from_http_response(request, reply.response, std::chrono::system_clock::now());
@@ -113,7 +131,7 @@ EstResponse UpstreamBackend::answer_now(const EstRequest& request) {
             start_refresh = true;
         }
     }
-    if (start_refresh) {
+    if (start_refresh && !background_stopped_.load()) {
         if (!pool_.try_submit([this, key] { refresh(key); })) {
             std::lock_guard lock(cache_mutex_);
             cache_[key].refreshing = false;
@@ -130,14 +148,16 @@ void UpstreamBackend::refresh(const CacheKey& key) {
     EstRequest request;
     request.op = key.op;
     request.label = key.label;
-    EstResponse answer = process(request);
+    EstResponse answer = background_stopped_.load()
+                             ? EstResponse::error(Status::ServiceUnavailable, "shutting down")
+                             : process(request, std::chrono::steady_clock::now() + client_.config().timeout);
     std::lock_guard lock(cache_mutex_);
     CacheEntry& entry = cache_[key];
     entry.refreshing = false;
     if (cacheable(answer)) {
         entry.answer = std::move(answer);
         entry.fetched = std::chrono::steady_clock::now();
-    } else {
+    } else if (!background_stopped_.load()) {  // after the drain began, a failure is the abort's
         log::warn("upstream-cache-refresh-failed",
                   {{"resource", std::string(mapping::resource_for(key.op).short_name)},
                    {"label", key.label},
@@ -177,7 +197,7 @@ void UpstreamBackend::refresher_loop() {
             }
         }
         for (const auto& k : due)
-            refresh(k);
+            refresh(k);  // each returns at once after stop_background_work()
         lock.lock();
         // Retry soon while something has never been fetched; otherwise wake once per refresh period.
         bool missing = false;
@@ -192,9 +212,11 @@ void UpstreamBackend::refresher_loop() {
     }
 }
 
-void UpstreamBackend::submit(EstRequest request, std::function<void(EstResponse)> done) {
-    auto job = [this, request = std::move(request), done]() mutable {
-        EstResponse response = process(request);
+void UpstreamBackend::submit(EstRequest request, std::shared_ptr<RequestTicket> ticket,
+                             std::function<void(EstResponse)> done) {
+    auto job = [this, request = std::move(request), ticket, done]() mutable {
+        if (!ticket->start()) return;  // answered at its deadline or at the end of the drain
+        EstResponse response = process(request, ticket->deadline());
         // The pledge gets the reason as its diagnostic; the operator, who can fix it, gets it here (a failed
         // cache refresh logs its own line).
         if (response.status == Status::UpstreamFailed || response.status == Status::UpstreamTimeout) {
@@ -210,6 +232,25 @@ void UpstreamBackend::submit(EstRequest request, std::function<void(EstResponse)
         busy.retry_after = config_.busy_retry;
         done(std::move(busy));
     }
+}
+
+EstResponse UpstreamBackend::overdue_answer(const RequestTicket& ticket, bool started) const {
+    const std::string within = std::to_string(client_.config().timeout.count()) + " s (--upstream-timeout)";
+    const std::chrono::steady_clock::time_point answered{
+        std::chrono::steady_clock::duration(last_upstream_answer_.load())};
+    if (started) {
+        return EstResponse::error(Status::UpstreamTimeout, "the upstream did not answer within " + within);
+    }
+    // Waiting for a worker: while the workers were all stuck on an upstream that answered nothing, the
+    // upstream is the cause; while they got answers, there were just too many requests.
+    if (answered < ticket.arrival()) {
+        return EstResponse::error(Status::UpstreamTimeout, "the upstream answered nothing within " + within +
+                                                               " while this request waited for a worker");
+    }
+    EstResponse busy = EstResponse::error(
+        Status::ServiceUnavailable, "the gateway is busy: no worker was free within " + within + "; retry");
+    busy.retry_after = config_.busy_retry;
+    return busy;
 }
 
 }  // namespace estgw::gateway

@@ -33,11 +33,22 @@ class UpstreamBackend final : public Backend {
     ~UpstreamBackend() override;  // stops the refresher
 
     EstResponse answer_now(const EstRequest& request) override;
-    void submit(EstRequest request, std::function<void(EstResponse)> done) override;
+    void submit(EstRequest request, std::shared_ptr<RequestTicket> ticket,
+                std::function<void(EstResponse)> done) override;
+    EstResponse overdue_answer(const RequestTicket& ticket, bool started) const override;
     std::vector<Operation> unavailable_operations() const override;
 
-    // Blocking: one upstream round trip with the gateway's own checks first. Worker threads only.
-    EstResponse process(const EstRequest& request);
+    void stop_background_work() override;
+    // Aborts every upstream call in progress and joins the refresher.
+    void abandon_work() override;
+    // Every job here is one upstream call, and the gateway keeps nothing of its own: the upstream CA records
+    // what it issues, and the pledge, answered 5.03 + Max-Age when the drain ended, asks again. So a call
+    // still in progress at shutdown may be abandoned, its late answer discarded.
+    bool jobs_may_be_abandoned() const override { return true; }
+
+    // Blocking: one upstream round trip with the gateway's own checks first, ending by `deadline`. Worker
+    // threads only.
+    EstResponse process(const EstRequest& request, std::chrono::steady_clock::time_point deadline);
 
     // Blocking: fetch /crts and /att (unlabelled) once, e.g. before serving. Returns how many succeeded.
     int refresh_now();
@@ -67,6 +78,10 @@ class UpstreamBackend final : public Backend {
     UpstreamClient& client_;
     WorkerPool& pool_;
     std::atomic<std::uint64_t> upstream_calls_{0};
+    // When an upstream call last ended other than by timing out (steady clock ticks): a request that ran out
+    // of time in the queue without the upstream answering anything meanwhile is the upstream's fault.
+    std::atomic<std::chrono::steady_clock::rep> last_upstream_answer_{0};
+    std::atomic<bool> background_stopped_{false};
 
     std::mutex cache_mutex_;
     std::map<CacheKey, CacheEntry> cache_;

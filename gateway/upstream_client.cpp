@@ -2,7 +2,9 @@
 
 #include <httplib.h>
 
+#include <fcntl.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <charconv>
@@ -113,7 +115,6 @@ Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, cons
     const std::string& host = config_.url.host;
     const bool ip_literal =
         host.find_first_not_of("0123456789.") == std::string::npos || host.find(':') != std::string::npos;
-    const auto t = static_cast<time_t>(config_.timeout.count());
     for (std::size_t i = 0; i < std::max<std::size_t>(config_.max_connections, 1); ++i) {
         auto client = std::make_unique<httplib::SSLClient>(host, config_.url.port);
         SSL_CTX* ctx = client->ssl_context();
@@ -137,10 +138,17 @@ Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, cons
         client->set_tcp_nodelay(true);
         client->set_keep_alive(true);
         client->set_follow_location(false);  // redirects are followed here, same-origin only
-        client->set_connection_timeout(t, 0);
-        client->set_read_timeout(t, 0);
-        client->set_write_timeout(t, 0);
-        idle_.push_back(Slot{std::move(client), {}});
+        // The timeouts are set before each call, from the request's deadline (call_once).
+        auto socket = std::make_shared<SocketHandle>();
+        client->set_socket_options([this, socket](socket_t fd) {
+            std::lock_guard lock(socket->mutex);
+            socket->duplicate = FileDescriptor(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+            // Shut down before it connects, the socket still fails every send and read at once (Linux keeps
+            // the shutdown through connect()): a call that raced abort_calls() ends too.
+            if (aborted_.load()) ::shutdown(fd, SHUT_RDWR);
+        });
+        sockets_.push_back(socket);
+        idle_.push_back(Slot{std::move(client), std::move(socket), {}});
     }
     return {};
 }
@@ -162,6 +170,11 @@ UpstreamClient::Slot UpstreamClient::acquire(bool& reused) {
 void UpstreamClient::release(Slot slot, bool healthy) {
     // After a failure the connection is in an unknown state: the slot reconnects on its next use.
     if (!healthy) slot.client->stop();
+    if (!slot.client->is_socket_open()) {
+        // Our duplicate would keep a closed connection's socket alive (a connect still retrying, say).
+        std::lock_guard lock(slot.socket->mutex);
+        slot.socket->duplicate = FileDescriptor(-1);
+    }
     slot.last_used = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
@@ -191,6 +204,17 @@ UpstreamFailure category(ConnectionFailureKind kind) {
     return UpstreamFailure::Io;
 }
 
+// cpp-httplib's timeouts, as seconds and microseconds, for the `left` of a deadline.
+void set_timeouts(httplib::SSLClient& client, std::chrono::steady_clock::duration left) {
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(left - seconds);
+    const auto s = static_cast<time_t>(seconds.count());
+    const auto us = static_cast<time_t>(micros.count());
+    client.set_connection_timeout(s, us);  // also every wait of the TLS handshake (cpp-httplib 0.11)
+    client.set_read_timeout(s, us);
+    client.set_write_timeout(s, us);
+}
+
 // A failed connection is diagnosed with a second attempt of at most this long (see diagnose_tcp_connect).
 constexpr std::chrono::milliseconds kDiagnosisLimit{2000};
 
@@ -203,13 +227,17 @@ PeerNaming naming(const UpstreamClientConfig& config) {
 
 // The handshake ran on this thread: what OpenSSL saw there explains a TLS failure best, whatever cpp-httplib
 // calls it (a TLS 1.3 server refuses our certificate after our side of the handshake is done: "Read").
-ConnectionFailure explain(httplib::Error error, std::chrono::steady_clock::duration elapsed,
+ConnectionFailure explain(httplib::Error error, std::chrono::steady_clock::time_point deadline,
                           const UpstreamClientConfig& config, SSL_CTX* ctx) {
     const TlsEvents events = take_tls_events();
     if (auto tls = client_tls_failure(events)) return *tls;
-    const auto diagnosis_limit = std::min<std::chrono::milliseconds>(config.timeout, kDiagnosisLimit);
+    const auto now = std::chrono::steady_clock::now();
+    // A diagnosis may outlast the deadline a little: the front has answered by then, and this is for the log.
+    const auto diagnosis_limit =
+        std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
+                   std::chrono::milliseconds(100), kDiagnosisLimit);
     // cpp-httplib 0.11 reports a timeout in the handshake or in reading as a plain failure; the clock tells.
-    const bool ran_out = elapsed + std::chrono::milliseconds(200) >= config.timeout;
+    const bool ran_out = now + std::chrono::milliseconds(200) >= deadline;
     const std::string within = "within " + std::to_string(config.timeout.count()) + " s ";
     switch (error) {
         case httplib::Error::ConnectionTimeout:
@@ -251,7 +279,19 @@ std::string same_origin_path(const std::string& location, const HttpsUrl& origin
 }  // namespace
 
 UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mapping::HttpRequest& request,
-                                        bool& write_failed) {
+                                        std::chrono::steady_clock::time_point deadline, bool& write_failed) {
+    UpstreamReply reply;
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) {
+        reply.failure = UpstreamFailure::Timeout;
+        reply.detail = describe({ConnectionFailureKind::TimedOut,
+                                 "within " + std::to_string(config_.timeout.count()) +
+                                     " s: the time ran out before the request could be sent",
+                                 ""},
+                                naming(config_));
+        return reply;
+    }
+    set_timeouts(client, left);
     httplib::Headers headers;
     std::string content_type;
     for (const auto& h : request.headers) {
@@ -261,16 +301,19 @@ UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mappin
             headers.emplace(h.name, h.value);
         }
     }
-    auto started = std::chrono::steady_clock::now();
     take_tls_events();  // what earlier connections of this thread left
     httplib::Result res = request.method == "GET" ? client.Get(request.path.c_str(), headers)
                                                   : client.Post(request.path.c_str(), headers, request.body,
                                                                 content_type.c_str());
-    UpstreamReply reply;
+    if (!res && aborted_.load()) {
+        take_tls_events();
+        reply.failure = UpstreamFailure::Aborted;
+        reply.detail = "the gateway is shutting down";
+        return reply;
+    }
     if (!res) {
         write_failed = res.error() == httplib::Error::Write;
-        ConnectionFailure failure =
-            explain(res.error(), std::chrono::steady_clock::now() - started, config_, client.ssl_context());
+        ConnectionFailure failure = explain(res.error(), deadline, config_, client.ssl_context());
         reply.failure = category(failure.kind);
         reply.detail = describe(failure, naming(config_));
         return reply;
@@ -282,21 +325,31 @@ UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mappin
     return reply;
 }
 
-UpstreamReply UpstreamClient::call(const mapping::HttpRequest& request) {
+void UpstreamClient::abort_calls() {
+    aborted_.store(true);
+    for (const auto& socket : sockets_) {
+        std::lock_guard lock(socket->mutex);
+        if (socket->duplicate.get() >= 0) ::shutdown(socket->duplicate.get(), SHUT_RDWR);
+    }
+}
+
+UpstreamReply UpstreamClient::call(const mapping::HttpRequest& request,
+                                   std::chrono::steady_clock::time_point deadline) {
+    if (aborted_.load()) return UpstreamReply{UpstreamFailure::Aborted, {}, "the gateway is shutting down"};
     bool reused = false;
     Slot slot = acquire(reused);
     mapping::HttpRequest current = request;
     UpstreamReply reply;
     for (int hop = 0; hop <= 3; ++hop) {
         bool write_failed = false;
-        reply = call_once(*slot.client, current, write_failed);
+        reply = call_once(*slot.client, current, deadline, write_failed);
         if (reply.failure != UpstreamFailure::None && write_failed && reused) {
             // The server closed the idle connection under us. The request was not sent whole, so sending it
             // again on a fresh connection cannot enroll twice.
             log::debug("upstream-stale-connection", {{"path", current.path}});
             slot.client->stop();
             reused = false;
-            reply = call_once(*slot.client, current, write_failed);
+            reply = call_once(*slot.client, current, deadline, write_failed);
         }
         if (reply.failure != UpstreamFailure::None) break;
         int status = reply.response.status;

@@ -2,6 +2,7 @@
 // mutual TLS and timeouts, so that a request normally costs no TLS handshake (DESIGN.md "Backends").
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_descriptor.hpp"
 #include "common/openssl.hpp"
 #include "common/result.hpp"
 #include "mapping/http_message.hpp"
@@ -33,7 +35,7 @@ struct UpstreamClientConfig {
     std::string ca_file;    // trust for the upstream's certificate; its host name is verified
     std::string cert_file;  // our RA identity (PEM, the chain after the leaf is sent too)
     std::string key_file;
-    std::chrono::seconds timeout{30};
+    std::chrono::seconds timeout{30};  // each request's, from its arrival (the front's RequestTicket)
     // Connections kept: one per worker thread plus one for the background refresh of /crts and /att.
     std::size_t max_connections = 8;
     // Idle connections older than this are not reused: servers close keep-alive connections after a few
@@ -41,8 +43,8 @@ struct UpstreamClientConfig {
     std::chrono::milliseconds max_idle_age{4000};
 };
 
-// How a call ended when no HTTP response came back.
-enum class UpstreamFailure { None, Connect, Tls, Timeout, Io };
+// How a call ended when no HTTP response came back. Aborted: by abort_calls(), at shutdown.
+enum class UpstreamFailure { None, Connect, Tls, Timeout, Io, Aborted };
 
 struct UpstreamReply {
     UpstreamFailure failure = UpstreamFailure::None;
@@ -62,8 +64,14 @@ class UpstreamClient {
     UpstreamClient& operator=(const UpstreamClient&) = delete;
 
     // Blocking; call from worker threads only. Thread-safe: each call borrows its own connection, waiting
-    // for one when all are busy. Same-origin redirects are followed (RFC 7030 §3.2.1), up to three.
-    UpstreamReply call(const mapping::HttpRequest& request);
+    // for one when all are busy. Same-origin redirects are followed (RFC 7030 §3.2.1), up to three. Each
+    // wait (connecting, every step of the TLS handshake, sending, every read) ends by `deadline`, the
+    // request's own (RequestTicket); when it has passed the call fails as a timeout.
+    UpstreamReply call(const mapping::HttpRequest& request, std::chrono::steady_clock::time_point deadline);
+
+    // For shutdown, from any thread: every call in progress fails at once, whatever it is waiting for, and
+    // so does every later call.
+    void abort_calls();
 
     const UpstreamClientConfig& config() const { return config_; }
 
@@ -74,20 +82,30 @@ class UpstreamClient {
     UpstreamClient(Passkey, UpstreamClientConfig config);
 
   private:
+    // The socket of a slot's connection, duplicated when cpp-httplib creates it: abort_calls() shuts it
+    // down from another thread, and the duplicate keeps its descriptor number ours, so that a socket
+    // cpp-httplib has closed in the meantime cannot be confused with a new one that took its number.
+    struct SocketHandle {
+        std::mutex mutex;
+        FileDescriptor duplicate{-1};
+    };
     struct Slot {
         std::unique_ptr<httplib::SSLClient> client;
+        std::shared_ptr<SocketHandle> socket;
         std::chrono::steady_clock::time_point last_used{};
     };
     Result<void> build_slots(const std::vector<X509Ptr>& chain, const EVP_PKEY* key, X509_STORE* trust);
     Slot acquire(bool& reused);
     void release(Slot slot, bool healthy);
     UpstreamReply call_once(httplib::SSLClient& client, const mapping::HttpRequest& request,
-                            bool& write_failed);
+                            std::chrono::steady_clock::time_point deadline, bool& write_failed);
 
     UpstreamClientConfig config_;
     std::mutex mutex_;
     std::condition_variable slot_freed_;
     std::vector<Slot> idle_;
+    std::vector<std::shared_ptr<SocketHandle>> sockets_;  // every slot's, for abort_calls()
+    std::atomic<bool> aborted_{false};
 };
 
 }  // namespace estgw::gateway

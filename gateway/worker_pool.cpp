@@ -12,7 +12,7 @@ WorkerPool::WorkerPool(std::size_t threads, std::size_t max_queued) : max_queued
 }
 
 WorkerPool::~WorkerPool() {
-    drain();
+    stop();
 }
 
 bool WorkerPool::try_submit(Job job) {
@@ -25,15 +25,41 @@ bool WorkerPool::try_submit(Job job) {
     return true;
 }
 
-void WorkerPool::drain() {
+void WorkerPool::stop_accepting() {
+    std::deque<Job> dropped;
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
+        dropped.swap(jobs_);
     }
     wake_.notify_all();
+    // Destroyed outside the lock: a job's captures may take locks of their own when they go.
+    dropped.clear();
+}
+
+void WorkerPool::stop() {
+    stop_accepting();
     for (auto& t : threads_) {
         if (t.joinable()) t.join();
     }
+}
+
+bool WorkerPool::stop_within(std::chrono::milliseconds grace) {
+    stop_accepting();
+    bool finished = false;
+    {
+        std::unique_lock lock(mutex_);
+        finished = idle_.wait_for(lock, grace, [this] { return running_ == 0; });
+    }
+    for (auto& t : threads_) {
+        if (!t.joinable()) continue;
+        if (finished) {
+            t.join();
+        } else {
+            t.detach();
+        }
+    }
+    return finished;
 }
 
 std::size_t WorkerPool::queued() const {
@@ -50,6 +76,7 @@ void WorkerPool::run() {
             if (jobs_.empty()) return;  // stopping and nothing left
             job = std::move(jobs_.front());
             jobs_.pop_front();
+            ++running_;
         }
         try {
             job();
@@ -57,6 +84,12 @@ void WorkerPool::run() {
             // A job must report its own failures; this only keeps one bad job from killing the process.
             log::error("worker-job-threw", {{"what", e.what()}});
         }
+        job = nullptr;  // its captures go before the job counts as done
+        {
+            std::lock_guard lock(mutex_);
+            --running_;
+        }
+        idle_.notify_all();
     }
 }
 

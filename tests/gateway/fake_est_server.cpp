@@ -44,6 +44,10 @@ FakeEstServer::~FakeEstServer() {
 }
 
 int FakeEstServer::start() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = false;
+    }
     server_ =
         std::make_unique<httplib::SSLServer>(cert_file_.c_str(), key_file_.c_str(), client_ca_file_.c_str());
     if (!server_->is_valid()) throw std::runtime_error("fake EST server: bad certificate/key");
@@ -63,6 +67,11 @@ int FakeEstServer::start() {
 }
 
 void FakeEstServer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    stopped_.notify_all();  // a delayed answer goes out at once: stop() need not wait for it
     if (server_) server_->stop();
     if (thread_.joinable()) thread_.join();
 }
@@ -256,7 +265,10 @@ void FakeEstServer::handle(const httplib::Request& req, httplib::Response& res) 
         reply = normal_answer(operation, req.body);
     }
     auto delay = reply.delay + std::chrono::milliseconds(delay_ms_.load());
-    if (delay.count() > 0) std::this_thread::sleep_for(delay);
+    if (delay.count() > 0) {
+        std::unique_lock lock(mutex_);
+        stopped_.wait_for(lock, delay, [this] { return stopping_; });
+    }
     if (reply.drop_connection && req.ssl) {
         ::shutdown(SSL_get_fd(req.ssl), SHUT_RDWR);
         return;

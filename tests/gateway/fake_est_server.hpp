@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
@@ -105,6 +106,8 @@ class FakeEstServer {
     std::atomic<int> delay_ms_{0};
     std::atomic<Strictness> strictness_{Strictness::Lenient};
     mutable std::mutex mutex_;
+    std::condition_variable stopped_;  // ends the delays when the server stops
+    bool stopping_ = false;
     WireStyle wire_;
     std::optional<std::string> basic_credentials_;  // "user:password"
     std::map<std::string, std::deque<FakeReply>> scripts_;

@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 #include "common/file_descriptor.hpp"
 #include "gateway/gateway_env.hpp"
@@ -75,6 +77,8 @@ class SilentListener {
     }
     int port() const { return port_; }
 
+    int fd() const { return fd_.get(); }
+
   private:
     FileDescriptor fd_;
     int port_ = 0;
@@ -87,6 +91,45 @@ TEST(GatewayUpstreamErrors, AListenerThatNeverAnswersIs504AfterTheTimeout) {
         env, {"--upstream", upstream_url("127.0.0.1", silent.port()), "--upstream-timeout", "1"});
     expect_explained(env, r, "5.04",
                      {"no answer within 1 s in the TLS handshake", "raise --upstream-timeout"});
+}
+
+// A server that accepts each TCP connection and then says nothing, never a ServerHello.
+class AcceptingSilentListener {
+  public:
+    AcceptingSilentListener() {
+        thread_ = std::thread([this] {
+            while (true) {
+                const int fd = ::accept(listener_.fd(), nullptr, nullptr);
+                if (fd < 0) return;  // shut down by the destructor
+                accepted_.emplace_back(fd);
+            }
+        });
+    }
+    ~AcceptingSilentListener() {
+        ::shutdown(listener_.fd(), SHUT_RDWR);
+        thread_.join();
+    }
+    int port() const { return listener_.port(); }
+
+  private:
+    SilentListener listener_;
+    std::vector<FileDescriptor> accepted_;
+    std::thread thread_;
+};
+
+// The TLS handshake's timeout is the upstream timeout: 5.04 after about --upstream-timeout, not 5.02.
+TEST(GatewayUpstreamErrors, AServerThatAcceptsButNeverSpeaksTlsIs504AfterTheTimeout) {
+    GatewayEnv env;
+    AcceptingSilentListener silent;
+    const auto started = std::chrono::steady_clock::now();
+    auto r = enroll_through(
+        env, {"--upstream", upstream_url("127.0.0.1", silent.port()), "--upstream-timeout", "2"});
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    expect_explained(env, r, "5.04",
+                     {"no answer within 2 s in the TLS handshake", "raise --upstream-timeout"});
+    // enroll_through also starts the gateway (under a second); generous bounds around the 2 s.
+    EXPECT_GT(took, 1.5);
+    EXPECT_LT(took, 6.0);
 }
 
 // A second upstream serving a certificate for a fresh key made with `options`, from `issuer`, and trusting

@@ -1,5 +1,7 @@
 #include "support/estgw_env.hpp"
 
+#include <signal.h>
+
 #include <stdexcept>
 #include <thread>
 
@@ -42,6 +44,14 @@ int EstgwEnv::stop_process(int signal, std::chrono::milliseconds timeout) {
     const int code = process_ ? process_->stop(signal, timeout) : 0;
     process_.reset();
     return code;
+}
+
+void EstgwEnv::send_signal(int signal) {
+    if (process_) ::kill(process_->pid(), signal);
+}
+
+int EstgwEnv::wait_exit(std::chrono::milliseconds timeout) {
+    return process_ ? process_->wait_exit(timeout) : 0;
 }
 
 std::string EstgwEnv::process_log() const {

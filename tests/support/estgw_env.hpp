@@ -34,6 +34,11 @@ class EstgwEnv {
     // The running estgw's process id, for reading /proc; -1 when none runs.
     pid_t pid() const { return process_ ? process_->pid() : -1; }
 
+    // Sends `signal` to the estgw process without waiting for it to exit.
+    void send_signal(int signal);
+    // Waits for the estgw process to exit: its exit code, or -1 when it still runs after `timeout`.
+    int wait_exit(std::chrono::milliseconds timeout);
+
     TempDir dir;
     int port = 0;                                  // estgw's DTLS port
     std::string coap_client = kCoapClientOpenSsl;  // the pledge's DTLS stack for coap()
