@@ -13,7 +13,8 @@ Bytes hello(ByteView cookie = {}, std::uint64_t record_seq = 5, std::uint16_t me
 }
 
 TEST(DtlsHello, AClientHelloWithoutCookieIsRecognised) {
-    auto c = classify(hello());
+    const Bytes datagram = hello();
+    auto c = classify(datagram);
     ASSERT_EQ(c.kind, Kind::ClientHello);
     EXPECT_TRUE(c.hello.cookie.empty());
     EXPECT_EQ(c.hello.client_version, 0xfefd);
@@ -22,7 +23,8 @@ TEST(DtlsHello, AClientHelloWithoutCookieIsRecognised) {
 
 TEST(DtlsHello, TheCookieOfASecondClientHelloIsRead) {
     const Bytes cookie(32, 0xab);
-    auto c = classify(hello(cookie, 1, 1));
+    const Bytes datagram = hello(cookie, 1, 1);  // the classification points into it
+    auto c = classify(datagram);
     ASSERT_EQ(c.kind, Kind::ClientHello);
     EXPECT_EQ(Bytes(c.hello.cookie.begin(), c.hello.cookie.end()), cookie);
     EXPECT_EQ(c.hello.message_seq, 1);
@@ -80,7 +82,8 @@ TEST(DtlsHello, LengthsThatDisagreeAreMalformed) {
 // RFC 6347 §4.2.1: record and message version DTLS 1.0, the ClientHello's record sequence number,
 // message_seq 0, and the cookie.
 TEST(DtlsHello, TheHelloVerifyRequestEchoesTheRecordSequenceAndCarriesTheCookie) {
-    auto c = classify(hello({}, 0x010203));
+    const Bytes datagram = hello({}, 0x010203);
+    auto c = classify(datagram);
     const Bytes cookie(32, 0x5a);
     const Bytes hvr = hello_verify_request(c.hello, cookie);
     ASSERT_EQ(hvr.size(), 13u + 12 + 3 + 32);
