@@ -30,14 +30,8 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -x "$ESTGW" && -x "$IDLE" ]] || { echo "build first: cmake --build build --target estgw estgw_idle_clients" >&2; exit 2; }
 
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/work_dir.sh
+source "$(dirname "${BASH_SOURCE[0]}")/work_dir.sh"
 
 "$ESTGW" pki init --dir "$WORK/pki" >/dev/null
 DTLS_PORT=$((20000 + RANDOM % 20000))

@@ -29,14 +29,8 @@ if ! command -v gnuplot >/dev/null && [[ "$(id -u)" == 0 ]] && command -v apt-ge
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox </dev/null >/dev/null 2>&1 || true
 fi
 mkdir -p "$OUT"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=bench/work_dir.sh
+source "$(dirname "${BASH_SOURCE[0]}")/work_dir.sh"
 
 log() { printf '==> %s\n' "$*" >&2; }
 free_port() {  # a port that is free for both UDP and TCP on loopback right now
