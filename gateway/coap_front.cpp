@@ -242,18 +242,29 @@ Result<void> CoapFront::start() {
 }
 
 void CoapFront::start_hello_gate(const coap_address_t& address) {
+    // The sockets are held first, and only the start-up handshake's datagrams reach libcoap until the gate
+    // is active: a client whose first ClientHello got libcoap's HelloVerifyRequest meanwhile would come back
+    // with libcoap's cookie, get the gate's HelloVerifyRequest (message_seq 0 again), which OpenSSL clients
+    // drop as a duplicate, and be stuck. Others' datagrams are dropped now; their clients send them again.
+    const bool held = hello_gate_.take_over(coap_context_get_coap_fd(context_.get()));
+    auto pump = [&](const sockaddr* client) {
+        if (held) hello_gate_.admit_only(client);
+        coap_io_process(context_.get(), 10);
+        if (held) hello_gate_.disarm();
+    };
     auto knocked = handshake_with_self(
-        context_.get(), &address.addr.sa, address.size, [this] { return hello_gate_.active(); },
+        &address.addr.sa, address.size, pump, [this] { return hello_gate_.active(); },
         std::chrono::seconds(3));
     if (!knocked) {
         // Still safe to serve: the first pledge's handshake installs the check instead. Until then a flood of
         // ClientHellos can hold libcoap's handshake slots, as without the gate.
+        if (held) hello_gate_.release();
         log::warn("dtls-hello-gate",
                   {{"state", "waiting for the first handshake"}, {"reason", knocked.error().message}});
         return;
     }
     hello_gate_.end_handshakes_from(reinterpret_cast<const sockaddr*>(&knocked->client));
-    if (!hello_gate_.take_over(coap_context_get_coap_fd(context_.get()))) {
+    if (!held) {
         log::warn("dtls-hello-gate",
                   {{"state", "filtering only"},
                    {"reason", "libcoap's socket registration could not be read from /proc"}});

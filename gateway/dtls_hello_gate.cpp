@@ -118,6 +118,32 @@ void DtlsHelloGate::filter(std::chrono::steady_clock::time_point now) {
     report(now);
 }
 
+void DtlsHelloGate::admit_only(const sockaddr* peer) {
+    const Bytes wanted = peer_key(peer);
+    for (std::size_t i = 0; i < sockets_.size(); ++i) {
+        std::uint8_t byte;
+        sockaddr_storage from{};
+        socklen_t from_length = sizeof from;
+        while (::recvfrom(sockets_[i], &byte, 1, MSG_PEEK | MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
+                          &from_length) >= 0) {
+            if (peer_key(reinterpret_cast<const sockaddr*>(&from)) == wanted) {
+                set_libcoap_events(i, EPOLLIN);
+                armed_.push_back(i);
+                break;
+            }
+            discard(sockets_[i]);
+            from_length = sizeof from;
+        }
+    }
+}
+
+void DtlsHelloGate::release() {
+    disarm();
+    for (std::size_t i = 0; i < sockets_.size(); ++i)
+        set_libcoap_events(i, EPOLLIN);
+    libcoap_epoll_fd_ = -1;
+}
+
 void DtlsHelloGate::disarm() {
     for (std::size_t i : armed_)
         set_libcoap_events(i, 0);

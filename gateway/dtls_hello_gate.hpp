@@ -59,6 +59,12 @@ class DtlsHelloGate {
     void filter(std::chrono::steady_clock::time_point now);
     void disarm();
 
+    // Before the gate is active (the start-up handshake, dtls_self_handshake.hpp): arms the held sockets
+    // whose next datagram comes from `peer`, and drops everyone else's.
+    void admit_only(const sockaddr* peer);
+    // Gives the sockets back to libcoap (the start-up handshake failed; the gate then only filters).
+    void release();
+
     // libcoap's session events (CoapFront::handle_event).
     void session_started(coap_session_t* session, std::chrono::steady_clock::time_point now);
     void session_connected(coap_session_t* session) { handshakes_.ended(session); }

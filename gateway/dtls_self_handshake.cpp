@@ -29,8 +29,9 @@ sockaddr_storage destination(const sockaddr* target, socklen_t length) {
 
 }  // namespace
 
-Result<SelfHandshake> handshake_with_self(coap_context_t* ctx, const sockaddr* target,
-                                          socklen_t target_length, const std::function<bool()>& done,
+Result<SelfHandshake> handshake_with_self(const sockaddr* target, socklen_t target_length,
+                                          const std::function<void(const sockaddr* client)>& pump,
+                                          const std::function<bool()>& done,
                                           std::chrono::milliseconds budget) {
     const sockaddr_storage to = destination(target, target_length);
     FileDescriptor socket_fd(::socket(to.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -58,7 +59,7 @@ Result<SelfHandshake> handshake_with_self(coap_context_t* ctx, const sockaddr* t
             return make_error(Status::Internal,
                               "self handshake: the front did not take the ClientHello in time");
         SSL_do_handshake(ssl.get());  // sends, or answers the HelloVerifyRequest; never blocks
-        coap_io_process(ctx, 10);
+        pump(reinterpret_cast<const sockaddr*>(&result.client));
     }
     return result;
 }
