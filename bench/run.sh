@@ -133,7 +133,7 @@ log "5. server RSS with idle DTLS sessions: ${IDLE[*]} (a fresh server for each 
 # sessions open and idle, and the difference per session.
 for n in "${IDLE[@]}"; do
     port="$(free_port)"
-    "$ESTGW" serve --config "$PKI/estgw.conf" --listen "127.0.0.1:$port" --db "$WORK/rss-$n.db" --log-level warn \
+    "$ESTGW" serve --config "$PKI/estgw.conf" --listen "127.0.0.1:$port" --db "$WORK/rss-$n.db" --log-level warn "${ONE_ADDRESS[@]}" \
         >"$WORK/rss-$n.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
