@@ -92,7 +92,23 @@ EstResponse UpstreamBackend::process(const EstRequest& request,
     EstResponse response =
         mapping::from_http_response(request, reply.response, std::chrono::system_clock::now());
     response.upstream_status = reply.response.status;
-    if (reply.response.status == 401 || reply.response.status == 403) {
+    const bool pledge_forwarded = config_.mapping.forward_client_cert_header &&
+                                  http->header(*config_.mapping.forward_client_cert_header).has_value();
+    if (reply.response.status == 403 && pledge_forwarded) {
+        // The upstream saw the pledge's certificate too (--forward-client-cert): its 403 may be about the
+        // pledge (not trusted, identity mismatch on sren), which the pledge learns from the diagnostic; the
+        // operator gets both possibilities here.
+        log::warn("upstream-refused-request",
+                  {{"status", reply.response.status},
+                   {"path", http->path},
+                   {"client", request.peer.subject.empty() ? std::string("-") : request.peer.subject},
+                   {"reason", response.diagnostic},
+                   {"hint",
+                    "the request carried the pledge's certificate (--forward-client-cert): the refusal "
+                    "may concern the pledge; if every request is refused, check that the certificate "
+                    "of --upstream-cert is authorized there and that the upstream trusts forwarded "
+                    "certificates (estgw: --trust-forwarded-client-cert)"}});
+    } else if (reply.response.status == 401 || reply.response.status == 403) {
         // The upstream sees only the gateway's RA identity (RFC 9148 §5): a refusal usually means our own
         // credentials were rejected, which an operator must fix.
         log::warn("upstream-refused-gateway",

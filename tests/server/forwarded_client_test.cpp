@@ -248,6 +248,14 @@ TEST_F(ForwardedPledge, APledgeTheServerDoesNotTrustIsRefusedAlthoughTheGatewayD
     EXPECT_EQ(r.code, "4.03") << r.output;
     EXPECT_NE(r.diagnostic.find("does not verify against --client-ca"), std::string::npos) << r.diagnostic;
     EXPECT_NE(server().log().find("forwarded-client-cert-refused"), std::string::npos);
+    // The gateway's own line does not blame its RA certificate alone: the refusal may be the pledge's.
+    const std::string log = gateway().gateway_log();
+    const auto line = log.find("upstream-refused-request");
+    ASSERT_NE(line, std::string::npos) << log;
+    const std::string text = log.substr(line, log.find('\n', line) - line);
+    EXPECT_NE(text.find("client=\"O=estgw tests,CN=pledge-1\""), std::string::npos) << text;
+    EXPECT_NE(text.find("does not verify against --client-ca"), std::string::npos) << text;
+    EXPECT_NE(text.find("may concern the pledge"), std::string::npos) << text;
 }
 
 std::string forwarded_value(const std::string& cert_file) {
