@@ -137,7 +137,10 @@ class Decoder {
         std::uint8_t major;
         std::uint8_t ai;
         std::uint64_t arg;
+        bool indefinite = false;  // additional information 31 on a string, array or map (when allowed)
     };
+
+    static constexpr std::uint8_t kBreak = 0xff;
 
     static Error fail(std::size_t offset, const std::string& what) {
         return make_error(Status::BadRequest, "CBOR: " + what + " at offset " + std::to_string(offset));
@@ -150,7 +153,7 @@ class Decoder {
     Result<Head> head(std::size_t start) {
         if (remaining() == 0) return fail(start, "truncated input: data item expected");
         const std::uint8_t initial = in_[pos_++];
-        Head h{static_cast<std::uint8_t>(initial >> 5), static_cast<std::uint8_t>(initial & 0x1f), 0};
+        Head h{static_cast<std::uint8_t>(initial >> 5), static_cast<std::uint8_t>(initial & 0x1f), 0, false};
         if (h.major == kSimple || h.ai < 24) {
             h.arg = h.ai;
             return h;
@@ -160,7 +163,9 @@ class Decoder {
         }
         if (h.ai == 31) {
             if (h.major >= kByteString && h.major <= kMap) {
-                return fail(start, "indefinite-length item (not supported)");
+                if (!limits_.allow_indefinite) return fail(start, "indefinite-length item (not supported)");
+                h.indefinite = true;
+                return h;
             }
             return fail(start,
                         "additional information 31 is invalid for major type " + std::to_string(h.major));
@@ -217,10 +222,13 @@ class Decoder {
                 return Value(Value::NegativeBig{h.arg});
             case kByteString:
             case kTextString:
+                if (h.indefinite) return chunked_string(start, h.major);
                 return string(start, h);
             case kArray:
+                if (h.indefinite) return indefinite_array(start, depth);
                 return array(start, h.arg, depth);
             case kMap:
+                if (h.indefinite) return indefinite_map(start, depth);
                 return map(start, h.arg, depth);
             case kTag:
                 return tag(start, h.arg, depth);
@@ -243,6 +251,78 @@ class Decoder {
         pos_ += content.size();
         if (text) return Value(std::string(content.begin(), content.end()));
         return Value(Bytes(content.begin(), content.end()));
+    }
+
+    // True (and the break consumed) when the next byte ends an indefinite-length item; an error when the
+    // input ends first.
+    Result<bool> at_break(std::size_t start, const char* what) {
+        if (remaining() == 0) return fail(start, std::string("truncated input: ") + what + " has no break");
+        if (in_[pos_] != kBreak) return false;
+        ++pos_;
+        return true;
+    }
+
+    // RFC 8949 §3.2.3: the chunks are definite-length strings of the same major type; text chunks must each
+    // be valid UTF-8 (string() checks each one).
+    Result<Value> chunked_string(std::size_t start, std::uint8_t major) {
+        const bool text = major == kTextString;
+        Bytes joined;
+        while (true) {
+            ESTGW_TRY(done, at_break(start, text ? "indefinite-length text string"
+                                                 : "indefinite-length byte string"));
+            if (done) break;
+            const std::size_t chunk_start = pos_;
+            ESTGW_TRY(h, head(chunk_start));
+            if (h.major != major || h.indefinite) {
+                return fail(chunk_start,
+                            "a chunk of an indefinite-length string must be a definite string of "
+                            "the same type");
+            }
+            if (auto counted = count_items(chunk_start, 1); !counted) return counted.error();
+            ESTGW_TRY(chunk, string(chunk_start, h));
+            if (text) {
+                const std::string& t = chunk.as_text();
+                joined.insert(joined.end(), t.begin(), t.end());
+            } else {
+                const Bytes& b = chunk.as_bytes();
+                joined.insert(joined.end(), b.begin(), b.end());
+            }
+        }
+        if (text) return Value(std::string(joined.begin(), joined.end()));
+        return Value(std::move(joined));
+    }
+
+    Result<Value> indefinite_array(std::size_t start, std::size_t depth) {
+        if (auto entered = enter(start, depth); !entered) return entered.error();
+        Array items;
+        while (true) {
+            ESTGW_TRY(done, at_break(start, "indefinite-length array"));
+            if (done) break;
+            if (auto counted = count_items(pos_, 1); !counted) return counted.error();
+            ESTGW_TRY(element, item(depth + 1));
+            items.push_back(std::move(element));
+        }
+        return Value(std::move(items));
+    }
+
+    Result<Value> indefinite_map(std::size_t start, std::size_t depth) {
+        if (auto entered = enter(start, depth); !entered) return entered.error();
+        Map pairs;
+        std::set<Bytes> seen;
+        while (true) {
+            ESTGW_TRY(done, at_break(start, "indefinite-length map"));
+            if (done) break;
+            const std::size_t key_start = pos_;
+            if (auto counted = count_items(key_start, 2); !counted) return counted.error();
+            ESTGW_TRY(key, item(depth + 1));
+            if (!seen.insert(encode(key)).second) {
+                return fail(key_start, "duplicate map key " + short_diagnostic(key));
+            }
+            if (remaining() > 0 && in_[pos_] == kBreak) return fail(pos_, "map key without a value");
+            ESTGW_TRY(element, item(depth + 1));
+            pairs.emplace_back(std::move(key), std::move(element));
+        }
+        return Value(std::move(pairs));
     }
 
     Result<Value> array(std::size_t start, std::uint64_t count, std::size_t depth) {

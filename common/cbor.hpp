@@ -90,13 +90,18 @@ struct DecodeLimits {
     std::size_t max_depth = 16;      // arrays, maps and tags nested in one another; 0 admits only scalars
     std::size_t max_items = 100000;  // total data items, against quadratic blow-ups; an array of N counts
                                      // its N items (a map 2N) when it declares them, before they are read
+    // Indefinite-length strings, arrays and maps (RFC 8949 §3.2.2-3.2.3). Off by default; YANG-CBOR data
+    // (vouchers, voucher requests, BRSKI telemetry) turns it on: RFC 9254 §3 makes decoders support them.
+    // A string's chunks must be definite strings of its own major type; they decode as one string.
+    bool allow_indefinite = false;
 };
 
 Bytes encode(const Value& v);
-// Decodes exactly one item. Trailing bytes, indefinite lengths, reserved additional-info values, invalid
-// UTF-8 in text strings, duplicate map keys and simple values other than false/true/null are errors
-// (Status::BadRequest, the message says at which offset). Non-shortest integer/length forms are accepted
-// on input (RFC 8949 §4.1 preferred serialization binds encoders, not decoders).
+// Decodes exactly one item. Trailing bytes, indefinite lengths (unless limits allow them), reserved
+// additional-info values, invalid UTF-8 in text strings, duplicate map keys and simple values other than
+// false/true/null are errors (Status::BadRequest, the message says at which offset). Non-shortest
+// integer/length forms are accepted on input (RFC 8949 §4.1 preferred serialization binds encoders, not
+// decoders).
 Result<Value> decode(ByteView in, const DecodeLimits& limits = {});
 
 // Diagnostic notation (RFC 8949 §8), for logs and test messages.

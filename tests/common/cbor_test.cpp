@@ -402,6 +402,57 @@ TEST(CborReject, IndefiniteLengths) {
     expect_rejected_with("82 00 9f ff", "indefinite-length item (not supported) at offset 2");
 }
 
+// RFC 9254 §3: YANG-CBOR decoders (vouchers, voucher requests, telemetry) must take indefinite lengths.
+DecodeLimits indefinite_allowed() {
+    DecodeLimits limits;
+    limits.allow_indefinite = true;
+    return limits;
+}
+
+TEST(CborIndefinite, StringsJoinTheirChunks) {
+    EXPECT_EQ(decoded("5f 42 0102 41 03 40 ff", indefinite_allowed()), Value(Bytes{1, 2, 3}));
+    EXPECT_EQ(decoded("7f 62 6162 61 63 ff", indefinite_allowed()), Value("abc"));
+    EXPECT_EQ(decoded("5f ff", indefinite_allowed()), Value(Bytes{}));
+}
+
+TEST(CborIndefinite, ArraysAndMapsNestAndMixWithDefiniteOnes) {
+    EXPECT_EQ(decoded("9f 01 82 02 03 9f ff ff", indefinite_allowed()),
+              Value(Array{1, Array{2, 3}, Array{}}));
+    EXPECT_EQ(decoded("bf 01 bf 02 03 ff 61 61 9f ff ff", indefinite_allowed()),
+              Value(Map{{1, Map{{2, 3}}}, {"a", Array{}}}));
+    // Encoding goes back to definite lengths.
+    EXPECT_EQ(encode(decoded("bf 01 5f 41 02 ff ff", indefinite_allowed())), hex("a1 01 41 02"));
+}
+
+TEST(CborIndefinite, MalformedOnesAreRefused) {
+    const DecodeLimits limits = indefinite_allowed();
+    auto refused = [&](const std::string& input, const std::string& message) {
+        Error error = rejected(input, limits);
+        EXPECT_NE(error.message.find(message), std::string::npos) << input << ": " << error.message;
+    };
+    refused("5f 61 61 ff", "same type");        // a text chunk in a byte string
+    refused("5f 5f 41 00 ff ff", "same type");  // nested indefinite chunk
+    refused("5f 01 ff", "same type");           // an integer chunk
+    refused("7f 61 ff ff", "invalid UTF-8");    // each chunk is valid UTF-8 on its own
+    refused("9f 01", "indefinite-length array has no break");
+    refused("bf 01 ff", "map key without a value");
+    refused("bf 01 02 01 03 ff", "duplicate map key 1");
+    refused("9f ff 00", "trailing byte");
+    refused("1f", "additional information 31 is invalid for major type 0");
+}
+
+TEST(CborIndefinite, NestingAndItemLimitsStillHold) {
+    DecodeLimits limits = indefinite_allowed();
+    limits.max_depth = 3;
+    EXPECT_TRUE(decode(hex("9f 9f 9f ff ff ff"), limits).ok());
+    EXPECT_FALSE(decode(hex("9f 9f 9f 9f ff ff ff ff"), limits).ok());
+    limits = indefinite_allowed();
+    limits.max_items = 4;
+    EXPECT_TRUE(decode(hex("9f 01 02 03 ff"), limits).ok());
+    EXPECT_FALSE(decode(hex("9f 01 02 03 04 ff"), limits).ok());
+    EXPECT_FALSE(decode(hex("5f 41 00 41 00 41 00 41 00 ff"), limits).ok());
+}
+
 TEST(CborReject, AdditionalInformation31OnIntegersAndTags) {
     // RFC 8949 §3.2.4: not well-formed on major types 0, 1 and 6.
     expect_rejected_with("1f", "additional information 31 is invalid for major type 0 at offset 0");
