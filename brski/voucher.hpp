@@ -1,0 +1,68 @@
+// The voucher (ietf-voucher) and voucher request (ietf-voucher-request) as YANG-CBOR (RFC 9254), the payload
+// of a cBRSKI COSE_Sign1 (BRSKI.md §1, 8366bis §8–9). Pure: no I/O, no clock, no OpenSSL.
+//
+// Encoding: the outer map {2451|2501: {...}} with delta keys, ascending, preferred (shortest) encoding:
+// byte-exact with the cBRSKI Appendix C payloads. Decoding takes SID deltas, tag-47 absolute SIDs, the
+// name form ("ietf-voucher:voucher" / "ietf-voucher-request:voucher" with simple leaf names, where an
+// integer key is an absolute SID), any mix of these, and indefinite lengths. It refuses (Status::BadRequest,
+// naming the leaf): a wrong outer key or more than one outer entry, a wrong value type, an assertion that is
+// not a known enum value, a nonce outside 8..32 bytes, a duplicate leaf (also one leaf given as SID and as
+// name), SIDs of the pre-2019 experimental range, and trailing bytes. Unknown leaves are kept in `unknown`
+// (as diagnostic notation) for the caller to log, then ignored (RFC 8995 §5.6.1).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+
+namespace estgw::brski {
+
+inline constexpr std::uint64_t kSidVoucher = 2451;
+inline constexpr std::uint64_t kSidVoucherRequest = 2501;
+
+// 8366bis §8.5.
+enum class Assertion : std::uint64_t { Verified = 0, Logged = 1, Proximity = 2, AgentProximity = 3 };
+std::string_view assertion_name(Assertion a);
+
+// The leaves both trees share, plus those of one only (each documented with its tree). Absent = nullopt.
+struct Voucher {
+    std::optional<Assertion> assertion;
+    std::optional<std::string> created_on;  // yang:date-and-time text, kept as received
+    std::optional<bool> domain_cert_revocation_checks;
+    std::optional<std::string> expires_on;
+    std::optional<Bytes> idevid_issuer;  // the AKI extnValue TLV (04 18 30 16 80 14 ...), as received
+    std::optional<std::string> last_renewal_date;
+    std::optional<Bytes> nonce;
+    std::optional<Bytes> pinned_domain_cert;  // DER X.509
+    std::optional<Bytes> pinned_domain_pubk;  // DER SubjectPublicKeyInfo
+    std::optional<Bytes> pinned_domain_pubk_sha256;
+    std::optional<std::string> serial_number;
+    std::optional<std::string> additional_configuration_url;
+    std::optional<std::string> est_domain;
+    std::optional<Bytes> manufacturer_proprietary;  // bstr wrapping CBOR, kept as received
+    std::optional<Bytes> extensions;                // the extensions leaf's CBOR encoding, kept as received
+
+    // Voucher request only (ignored, and refused on encode, for a voucher):
+    std::optional<Bytes> prior_signed_voucher_request;  // the whole PVR COSE_Sign1, tag included
+    std::optional<Bytes> proximity_registrar_cert;      // DER X.509
+    std::optional<Bytes> proximity_registrar_pubk_sha256;
+    std::optional<Bytes> proximity_registrar_pubk;  // DER SPKI
+
+    // Leaves this model does not know, e.g. "2599: h'00'" or "\"agent-sign-cert\": h'..'" (for logs).
+    std::vector<std::string> unknown;
+};
+
+enum class Kind { Voucher, VoucherRequest };
+
+// {2451: {...}} or {2501: {...}}. Leaves that do not belong to `kind` are Status::BadRequest.
+Result<Bytes> encode(Kind kind, const Voucher& v);
+
+// Decodes a payload of the given kind (the outer key decides the tree; the other tree's key is an error
+// naming what was found).
+Result<Voucher> decode(Kind kind, ByteView payload);
+
+}  // namespace estgw::brski
