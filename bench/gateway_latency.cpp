@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <vector>
 
+#include "client/bench_stats.hpp"
+#include "client/coap_client.hpp"
 #include "common/base64.hpp"
-#include "gateway/bench_stats.hpp"
-#include "gateway/coap_client.hpp"
 #include "gateway/gateway_env.hpp"
 
 using namespace estgw;
@@ -19,7 +19,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-using Summary = gateway::LatencySummary;
+using Summary = client::LatencySummary;
 
 void print(const char* what, const Summary& s, std::size_t n) {
     std::printf("%-34s n=%zu  p50=%.3f ms  p90=%.3f ms  p99=%.3f ms  max=%.3f ms\n", what, n, s.p50, s.p90,
@@ -59,23 +59,23 @@ int main(int argc, char** argv) {
     // Through the gateway: EST-coaps over one DTLS session.
     std::vector<double> gateway_ms;
     {
-        gateway::CoapLibrary library(LOG_WARNING);
-        gateway::CoapsUrl url{"127.0.0.1", static_cast<std::uint16_t>(env.port)};
-        gateway::DtlsIdentity identity;
+        client::CoapLibrary library(LOG_WARNING);
+        client::CoapsUrl url{"127.0.0.1", static_cast<std::uint16_t>(env.port)};
+        client::DtlsIdentity identity;
         identity.cert_file = env.pledge.cert;
         identity.key_file = env.pledge.key;
         identity.ca_file = env.ca_file;
-        auto server = gateway::resolve_server(url);
+        auto server = client::resolve_server(url);
         if (!server) {
             std::fprintf(stderr, "%s\n", server.error().message.c_str());
             return 1;
         }
-        auto client = gateway::CoapClient::open(*server, identity);
+        auto client = client::CoapClient::open(*server, identity);
         if (!client) {
             std::fprintf(stderr, "cannot open the DTLS session: %s\n", client.error().message.c_str());
             return 1;
         }
-        gateway::CoapRequest sen;
+        client::CoapRequest sen;
         sen.method = COAP_REQUEST_CODE_POST;
         sen.path = {"est", "sen"};
         sen.content_format = 286;
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
             if (!answer || answer->code != COAP_RESPONSE_CODE(204)) {
                 std::fprintf(
                     stderr, "gateway request failed: %s\n",
-                    answer ? gateway::code_string(answer->code).c_str() : answer.error().message.c_str());
+                    answer ? client::code_string(answer->code).c_str() : answer.error().message.c_str());
                 return 1;
             }
             if (i >= 5) gateway_ms.push_back(ms);
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     }
 
     // The same nearest-rank percentiles as `estgw bench`, so the figures in one results.jsonl agree.
-    Summary d = gateway::summarize_latencies(direct_ms), g = gateway::summarize_latencies(gateway_ms);
+    Summary d = client::summarize_latencies(direct_ms), g = client::summarize_latencies(gateway_ms);
     print("direct HTTPS simpleenroll", d, direct_ms.size());
     print("through gateway CoAP sen", g, gateway_ms.size());
     std::printf("gateway adds at p50: %.3f ms\n", g.p50 - d.p50);

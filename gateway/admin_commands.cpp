@@ -4,7 +4,7 @@
 
 #include "certs/demo_pki.hpp"
 #include "certs/sqlite_store.hpp"
-#include "gateway/client_options.hpp"
+#include "common/command_line.hpp"
 #include "gateway/commands.hpp"
 
 namespace po = boost::program_options;

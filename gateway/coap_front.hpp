@@ -18,13 +18,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/dtls_credentials.hpp"
 #include "common/est.hpp"
 #include "common/log.hpp"
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
 #include "gateway/coap_block1.hpp"
 #include "gateway/deferred_answers.hpp"
-#include "gateway/dtls_credentials.hpp"
 #include "gateway/dtls_hello_gate.hpp"
 #include "gateway/dtls_new_association.hpp"
 #include "gateway/event_queue.hpp"

@@ -1,22 +1,16 @@
-// The estgw subcommands. Each takes its arguments (without the command words) and returns the exit code:
-// 0 success, 1 failure at run time, 2 bad usage or configuration, 3 (client commands) no answer from the
-// server.
+// The server-side estgw subcommands; the client ones (enroll, bench) are in client/commands.hpp. Each takes
+// its arguments (without the command words) and returns the exit code (common/command_line.hpp).
 #pragma once
 
 #include <string>
 #include <vector>
 
-namespace estgw::gateway {
+#include "common/command_line.hpp"
 
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitNoAnswer = 3;
+namespace estgw::gateway {
 
 int run_serve(const std::vector<std::string>& args);
 int run_pki_init(const std::vector<std::string>& args);
 int run_certs_list(const std::vector<std::string>& args);
-int run_enroll(const std::vector<std::string>& args);
-int run_bench(const std::vector<std::string>& args);
 
 }  // namespace estgw::gateway

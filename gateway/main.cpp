@@ -4,12 +4,14 @@
 #include <string>
 #include <vector>
 
+#include "client/commands.hpp"
 #include "common/suggest.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/version.hpp"
 
 namespace {
 
+using namespace estgw;
 using namespace estgw::gateway;
 
 struct Command {
@@ -23,9 +25,9 @@ constexpr Command kCommands[] = {
     {"", "serve", run_serve, "serve EST-coaps over DTLS (and RFC 7030 over HTTPS in server mode)"},
     {"pki", "init", run_pki_init, "write a demo PKI and a server-mode configuration"},
     {"certs", "list", run_certs_list, "list the certificates a server-mode registrar has issued"},
-    {"", "enroll", run_enroll,
+    {"", "enroll", client::run_enroll,
      "an EST-coaps pledge: fetch CA certificates, enroll, re-enroll, server-side keys"},
-    {"", "bench", run_bench, "load generator: keep N DTLS sessions busy with sen, crts or sren"},
+    {"", "bench", client::run_bench, "load generator: keep N DTLS sessions busy with sen, crts or sren"},
 };
 
 std::string words(const Command& c) {

@@ -7,11 +7,11 @@
 #include <sstream>
 #include <thread>
 
+#include "common/command_line.hpp"
 #include "common/openssl.hpp"
 #include "common/pem.hpp"
 #include "common/pem_file.hpp"
 #include "common/x509.hpp"
-#include "gateway/option_input.hpp"
 #include "mapping/content_format.hpp"
 
 namespace po = boost::program_options;

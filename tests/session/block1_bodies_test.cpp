@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "client/coap_client.hpp"
 #include "common/x509.hpp"
-#include "gateway/coap_client.hpp"
 #include "support/block_uploads.hpp"
 #include "support/server_env.hpp"
 #include "support/test_pki.hpp"
@@ -27,7 +27,7 @@ constexpr unsigned kPkixCert = 287;
 
 class Block1Bodies : public ::testing::Test {
   protected:
-    static void SetUpTestSuite() { library_ = std::make_unique<gateway::CoapLibrary>(LOG_WARNING); }
+    static void SetUpTestSuite() { library_ = std::make_unique<client::CoapLibrary>(LOG_WARNING); }
     static void TearDownTestSuite() { library_.reset(); }
     void TearDown() override {
         if (HasFailure()) std::cerr << "---- estgw log (tail) ----\n" << log_tail() << "\n";
@@ -39,12 +39,12 @@ class Block1Bodies : public ::testing::Test {
     }
 
     std::unique_ptr<BlockUploads> uploads(std::size_t sessions) {
-        gateway::CoapsUrl url;
+        client::CoapsUrl url;
         url.host = "127.0.0.1";
         url.port = static_cast<std::uint16_t>(env_.port);
-        auto address = gateway::resolve_server(url);
+        auto address = client::resolve_server(url);
         if (!address) throw std::runtime_error(address.error().message);
-        gateway::DtlsIdentity identity;
+        client::DtlsIdentity identity;
         identity.cert_file = env_.idevid.cert;
         identity.key_file = env_.idevid.key;
         identity.ca_file = env_.pki + "/ca.crt";
@@ -73,7 +73,7 @@ class Block1Bodies : public ::testing::Test {
         return -1;
     }
 
-    static inline std::unique_ptr<gateway::CoapLibrary> library_;
+    static inline std::unique_ptr<client::CoapLibrary> library_;
     ServerEnv env_;
 };
 
@@ -143,7 +143,7 @@ TEST_F(Block1Bodies, TwoSessionsEnrollingInInterleavedBlocksEachGetTheirOwnCerti
     auto results = uploads(2)->run(plans);
     for (int i = 0; i < 2; ++i) {
         const UploadResult& r = results.at(i);
-        ASSERT_EQ(r.codes.back(), "2.04") << r.failure << " " << gateway::diagnostic_text(r.last);
+        ASSERT_EQ(r.codes.back(), "2.04") << r.failure << " " << client::diagnostic_text(r.last);
         EXPECT_GT(r.count("2.31"), 8u);  // a ~200-byte CSR in 16-byte blocks
         auto cert = parse_certificate_der(r.last.body);
         ASSERT_TRUE(cert.ok()) << cert.error().message;

@@ -17,10 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "client/coap_client.hpp"
 #include "common/file_descriptor.hpp"
 #include "common/pkcs7.hpp"
 #include "common/x509.hpp"
-#include "gateway/coap_client.hpp"
 #include "gateway/dtls_new_association.hpp"
 #include "gateway/gateway_env.hpp"
 #include "support/server_env.hpp"
@@ -29,9 +29,9 @@
 namespace estgw::test {
 namespace {
 
-using gateway::CoapAnswer;
-using gateway::CoapClient;
-using gateway::CoapRequest;
+using client::CoapAnswer;
+using client::CoapClient;
+using client::CoapRequest;
 using gateway::DtlsNewAssociationWatch;
 
 constexpr unsigned kCertsOnly = 281, kPkixCert = 287, kPkcs10 = 286;
@@ -48,16 +48,16 @@ struct Pledge {
 
 class OneSession : public ::testing::TestWithParam<unsigned> {
   protected:
-    static void SetUpTestSuite() { library_ = std::make_unique<gateway::CoapLibrary>(LOG_WARNING); }
+    static void SetUpTestSuite() { library_ = std::make_unique<client::CoapLibrary>(LOG_WARNING); }
     static void TearDownTestSuite() { library_.reset(); }
 
     std::unique_ptr<CoapClient> open(const Pledge& pledge) {
-        gateway::CoapsUrl url;
+        client::CoapsUrl url;
         url.host = "127.0.0.1";
         url.port = static_cast<std::uint16_t>(pledge.port);
-        auto address = gateway::resolve_server(url);
+        auto address = client::resolve_server(url);
         EXPECT_TRUE(address.ok());
-        gateway::DtlsIdentity identity;
+        client::DtlsIdentity identity;
         identity.cert_file = pledge.credentials.cert;
         identity.key_file = pledge.credentials.key;
         identity.ca_file = pledge.ca_file;
@@ -68,7 +68,7 @@ class OneSession : public ::testing::TestWithParam<unsigned> {
 
     CoapRequest request(const Pledge& pledge, const std::string& op, unsigned accept) const {
         CoapRequest r;
-        r.path = gateway::path_segments(pledge.root + "/" + op);
+        r.path = client::path_segments(pledge.root + "/" + op);
         r.accept = accept;
         r.block_size = GetParam();
         return r;
@@ -84,7 +84,7 @@ class OneSession : public ::testing::TestWithParam<unsigned> {
         r.body = to_der(make_csr(pledge.subject, pledge.sans, key.get()).get());
         auto answer = client.request(r);
         ASSERT_TRUE(answer.ok()) << answer.error().message;
-        ASSERT_EQ(gateway::code_string(answer->code), "2.04") << gateway::diagnostic_text(*answer);
+        ASSERT_EQ(client::code_string(answer->code), "2.04") << client::diagnostic_text(*answer);
         ASSERT_EQ(answer->content_format, accept);
         Bytes der = answer->body;
         if (accept == kCertsOnly) {
@@ -123,18 +123,18 @@ class OneSession : public ::testing::TestWithParam<unsigned> {
         auto client = open(pledge);
         for (int round = 0; round < 2; ++round) {
             CoapAnswer p7 = crts(*client, pledge, kCertsOnly);
-            EXPECT_EQ(gateway::code_string(p7.code), "2.05");
+            EXPECT_EQ(client::code_string(p7.code), "2.05");
             EXPECT_EQ(p7.content_format, kCertsOnly);
             EXPECT_TRUE(certs_only_certificates_der(p7.body).ok());
             CoapAnswer one = crts(*client, pledge, kPkixCert);
-            EXPECT_EQ(gateway::code_string(one.code), "2.05");
+            EXPECT_EQ(client::code_string(one.code), "2.05");
             EXPECT_EQ(one.content_format, kPkixCert);
             EXPECT_TRUE(parse_certificate_der(one.body).ok());
         }
         EXPECT_EQ(client->sessions_opened(), 1);
     }
 
-    static inline std::unique_ptr<gateway::CoapLibrary> library_;
+    static inline std::unique_ptr<client::CoapLibrary> library_;
 };
 
 // ---- full-server mode ----
@@ -260,20 +260,20 @@ std::string send_forged_client_hello(std::uint16_t from, std::uint16_t to) {
 // nothing to close. (A ClientHello that brings a valid cookie back, from a client that really is at that
 // address, leads to the ping: Server.ClientReusingTheAddressOfASessionWhoseCloseWasLostHandshakesAgain.)
 TEST(ForgedClientHello, ALiveSessionStaysAndIsNotEvenDisturbed) {
-    gateway::CoapLibrary library(LOG_WARNING);
+    client::CoapLibrary library(LOG_WARNING);
     ServerEnv env;
     env.start();
-    gateway::CoapsUrl url;
+    client::CoapsUrl url;
     url.host = "127.0.0.1";
     url.port = static_cast<std::uint16_t>(env.port);
-    gateway::DtlsIdentity identity;
+    client::DtlsIdentity identity;
     identity.cert_file = env.idevid.cert;
     identity.key_file = env.idevid.key;
     identity.ca_file = env.pki + "/ca.crt";
-    auto client = CoapClient::open(gateway::resolve_server(url).value(), identity).value();
+    auto client = CoapClient::open(client::resolve_server(url).value(), identity).value();
     CoapRequest crts;
-    crts.path = gateway::path_segments("/.well-known/est/crts");
-    ASSERT_EQ(gateway::code_string(client->request(crts).value().code), "2.05");
+    crts.path = client::path_segments("/.well-known/est/crts");
+    ASSERT_EQ(client::code_string(client->request(crts).value().code), "2.05");
 
     if (std::string failed = send_forged_client_hello(client->local_port(), url.port); !failed.empty())
         GTEST_SKIP() << "cannot forge a datagram here (" << failed << "); needs CAP_NET_RAW";
@@ -281,7 +281,7 @@ TEST(ForgedClientHello, ALiveSessionStaysAndIsNotEvenDisturbed) {
 
     auto again = client->request(crts);
     ASSERT_TRUE(again.ok()) << again.error().message << env.log();
-    EXPECT_EQ(gateway::code_string(again->code), "2.05");
+    EXPECT_EQ(client::code_string(again->code), "2.05");
     EXPECT_EQ(client->sessions_opened(), 1);
     std::string log = env.log();
     EXPECT_EQ(log.find("pinging it"), std::string::npos) << log;

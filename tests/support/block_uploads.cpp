@@ -5,14 +5,14 @@
 
 namespace estgw::test {
 
-using gateway::CoapPduPtr;
+using client::CoapPduPtr;
 
 std::size_t UploadResult::count(const std::string& code) const {
     return static_cast<std::size_t>(std::count(codes.begin(), codes.end(), code));
 }
 
 struct BlockUploads::Upload {
-    gateway::CoapSessionPtr session;
+    client::CoapSessionPtr session;
     const UploadPlan* plan = nullptr;
     UploadResult result;
     std::uint32_t block = 0;  // the block sent last
@@ -72,9 +72,9 @@ struct BlockUploads::Upload {
     }
 
     void on_answer(const coap_pdu_t* received) {
-        result.last = gateway::read_answer(received);
+        result.last = client::read_answer(received);
         result.last_block = block;
-        result.codes.push_back(gateway::code_string(result.last.code));
+        result.codes.push_back(client::code_string(result.last.code));
         coap_opt_iterator_t it;
         const coap_opt_t* size1 = coap_check_option(received, COAP_OPTION_SIZE1, &it);
         result.size1 = size1 ? std::optional<unsigned>(
@@ -110,15 +110,15 @@ coap_response_t on_response(coap_session_t* session, const coap_pdu_t*, const co
 void on_nack(coap_session_t* session, const coap_pdu_t*, const coap_nack_reason_t reason, const coap_mid_t) {
     BlockUploads::Upload* upload = upload_of(session);
     if (!upload || upload->done) return;
-    upload->result.failure = "no answer: " + std::string(gateway::nack_key(reason));
+    upload->result.failure = "no answer: " + std::string(client::nack_key(reason));
     upload->done = true;
 }
 
 }  // namespace
 
-BlockUploads::BlockUploads(const coap_address_t& server, gateway::DtlsIdentity identity,
+BlockUploads::BlockUploads(const coap_address_t& server, client::DtlsIdentity identity,
                            std::size_t sessions) {
-    if (auto loaded = gateway::load_credentials(identity); !loaded)
+    if (auto loaded = client::load_credentials(identity); !loaded)
         throw std::runtime_error(loaded.error().message);
     context_.reset(coap_new_context(nullptr));
     if (!context_) throw std::runtime_error("coap_new_context failed");
@@ -128,7 +128,7 @@ BlockUploads::BlockUploads(const coap_address_t& server, gateway::DtlsIdentity i
     coap_register_response_handler(context_.get(), on_response);
     coap_register_nack_handler(context_.get(), on_nack);
     for (std::size_t i = 0; i < sessions; ++i) {
-        auto session = gateway::open_dtls_session(context_.get(), server, identity);
+        auto session = client::open_dtls_session(context_.get(), server, identity);
         if (!session) throw std::runtime_error(session.error().message);
         auto upload = std::make_unique<Upload>();
         upload->session = std::move(*session);

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/coap_client.hpp"
+#include "client/coap_client.hpp"
 
 namespace estgw::test {
 
@@ -37,7 +37,7 @@ struct UploadResult {
     std::vector<std::string> codes;  // of every answer in order: "2.31", ..., "2.04"
     std::uint32_t last_block = 0;    // the block the last answer was for
     std::optional<unsigned> size1;   // Size1 of the last answer
-    gateway::CoapAnswer last;        // the last answer
+    client::CoapAnswer last;         // the last answer
     bool abandoned = false;          // stopped by stop_after
     std::string failure;             // no answer, DTLS failure
     std::size_t count(const std::string& code) const;
@@ -46,7 +46,7 @@ struct UploadResult {
 class BlockUploads {
   public:
     // Opens `sessions` DTLS sessions to `server` as `identity` (handshakes run in the first run()).
-    BlockUploads(const coap_address_t& server, gateway::DtlsIdentity identity, std::size_t sessions);
+    BlockUploads(const coap_address_t& server, client::DtlsIdentity identity, std::size_t sessions);
     ~BlockUploads();
     BlockUploads(const BlockUploads&) = delete;
     BlockUploads& operator=(const BlockUploads&) = delete;
@@ -62,7 +62,7 @@ class BlockUploads {
     struct Upload;  // one session's state (block_uploads.cpp)
 
   private:
-    gateway::CoapContextPtr context_;
+    client::CoapContextPtr context_;
     std::vector<std::unique_ptr<Upload>> uploads_;
 };
 

@@ -12,7 +12,7 @@
 #include "common/openssl.hpp"
 #include "common/result.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 // "p256", "p384", "ed25519" or "rsa2048" (--new-key); nullopt for anything else.
 std::optional<certs::KeyType> client_key_type(std::string_view name);
@@ -45,4 +45,4 @@ Result<EvpPkeyPtr> read_private_key_file(const std::string& path);
 // A PKCS#10 request from a PEM or DER file, as DER. It must parse; its signature is the server's business.
 Result<Bytes> read_csr_file(const std::string& path);
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

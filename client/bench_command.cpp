@@ -1,6 +1,6 @@
 // `estgw bench`: a load generator for EST-coaps servers. N DTLS sessions are kept busy at once by
 // C = min(N, 4 × cores) threads, each owning one libcoap context that multiplexes its share of the sessions
-// (gateway/bench_worker.cpp). For sen and sren each thread builds one CSR up front and sends it every time,
+// (client/bench_worker.cpp). For sen and sren each thread builds one CSR up front and sends it every time,
 // so the run measures the server, not the client's key generation.
 #include <sys/resource.h>
 
@@ -9,16 +9,16 @@
 #include <thread>
 
 #include "certs/keygen.hpp"
-#include "gateway/bench_stats.hpp"
-#include "gateway/bench_worker.hpp"
-#include "gateway/client_csr.hpp"
-#include "gateway/client_options.hpp"
-#include "gateway/commands.hpp"
+#include "client/bench_stats.hpp"
+#include "client/bench_worker.hpp"
+#include "client/client_csr.hpp"
+#include "client/client_options.hpp"
+#include "client/commands.hpp"
 #include "mapping/resources.hpp"
 
 namespace po = boost::program_options;
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 namespace {
 
@@ -176,4 +176,4 @@ int run_bench(const std::vector<std::string>& args) {
     return report.errors.empty() ? kExitOk : kExitFailure;
 }
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

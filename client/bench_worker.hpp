@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "gateway/coap_client.hpp"
+#include "client/coap_client.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 // What every worker shares, read-only.
 struct BenchPlan {
@@ -52,4 +52,4 @@ struct WorkerOutcome {
 WorkerOutcome run_bench_worker(const BenchPlan& plan, const CoapRequest& request, unsigned sessions,
                                RequestBudget& budget, std::latch& ready, std::latch& start);
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

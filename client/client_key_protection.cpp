@@ -1,4 +1,4 @@
-#include "gateway/client_key_protection.hpp"
+#include "client/client_key_protection.hpp"
 
 #include <openssl/err.h>
 
@@ -9,7 +9,7 @@
 
 namespace po = boost::program_options;
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 namespace {
 
@@ -282,4 +282,4 @@ unsigned block_size_for_encrypted_key(std::optional<unsigned> wanted, std::size_
     return size;
 }
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "client/client_key_protection.hpp"
+#include "client/coap_client.hpp"
 #include "common/bytes.hpp"
 #include "common/est.hpp"
 #include "common/openssl.hpp"
 #include "common/result.hpp"
-#include "gateway/client_key_protection.hpp"
-#include "gateway/coap_client.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 inline constexpr mode_t kPrivateFileMode = 0600;
 inline constexpr mode_t kPublicFileMode = 0644;
@@ -46,4 +46,4 @@ struct EnrollOutput {
 // Content-Format, unparsable body, a certificate for another key) is an error naming the reason.
 Result<std::string> write_enroll_results(Operation op, const CoapAnswer& answer, const EnrollOutput& out);
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

@@ -12,7 +12,7 @@
 
 #include "common/json.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 struct LatencySummary {
     double p50 = 0, p90 = 0, p99 = 0, max = 0;
@@ -95,4 +95,4 @@ inline std::string format_text(const BenchReport& r) {
            std::to_string(r.ok) + ", errors: " + (errors.empty() ? "none" : errors) + "\n" + causes;
 }
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

@@ -8,19 +8,19 @@
 #include <iostream>
 
 #include "certs/keygen.hpp"
+#include "client/client_csr.hpp"
+#include "client/client_key_protection.hpp"
+#include "client/client_options.hpp"
+#include "client/coap_client.hpp"
+#include "client/commands.hpp"
+#include "client/enroll_results.hpp"
 #include "common/x509.hpp"
-#include "gateway/client_csr.hpp"
-#include "gateway/client_key_protection.hpp"
-#include "gateway/client_options.hpp"
-#include "gateway/coap_client.hpp"
-#include "gateway/commands.hpp"
-#include "gateway/enroll_results.hpp"
 #include "mapping/link_format.hpp"
 #include "mapping/resources.hpp"
 
 namespace po = boost::program_options;
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 namespace {
 
@@ -382,4 +382,4 @@ int run_enroll(const std::vector<std::string>& args) {
     return kExitOk;
 }
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

@@ -1,9 +1,9 @@
-#include "gateway/bench_worker.hpp"
+#include "client/bench_worker.hpp"
 
 #include <algorithm>
 #include <memory>
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 namespace {
 
@@ -246,4 +246,4 @@ WorkerOutcome run_bench_worker(const BenchPlan& plan, const CoapRequest& request
     return outcome;
 }
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

@@ -11,13 +11,13 @@
 #include <vector>
 
 #include "certs/key_envelope.hpp"
+#include "client/client_csr.hpp"
 #include "common/bytes.hpp"
 #include "common/est.hpp"
 #include "common/openssl.hpp"
 #include "common/result.hpp"
-#include "gateway/client_csr.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 // What the pledge asked for and what opens the answer. Move-only; the shared key is wiped on destruction.
 struct ClientKeyProtection {
@@ -61,4 +61,4 @@ Result<EvpPkeyPtr> open_server_generated_key(ByteView enveloped_data, const Clie
 // for a request that went block-wise ("large body receive internal issue" otherwise): it never reaches us.
 unsigned block_size_for_encrypted_key(std::optional<unsigned> wanted, std::size_t body_size);
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

@@ -1,4 +1,4 @@
-#include "gateway/enroll_results.hpp"
+#include "client/enroll_results.hpp"
 #include "common/file_descriptor.hpp"
 
 #include <fcntl.h>
@@ -15,7 +15,7 @@
 #include "mapping/cert_formats.hpp"
 #include "mapping/multipart_core.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 namespace {
 
@@ -250,4 +250,4 @@ Result<std::string> write_enroll_results(Operation op, const CoapAnswer& answer,
     return make_error(Status::Internal, "no result writer for this operation");
 }
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

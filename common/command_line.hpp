@@ -1,10 +1,12 @@
 // Boost.Program_options input from the command line and from --config files, with errors that name the fix:
 // the closest known option for an unknown one, the file and line of a value from a file, and the command's
-// --help instead of a dump of every option.
+// --help instead of a dump of every option. Shared by the server-side commands (gateway/) and the client
+// commands (client/); a library of its own (estgw_command_line) because only the program links Boost.
 #pragma once
 
 #include <boost/program_options.hpp>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,7 +14,22 @@
 #include "common/config_file.hpp"
 #include "common/result.hpp"
 
-namespace estgw::gateway {
+namespace estgw {
+
+// The exit codes of every estgw command: 0 success, 1 failure at run time, 2 bad usage or configuration,
+// 3 (client commands) no answer from the server.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitNoAnswer = 3;
+
+// Parses `args` into `vm`. Prints the help (exit 0, even when a required option is missing) or a one-line
+// error pointing to --help (exit 2) and returns the exit code when the command must stop there. `usage`
+// begins with the synopsis, "Usage: estgw enroll --server ...", whose words before the first option name the
+// command in the error.
+std::optional<int> parse_command_line(const std::vector<std::string>& args,
+                                      const boost::program_options::options_description& desc,
+                                      boost::program_options::variables_map& vm, const char* usage);
 
 // One line for a command-line error of `command` ("estgw enroll"), without the command prefix:
 // "unrecognised option '--sever'; did you mean '--server'? See 'estgw enroll --help'."
@@ -32,4 +49,4 @@ Result<ConfigOrigins> store_config_entries(const std::vector<ConfigEntry>& entri
                                            const boost::program_options::options_description& desc,
                                            boost::program_options::variables_map& vm);
 
-}  // namespace estgw::gateway
+}  // namespace estgw

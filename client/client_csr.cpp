@@ -1,4 +1,4 @@
-#include "gateway/client_csr.hpp"
+#include "client/client_csr.hpp"
 
 #include <openssl/objects.h>
 
@@ -12,7 +12,7 @@
 #include "common/small_file.hpp"
 #include "common/x509.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 namespace {
 
@@ -143,4 +143,4 @@ Result<Bytes> read_csr_file(const std::string& path) {
     return der;
 }
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

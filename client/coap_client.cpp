@@ -1,4 +1,4 @@
-#include "gateway/coap_client.hpp"
+#include "client/coap_client.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -14,7 +14,7 @@
 #include "common/openssl.hpp"
 #include "common/tls_events.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 CoapLibrary::CoapLibrary(coap_log_t level) {
     coap_startup();
@@ -451,4 +451,4 @@ void CoapClient::idle(std::chrono::milliseconds duration) {
     }
 }
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

@@ -1,11 +1,11 @@
-#include "gateway/dtls_credentials.hpp"
+#include "common/dtls_credentials.hpp"
 
 #include <vector>
 
 #include "common/pem_file.hpp"
 #include "common/x509.hpp"
 
-namespace estgw::gateway {
+namespace estgw {
 
 namespace {
 
@@ -73,4 +73,4 @@ std::size_t DtlsCredentials::chain_length() const {
     return static_cast<std::size_t>(sk_X509_num(chain_.get()));
 }
 
-}  // namespace estgw::gateway
+}  // namespace estgw

@@ -1,7 +1,7 @@
 // The pledge side of EST-coaps over libcoap 4.3.1's client API: coaps:// URLs, DTLS client sessions with
 // certificates, request PDUs with Block-wise sizes, answers, and a blocking one-session client for
 // `estgw enroll` and the measurements in bench/. `estgw bench` drives many sessions per context with the
-// same helpers (gateway/bench_worker.cpp).
+// same helpers (client/bench_worker.cpp).
 //
 // libcoap is not thread-safe: a context and everything created from it stay on one thread.
 #pragma once
@@ -17,10 +17,10 @@
 #include <vector>
 
 #include "common/bytes.hpp"
+#include "common/dtls_credentials.hpp"
 #include "common/result.hpp"
-#include "gateway/dtls_credentials.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 struct CoapContextDeleter {
     void operator()(coap_context_t* c) const noexcept { coap_free_context(c); }
@@ -183,4 +183,4 @@ class CoapClient {
     std::optional<Error> failure_;
 };
 
-}  // namespace estgw::gateway
+}  // namespace estgw::client

@@ -1,12 +1,14 @@
-#include "gateway/option_input.hpp"
+#include "common/command_line.hpp"
 
+#include <algorithm>
+#include <iostream>
 #include <vector>
 
 #include "common/suggest.hpp"
 
 namespace po = boost::program_options;
 
-namespace estgw::gateway {
+namespace estgw {
 
 namespace {
 
@@ -42,6 +44,22 @@ Error unknown_config_option(const std::string& name, const std::string& where,
         }
     }
     return make_error(Status::BadRequest, message);
+}
+
+// "estgw pki init" of "Usage: estgw pki init --dir DIR ...": the lower-case words before the first option.
+std::string command_of(std::string_view usage) {
+    constexpr std::string_view kPrefix = "Usage: ";
+    if (usage.starts_with(kPrefix)) usage.remove_prefix(kPrefix.size());
+    std::string command;
+    while (!usage.empty()) {
+        const std::size_t end = std::min(usage.find_first_of(" \n"), usage.size());
+        const std::string_view word = usage.substr(0, end);
+        if (word.empty() || word.find_first_not_of("abcdefghijklmnopqrstuvwxyz") != std::string_view::npos)
+            break;
+        command += (command.empty() ? "" : " ") + std::string(word);
+        usage.remove_prefix(std::min(end + 1, usage.size()));
+    }
+    return command;
 }
 
 }  // namespace
@@ -108,4 +126,23 @@ Result<ConfigOrigins> store_config_entries(const std::vector<ConfigEntry>& entri
     return origins;
 }
 
-}  // namespace estgw::gateway
+std::optional<int> parse_command_line(const std::vector<std::string>& args,
+                                      const po::options_description& desc, po::variables_map& vm,
+                                      const char* usage) {
+    const std::string command = command_of(usage);
+    try {
+        po::store(po::command_line_parser(args).options(desc).run(), vm);
+        // Before notify(), which would refuse a missing required option: --help needs none.
+        if (vm.count("help")) {
+            std::cout << usage << "\n\n" << desc;
+            return kExitOk;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << command << ": " << command_line_error(e, desc, command) << "\n";
+        return kExitUsage;
+    }
+    return std::nullopt;
+}
+
+}  // namespace estgw

@@ -1,11 +1,11 @@
 // The report of `estgw bench`: nearest-rank percentiles over every sample, throughput, and the JSON form.
-#include "gateway/bench_stats.hpp"
+#include "client/bench_stats.hpp"
 
 #include <gtest/gtest.h>
 
 #include "support/mini_json.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 namespace {
 
 std::vector<double> one_to(int n) {
@@ -140,4 +140,4 @@ TEST(BenchReport, TextSaysNoneWithoutErrors) {
 }
 
 }  // namespace
-}  // namespace estgw::gateway
+}  // namespace estgw::client

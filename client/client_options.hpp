@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "gateway/coap_client.hpp"
+#include "client/coap_client.hpp"
 
-namespace estgw::gateway {
+namespace estgw::client {
 
 struct ClientOptions {
     CoapsUrl url;
@@ -26,12 +26,4 @@ void add_client_options(boost::program_options::options_description& desc);
 // Status::BadRequest naming the option. --ca may be missing (the caller decides whether that is allowed).
 Result<ClientOptions> read_client_options(const boost::program_options::variables_map& vm);
 
-// Parses `args` into `vm`. Prints the help (exit 0, even when a required option is missing) or a one-line
-// error pointing to --help (exit 2) and returns the exit code when the command must stop there. `usage`
-// begins with the synopsis, "Usage: estgw enroll --server ...", whose words before the first option name the
-// command in the error.
-std::optional<int> parse_command_line(const std::vector<std::string>& args,
-                                      const boost::program_options::options_description& desc,
-                                      boost::program_options::variables_map& vm, const char* usage);
-
-}  // namespace estgw::gateway
+}  // namespace estgw::client

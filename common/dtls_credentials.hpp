@@ -1,5 +1,5 @@
-// The DTLS server's own certificate, chain and private key, parsed once at start-up and installed on every
-// new DTLS session.
+// A DTLS certificate, chain and private key, parsed once at start-up and installed on every new DTLS
+// session: the server's (gateway/coap_front.cpp) and a client's (client/coap_client.cpp), hence in common/.
 //
 // Why not let libcoap do it: libcoap 4.3.1 (OpenSSL flavour) applies the configured key to each new session
 // in its ClientHello callback, which for PEM files means reading and decoding --cert and --key from disk
@@ -16,7 +16,7 @@
 #include "common/openssl.hpp"
 #include "common/result.hpp"
 
-namespace estgw::gateway {
+namespace estgw {
 
 class DtlsCredentials {
   public:
@@ -40,4 +40,4 @@ class DtlsCredentials {
     X509StackPtr chain_;
 };
 
-}  // namespace estgw::gateway
+}  // namespace estgw
