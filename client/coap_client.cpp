@@ -13,6 +13,7 @@
 #include "common/connection_failure.hpp"
 #include "common/openssl.hpp"
 #include "common/tls_events.hpp"
+#include "common/x509.hpp"
 
 namespace estgw::client {
 
@@ -295,6 +296,11 @@ std::string diagnostic_text(const CoapAnswer& answer) {
     return text;
 }
 
+std::string code_with_diagnostic(const CoapAnswer& answer) {
+    std::string diagnostic = diagnostic_text(answer);
+    return code_with_phrase(answer.code) + (diagnostic.empty() ? "" : ": " + diagnostic);
+}
+
 std::string_view nack_key(coap_nack_reason_t reason) {
     switch (reason) {
         case COAP_NACK_TOO_MANY_RETRIES:
@@ -440,6 +446,25 @@ std::uint16_t CoapClient::local_port() const {
     if (!session_) return 0;
     const coap_address_t* local = coap_session_get_addr_local(session_.get());
     return local ? coap_address_get_port(local) : 0;
+}
+
+std::vector<Bytes> CoapClient::server_chain() const {
+    std::vector<Bytes> chain;
+    if (!session_ || session_closed_) return chain;
+    coap_tls_library_t library = COAP_TLS_LIBRARY_NOTLS;
+    const auto* ssl = static_cast<const SSL*>(coap_session_get_tls(session_.get(), &library));
+    if (!ssl || library != COAP_TLS_LIBRARY_OPENSSL) return chain;
+    const X509* own = SSL_get0_peer_certificate(ssl);
+    if (!own) return chain;
+    if (auto der = certificate_to_der(own)) chain.push_back(std::move(*der));
+    // On the client side OpenSSL's peer chain starts with the server's own certificate again.
+    STACK_OF(X509)* sent = SSL_get_peer_cert_chain(ssl);
+    for (int i = 0; sent && i < sk_X509_num(sent); ++i) {
+        const X509* cert = sk_X509_value(sent, i);
+        if (X509_cmp(cert, own) == 0) continue;
+        if (auto der = certificate_to_der(cert)) chain.push_back(std::move(*der));
+    }
+    return chain;
 }
 
 void CoapClient::idle(std::chrono::milliseconds duration) {

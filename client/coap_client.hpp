@@ -123,6 +123,8 @@ std::string code_with_phrase(std::uint8_t code);
 // An error answer's diagnostic payload (RFC 7252 §5.5.2) as one printable line; empty when the answer has
 // a Content-Format (then the payload is not a diagnostic) or no payload.
 std::string diagnostic_text(const CoapAnswer& answer);
+// "4.03 Forbidden: <diagnostic>", or the code alone when there is no diagnostic.
+std::string code_with_diagnostic(const CoapAnswer& answer);
 
 // Why the DTLS handshake of `session` failed, when OpenSSL knows: "the server refused our certificate
 // (--cert): certificate expired; ...", "the certificate of the server does not verify against --ca: ...".
@@ -152,6 +154,10 @@ class CoapClient {
     int sessions_opened() const { return sessions_opened_; }
     // The UDP port the current session sends from; 0 before the first request.
     std::uint16_t local_port() const;
+    // The certificates the server presented in the current session's handshake, DER: its own first, then
+    // the chain it sent. Empty before a handshake completed. A BRSKI pledge trusts the server provisionally
+    // (verify_server false) and checks this chain against the voucher's pin afterwards.
+    std::vector<Bytes> server_chain() const;
 
     class Passkey {  // construction goes through open()
         friend class CoapClient;

@@ -14,6 +14,7 @@
 #include "client/coap_client.hpp"
 #include "client/commands.hpp"
 #include "client/enroll_results.hpp"
+#include "client/repeated_request.hpp"
 #include "common/x509.hpp"
 #include "mapping/link_format.hpp"
 #include "mapping/resources.hpp"
@@ -179,36 +180,14 @@ CoapRequest make_request(const mapping::Resource& resource, const std::string& r
     return r;
 }
 
-std::string with_diagnostic(const CoapAnswer& answer) {
-    std::string diagnostic = diagnostic_text(answer);
-    return code_with_phrase(answer.code) + (diagnostic.empty() ? "" : ": " + diagnostic);
-}
-
-struct Exchanged {
-    CoapAnswer answer;
-    int retries = 0;
-};
-
 // RFC 9148 §4.7: 5.03 + Max-Age asks the client to send the same request again after that many seconds.
-Result<Exchanged> exchange(CoapClient& client, const CoapRequest& request, const EnrollOptions& o) {
-    const auto start = std::chrono::steady_clock::now();
-    for (int retries = 0;; ++retries) {
-        ESTGW_TRY(answer, client.request(request, o.client.timeout));
-        if (answer.code != COAP_RESPONSE_CODE(503)) return Exchanged{std::move(answer), retries};
-        // RFC 7252 §5.10.5: Max-Age defaults to 60; 0 would spin, so wait at least a second.
-        std::chrono::seconds wait(std::max(1u, answer.max_age.value_or(60)));
-        auto waited =
-            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
-        if (waited + wait > o.max_wait) {
-            return make_error(Status::ServiceUnavailable, with_diagnostic(answer) + " (retry in " +
-                                                              std::to_string(wait.count()) +
-                                                              " s asked, beyond --max-wait " +
-                                                              std::to_string(o.max_wait.count()) + " s)");
-        }
-        std::cerr << "estgw enroll: " << code_with_phrase(answer.code) << ", repeating the request in "
-                  << wait.count() << " s (Max-Age)\n";
-        client.idle(wait);
-    }
+Result<RepeatedAnswer> exchange(CoapClient& client, const CoapRequest& request, const EnrollOptions& o) {
+    return request_repeating(client, request, RepeatPolicy{o.client.timeout, o.max_wait, std::nullopt},
+                             [](const CoapAnswer& answer, std::chrono::seconds wait) {
+                                 std::cerr << "estgw enroll: " << code_with_phrase(answer.code)
+                                           << ", repeating the request in " << wait.count()
+                                           << " s (Max-Age)\n";
+                             });
 }
 
 bool has_resource_type(const mapping::Link& link, std::string_view rt) {
@@ -242,7 +221,7 @@ Result<std::string> discover_root(CoapClient& client, const EnrollOptions& o) {
     request.block_size = o.client.block_size;
     ESTGW_TRY(answer, client.request(request, o.client.timeout));
     if (answer.code != COAP_RESPONSE_CODE(205))
-        return make_error(Status::NotFound, "discovery: " + with_diagnostic(answer));
+        return make_error(Status::NotFound, "discovery: " + code_with_diagnostic(answer));
     ESTGW_TRY(links, mapping::parse_link_format(to_string(answer.body)));
     std::optional<std::string> root;
     for (const auto& link : links) {
@@ -287,7 +266,7 @@ Result<std::string> bootstrap_trust(const coap_address_t& server, const EnrollOp
     crts.accept.reset();  // the whole bundle
     ESTGW_TRY(exchanged, exchange(*client, crts, o));
     if (exchanged.answer.code != COAP_RESPONSE_CODE(205))
-        return make_error(Status::Forbidden, "bootstrap crts: " + with_diagnostic(exchanged.answer));
+        return make_error(Status::Forbidden, "bootstrap crts: " + code_with_diagnostic(exchanged.answer));
     ESTGW_TRY(certificates, ca_certificates(exchanged.answer));
     ESTGW_TRY(written, write_enroll_results(Operation::CaCerts, exchanged.answer, EnrollOutput{o.out_dir}));
     for (const auto& der : certificates) {
@@ -359,7 +338,7 @@ int run_enroll(const std::vector<std::string>& args) {
         return fail(exit_code_for(exchanged.error()), op + " failed: " + exchanged.error().message);
     const CoapAnswer& answer = exchanged->answer;
     if (answer.code != o.resource->success_code)
-        return fail(kExitFailure, op + " failed: " + with_diagnostic(answer));
+        return fail(kExitFailure, op + " failed: " + code_with_diagnostic(answer));
 
     EnrollOutput out{o.out_dir};
     out.key_protection = &o.key_protection;

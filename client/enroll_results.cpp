@@ -60,7 +60,7 @@ Error unexpected_format(std::string_view what, unsigned format) {
 }
 
 // The issued certificate of a 281 (certs-only) or 287 (pkix-cert) body.
-Result<X509Ptr> issued_certificate(unsigned format, ByteView body) {
+Result<X509Ptr> certificate_of(unsigned format, ByteView body) {
     Bytes der;
     if (format == static_cast<unsigned>(ContentFormat::CertsOnly)) {
         ESTGW_TRY(issued, mapping::issued_certificate_from_certs_only(body));
@@ -89,7 +89,7 @@ Result<std::string> write_ca_certs(const CoapAnswer& answer, const EnrollOutput&
 }
 
 Result<std::string> write_issued(const CoapAnswer& answer, const EnrollOutput& out) {
-    ESTGW_TRY(cert, issued_certificate(format_or(answer, ContentFormat::CertsOnly), answer.body));
+    ESTGW_TRY(cert, issued_certificate(answer));
     if (auto match = require_key_match(cert.get(), out.csr_key); !match) return match.error();
     std::string wrote;
     if (out.new_key) {
@@ -143,7 +143,7 @@ Result<std::string> write_server_key(const CoapAnswer& answer, const EnrollOutpu
     }
     if (!key || !cert)
         return make_error(Status::BadRequest, "the answer lacks the key or the certificate part");
-    ESTGW_TRY(issued, issued_certificate(static_cast<unsigned>(cert->format), *cert->body));
+    ESTGW_TRY(issued, certificate_of(static_cast<unsigned>(cert->format), *cert->body));
     const bool asked_encrypted =
         out.key_protection != nullptr && out.key_protection->kind != certs::KeyProtection::None;
     if (key->format == ContentFormat::ServerGeneratedKey && asked_encrypted)
@@ -220,10 +220,28 @@ Result<std::vector<Bytes>> ca_certificates(const CoapAnswer& answer) {
         if (auto cert = parse_certificate_der(answer.body); !cert) return cert.error();
         return std::vector<Bytes>{answer.body};
     }
+    if (format == static_cast<unsigned>(ContentFormat::MultipartCore)) {
+        // cBRSKI §6.7.5: a list of pkix-cert parts, the issuing CA first.
+        ESTGW_TRY(parts, mapping::decode_multipart_core(answer.body));
+        std::vector<Bytes> certificates;
+        for (const auto& part : parts) {
+            if (part.format != ContentFormat::PkixCert || !part.body)
+                return make_error(Status::BadRequest,
+                                  "/crts multipart-core holds a part that is not a pkix-cert");
+            if (auto cert = parse_certificate_der(*part.body); !cert) return cert.error();
+            certificates.push_back(*part.body);
+        }
+        if (certificates.empty()) return make_error(Status::BadRequest, "/crts returned no certificate");
+        return certificates;
+    }
     if (format != static_cast<unsigned>(ContentFormat::CertsOnly)) return unexpected_format("/crts", format);
     ESTGW_TRY(certificates, certs_only_certificates_der(answer.body));
     if (certificates.empty()) return make_error(Status::BadRequest, "/crts returned no certificate");
     return certificates;
+}
+
+Result<X509Ptr> issued_certificate(const CoapAnswer& answer) {
+    return certificate_of(format_or(answer, ContentFormat::CertsOnly), answer.body);
 }
 
 std::string describe_certificate(const X509* cert) {

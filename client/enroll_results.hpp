@@ -26,9 +26,13 @@ inline constexpr mode_t kPublicFileMode = 0644;
 Result<std::filesystem::path> write_output_file(const std::filesystem::path& dir, const std::string& name,
                                                 ByteView data, mode_t mode);
 
-// The CA certificates of a /crts answer: every certificate of a certs-only (281, the default) or the one
-// pkix-cert (287). Another Content-Format or a body that does not parse is an error naming it.
+// The CA certificates of a /crts answer: every certificate of a certs-only (281, the default), the one
+// pkix-cert (287), or the pkix-cert parts of a multipart-core (62, cBRSKI §6.7.5). Another Content-Format or
+// a body that does not parse is an error naming it.
 Result<std::vector<Bytes>> ca_certificates(const CoapAnswer& answer);
+
+// The issued certificate of a sen or sren answer: certs-only (281, the default) or pkix-cert (287).
+Result<X509Ptr> issued_certificate(const CoapAnswer& answer);
 
 // "CN=dev-1, serial 0A1B…, valid until 2027-01-01T00:00:00Z".
 std::string describe_certificate(const X509* cert);
