@@ -442,6 +442,26 @@ Result<CoapAnswer> CoapClient::request(const CoapRequest& request, std::chrono::
     return std::move(*answer_);
 }
 
+Result<void> CoapClient::handshake(std::chrono::milliseconds timeout) {
+    if (auto started = ensure_session(); !started) return started.error();
+    session_event_.reset();
+    handshake_cause_.clear();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (coap_session_get_state(session_.get()) != COAP_SESSION_STATE_ESTABLISHED) {
+        if (session_event_ || session_closed_) return make_error(Status::UpstreamFailed, handshake_failure());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                          std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            session_closed_ = true;
+            return make_error(Status::UpstreamTimeout,
+                              "no DTLS handshake within " + std::to_string(timeout.count() / 1000) + " s");
+        }
+        coap_io_process(context_.get(),
+                        static_cast<std::uint32_t>(std::clamp<long long>(left.count(), 1, 100)));
+    }
+    return {};
+}
+
 std::uint16_t CoapClient::local_port() const {
     if (!session_) return 0;
     const coap_address_t* local = coap_session_get_addr_local(session_.get());

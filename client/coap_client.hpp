@@ -148,6 +148,9 @@ class CoapClient {
 
     Result<CoapAnswer> request(const CoapRequest& request,
                                std::chrono::milliseconds timeout = std::chrono::seconds(30));
+    // Completes the DTLS handshake without sending a request, for a caller that needs the server's
+    // certificate first (a BRSKI pledge puts it in its voucher request). Errors as request().
+    Result<void> handshake(std::chrono::milliseconds timeout = std::chrono::seconds(30));
     // Keeps the session serviced (retransmissions, alerts) while the caller waits.
     void idle(std::chrono::milliseconds duration);
     // DTLS sessions opened so far: 1 while every request went over the first one.
