@@ -28,6 +28,8 @@ constexpr Command kCommands[] = {
     {"", "enroll", client::run_enroll,
      "an EST-coaps pledge: fetch CA certificates, enroll, re-enroll, server-side keys"},
     {"", "bench", client::run_bench, "load generator: keep N DTLS sessions busy with sen, crts or sren"},
+    {"", "pledge", client::run_pledge,
+     "a simulated cBRSKI pledge: voucher from the registrar, checked against the MASA, then an LDevID"},
 };
 
 std::string words(const Command& c) {
