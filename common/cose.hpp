@@ -63,7 +63,8 @@ Bytes sig_structure(const Sign1& message);
 
 // Verifies the signature with `key`: alg must be present in the protected map and fit the key (ES256 ⇔
 // P-256 EC key, EdDSA/-19 ⇔ Ed25519); Status::Forbidden "signature does not verify" on a bad signature,
-// Status::BadRequest for a mismatch of alg and key or an ES256 signature that is not exactly 64 bytes.
+// Status::BadRequest for a mismatch of alg and key or a signature that is not exactly 64 bytes (ES256 r‖s
+// and Ed25519 alike).
 Result<void> verify_sign1(const Sign1& message, const EVP_PKEY* key);
 
 // Signs `payload`: protected {1: alg} (ES256 for a P-256 key, EdDSA -8 for Ed25519; other keys are
@@ -71,6 +72,7 @@ Result<void> verify_sign1(const Sign1& message, const EVP_PKEY* key);
 Result<Bytes> sign1(ByteView payload, const cbor::Map& unprotected, const EVP_PKEY* key);
 
 // The x5bag/x5chain value for these DER certificates: a bare bstr for one (RFC 9360 §2), else an array.
+// An empty list gives an empty array, which sign1 and decode_sign1 refuse.
 cbor::Value certificate_bag(const std::vector<Bytes>& der_certificates);
 
 // Re-encodes `message` with the unprotected labels in `labels` removed; protected, payload and signature
