@@ -41,7 +41,11 @@ int run_pki_init(const std::vector<std::string>& args) {
     for (const auto& f : pki->files())
         std::cout << "  " << f.string() << "\n";
     std::cout << "pledge serialNumber: " << pki->pledge_serial_number << "\n"
-              << "serve it with: estgw serve --config " << pki->config.string() << "\n";
+              << "serve it with: estgw serve --config " << pki->config.string() << "\n"
+              << "the pledge's MASA: estgw masa --listen " << vm["masa-authority"].as<std::string>()
+              << " --tls-cert " << pki->masa_cert.string() << " --tls-key " << pki->masa_key.string()
+              << " --signing-cert " << pki->masa_sign_cert.string() << " --signing-key "
+              << pki->masa_sign_key.string() << " --pledge-ca " << pki->mfg_ca_cert.string() << "\n";
     return kExitOk;
 }
 

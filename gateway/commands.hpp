@@ -18,5 +18,6 @@ int run_pki_init(const std::vector<std::string>& args);
 int run_certs_list(const std::vector<std::string>& args);
 int run_enroll(const std::vector<std::string>& args);
 int run_bench(const std::vector<std::string>& args);
+int run_masa(const std::vector<std::string>& args);
 
 }  // namespace estgw::gateway

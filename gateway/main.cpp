@@ -26,6 +26,7 @@ constexpr Command kCommands[] = {
     {"", "enroll", run_enroll,
      "an EST-coaps pledge: fetch CA certificates, enroll, re-enroll, server-side keys"},
     {"", "bench", run_bench, "load generator: keep N DTLS sessions busy with sen, crts or sren"},
+    {"", "masa", run_masa, "a MASA for labs and tests: vouchers for registrars' BRSKI voucher-requests"},
 };
 
 std::string words(const Command& c) {
