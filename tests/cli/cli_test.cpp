@@ -50,7 +50,8 @@ INSTANTIATE_TEST_SUITE_P(Commands, EveryCommand,
                                            CommandCase{"pki_init", "pki init", "--froce", "--force"},
                                            CommandCase{"certs_list", "certs list", "--limt", "--limit"},
                                            CommandCase{"enroll", "enroll", "--sever", "--server"},
-                                           CommandCase{"bench", "bench", "--concurency", "--concurrency"}),
+                                           CommandCase{"bench", "bench", "--concurency", "--concurrency"},
+                                           CommandCase{"masa", "masa", "--pledge-cas", "--pledge-ca"}),
                          [](const auto& info) { return std::string(info.param.test_name); });
 
 TEST(UnknownOption, WithoutACloseOneItStillPointsToTheCommandsHelp) {
