@@ -138,6 +138,22 @@ TEST_F(MasaTest, TheVoucherCarriesTheSigningCertificateAsABareX5bagAndNoKid) {
     EXPECT_EQ(message->unprotected[0].second, cbor::Value(to_der(signing_.get())));
 }
 
+TEST_F(MasaTest, AnEd25519SigningKeySignsWithEdDsa) {
+    // RFC 9053 §2.2, cBRSKI §9.2: EdDSA (-8) is emitted for Ed25519 keys.
+    const EvpPkeyPtr ed_key = test::make_key(test::KeyKind::Ed25519);
+    const X509Ptr ed_cert =
+        test::make_certificate("CN=MASA signing Ed25519", ed_key.get(), mfg_ca_.get(), mfg_key_.get());
+    auto config = MasaConfig::create(certificates({mfg_ca_.get()}), certificates({ed_cert.get()}),
+                                     shared_key(ed_key.get()));
+    ASSERT_TRUE(config.ok()) << config.error().message;
+    const VoucherDecision decision = decide_voucher_request(build_rvr(parts_), *config, kNow);
+    ASSERT_TRUE(decision.voucher.ok()) << decision.voucher.error().message;
+    auto message = cose::decode_sign1(decision.voucher->voucher);
+    ASSERT_TRUE(message.ok());
+    EXPECT_EQ(message->alg(), static_cast<std::int64_t>(cose::Algorithm::EdDSA));
+    EXPECT_TRUE(cose::verify_sign1(*message, ed_key.get()).ok());
+}
+
 TEST_F(MasaTest, TheSigningChainFollowsIssuersFoundInTheSigningFileInOrder) {
     const EvpPkeyPtr other_key = test::make_key();
     const X509Ptr unrelated = test::make_self_signed_ca("CN=unrelated", other_key.get());
