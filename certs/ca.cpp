@@ -35,6 +35,7 @@ using ObjectStackPtr =
 constexpr long kBackdateSeconds = 5 * 60;
 constexpr int kSerialOctets = 16;
 constexpr int kLongestValidityDays = 100 * 366;
+constexpr const char* kNoWellDefinedExpiration = "99991231235959Z";  // RFC 5280 §4.1.2.5
 
 // RFC 5280 §4.2.1.3 bit positions.
 constexpr int kDigitalSignature = 0;
@@ -49,6 +50,7 @@ Error internal(std::string_view what) {
 // Everything that differs between the CA's own certificate and the ones it issues.
 struct CertificateSpec {
     int validity_days = 365;
+    bool no_well_defined_expiration = false;
     bool ca = false;
     const std::vector<int>* extended_key_usages = nullptr;
     const std::vector<CustomExtension>* extra_extensions = nullptr;
@@ -148,13 +150,18 @@ Result<void> add_custom_extension(X509* cert, const CustomExtension& extension) 
     return {};
 }
 
-Result<void> set_validity(X509* cert, const X509* issuer, int days) {
-    if (days < 1 || days > kLongestValidityDays) {
+Result<void> set_validity(X509* cert, const X509* issuer, const CertificateSpec& spec) {
+    const int days = spec.validity_days;
+    if (!spec.no_well_defined_expiration && (days < 1 || days > kLongestValidityDays)) {
         return make_error(Status::Internal, "validity of " + std::to_string(days) + " days is out of range");
     }
     const std::time_t now = std::time(nullptr);
-    if (ASN1_TIME_adj(X509_getm_notBefore(cert), now, 0, -kBackdateSeconds) == nullptr ||
-        ASN1_TIME_adj(X509_getm_notAfter(cert), now, days, 0) == nullptr) {
+    if (ASN1_TIME_adj(X509_getm_notBefore(cert), now, 0, -kBackdateSeconds) == nullptr)
+        return internal("validity");
+    // The 15-character form sets a GeneralizedTime, which RFC 5280 §4.1.2.5 requires from 2050 on.
+    if (spec.no_well_defined_expiration
+            ? ASN1_TIME_set_string(X509_getm_notAfter(cert), kNoWellDefinedExpiration) != 1
+            : ASN1_TIME_adj(X509_getm_notAfter(cert), now, days, 0) == nullptr) {
         return internal("validity");
     }
     if (issuer == nullptr) return {};
@@ -195,7 +202,7 @@ Result<X509Ptr> build_certificate(const IssueRequest& request, const X509* issue
     if (X509_set_pubkey(cert.get(), const_cast<EVP_PKEY*>(request.public_key)) != 1) {
         return openssl_error(Status::BadRequest, "certificate issuance", "public key cannot be encoded");
     }
-    if (auto r = set_validity(cert.get(), issuer, spec.validity_days); !r) return r.error();
+    if (auto r = set_validity(cert.get(), issuer, spec); !r) return r.error();
 
     BasicConstraintsPtr constraints(BASIC_CONSTRAINTS_new());
     if (!constraints) return internal("basicConstraints");
@@ -279,11 +286,13 @@ Result<IssuingCa> IssuingCa::create(X509Ptr certificate, EvpPkeyPtr key, std::ve
     return IssuingCa(std::move(certificate), std::move(key), std::move(chain));
 }
 
-Result<IssuingCa> IssuingCa::create_self_signed(const X509_NAME* subject, EvpPkeyPtr key, int validity_days) {
+Result<IssuingCa> IssuingCa::create_self_signed(const X509_NAME* subject, EvpPkeyPtr key, int validity_days,
+                                                bool no_well_defined_expiration) {
     if (!key) return make_error(Status::Internal, "CA: no key");
     const IssueRequest request{subject, nullptr, key.get()};
     CertificateSpec spec;
     spec.validity_days = validity_days;
+    spec.no_well_defined_expiration = no_well_defined_expiration;
     spec.ca = true;
     ESTGW_TRY(cert, build_certificate(request, nullptr, key.get(), spec));
     return create(std::move(cert), std::move(key));
@@ -308,6 +317,7 @@ Result<X509Ptr> IssuingCa::issue(const X509_REQ* csr, const EVP_PKEY* public_key
 Result<X509Ptr> IssuingCa::issue(const IssueRequest& request, const IssuanceProfile& profile) const {
     CertificateSpec spec;
     spec.validity_days = profile.validity_days;
+    spec.no_well_defined_expiration = profile.no_well_defined_expiration;
     spec.extended_key_usages = &profile.extended_key_usages;
     spec.extra_extensions = &profile.extra_extensions;
     return build_certificate(request, certificate_.get(), key_.get(), spec);

@@ -25,6 +25,9 @@ struct CustomExtension {
 
 struct IssuanceProfile {
     int validity_days = 365;  // cut to the CA certificate's notAfter
+    // notAfter 99991231235959Z instead ("no well-defined expiration date", RFC 5280 §4.1.2.5), as 802.1AR
+    // IDevIDs have; validity_days is then ignored. Still cut to the CA's notAfter, so the CA needs it too.
+    bool no_well_defined_expiration = false;
     // extendedKeyUsage purposes (NID_client_auth, NID_server_auth, NID_cmcRA, ...); empty: no extension.
     std::vector<int> extended_key_usages{NID_client_auth};
     std::vector<CustomExtension> extra_extensions;
@@ -48,8 +51,10 @@ class IssuingCa {
     // and `key` its private key.
     static Result<IssuingCa> create(X509Ptr certificate, EvpPkeyPtr key, std::vector<X509Ptr> chain = {});
     // A new self-signed root: basicConstraints critical cA, keyUsage critical keyCertSign + cRLSign +
-    // digitalSignature (it also signs server-generated key packages, RFC 7030 §4.4.2), SKI, AKI.
-    static Result<IssuingCa> create_self_signed(const X509_NAME* subject, EvpPkeyPtr key, int validity_days);
+    // digitalSignature (it also signs server-generated key packages, RFC 7030 §4.4.2), SKI, AKI. With
+    // `no_well_defined_expiration` its notAfter is 99991231235959Z (a manufacturer CA of IDevIDs).
+    static Result<IssuingCa> create_self_signed(const X509_NAME* subject, EvpPkeyPtr key, int validity_days,
+                                                bool no_well_defined_expiration = false);
 
     // A certificate for the CSR's subject, subjectAltName and public key. Only the subjectAltName of the
     // extensionRequest is honoured; every other extension comes from `profile`:

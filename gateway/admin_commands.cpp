@@ -16,24 +16,36 @@ int run_pki_init(const std::vector<std::string>& args) {
     desc.add_options()("help,h", "print this help and exit")(
         "dir", po::value<std::string>()->required(),
         "directory to write the demo PKI into (created if missing)")("force", po::bool_switch(),
-                                                                     "replace existing files");
+                                                                     "replace existing files")(
+        "masa-authority", po::value<std::string>()->default_value(certs::kDemoMasaAuthority),
+        "HOST:PORT or [IPv6]:PORT of the demo MASA, written into the pledge certificate's id-pe-masa-url "
+        "(RFC 8995 §2.3.2) in authority form; where `estgw masa --listen` serves");
     po::variables_map vm;
     const char* usage =
-        "Usage: estgw pki init --dir DIR [--force]\n"
+        "Usage: estgw pki init --dir DIR [--force] [--masa-authority HOST:PORT]\n"
         "Writes a demo PKI (all P-256, keys mode 0600): a domain CA, the server's certificate, a "
         "manufacturer CA,\n"
-        "an IDevID-style pledge certificate, the client trust bundle and an estgw.conf for server mode.";
+        "an IDevID-style pledge certificate (naming the MASA, no expiry), the MASA's TLS and voucher "
+        "signing\n"
+        "certificates, the client trust bundle and an estgw.conf for server mode.";
     if (auto stop = parse_command_line(args, desc, vm, usage)) return *stop;
-    auto pki = certs::init_demo_pki(vm["dir"].as<std::string>(), vm["force"].as<bool>());
+    auto pki = certs::init_demo_pki(vm["dir"].as<std::string>(), vm["force"].as<bool>(),
+                                    vm["masa-authority"].as<std::string>());
     if (!pki) {
         std::cerr << "estgw pki init: " << pki.error().message << "\n";
-        return pki.error().status == Status::PreconditionFailed ? kExitUsage : kExitFailure;
+        return pki.error().status == Status::PreconditionFailed || pki.error().status == Status::BadRequest
+                   ? kExitUsage
+                   : kExitFailure;
     }
     std::cout << "demo PKI written to " << pki->dir.string() << ":\n";
     for (const auto& f : pki->files())
         std::cout << "  " << f.string() << "\n";
     std::cout << "pledge serialNumber: " << pki->pledge_serial_number << "\n"
-              << "serve it with: estgw serve --config " << pki->config.string() << "\n";
+              << "serve it with: estgw serve --config " << pki->config.string() << "\n"
+              << "the pledge's MASA: estgw masa --listen " << vm["masa-authority"].as<std::string>()
+              << " --tls-cert " << pki->masa_cert.string() << " --tls-key " << pki->masa_key.string()
+              << " --signing-cert " << pki->masa_sign_cert.string() << " --signing-key "
+              << pki->masa_sign_key.string() << " --pledge-ca " << pki->mfg_ca_cert.string() << "\n";
     return kExitOk;
 }
 

@@ -12,5 +12,6 @@ namespace estgw::gateway {
 int run_serve(const std::vector<std::string>& args);
 int run_pki_init(const std::vector<std::string>& args);
 int run_certs_list(const std::vector<std::string>& args);
+int run_masa(const std::vector<std::string>& args);
 
 }  // namespace estgw::gateway

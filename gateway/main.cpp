@@ -30,6 +30,7 @@ constexpr Command kCommands[] = {
     {"", "bench", client::run_bench, "load generator: keep N DTLS sessions busy with sen, crts or sren"},
     {"", "pledge", client::run_pledge,
      "a simulated cBRSKI pledge: voucher from the registrar, checked against the MASA, then an LDevID"},
+    {"", "masa", run_masa, "a MASA for labs and tests: vouchers for registrars' BRSKI voucher-requests"},
 };
 
 std::string words(const Command& c) {

@@ -231,6 +231,34 @@ TEST(IssuingCa, ValidityIsCutToTheCaNotAfter) {
     EXPECT_EQ(ASN1_TIME_compare(X509_get0_notAfter(cert.get()), X509_get0_notAfter(ca->certificate())), 0);
 }
 
+// RFC 5280 §4.1.2.5: 99991231235959Z, a GeneralizedTime, for certificates without an end (802.1AR IDevIDs).
+TEST(IssuingCa, NoWellDefinedExpirationIsNotAfter9999FromACaThatHasItToo) {
+    const X509NamePtr name = test::make_name("CN=manufacturer CA");
+    auto ca = IssuingCa::create_self_signed(name.get(), test::make_key(), 10, true);
+    ASSERT_TRUE(ca.ok()) << ca.error().message;
+    const EvpPkeyPtr key = test::make_key();
+    IssuanceProfile profile;
+    profile.no_well_defined_expiration = true;
+    const X509Ptr cert = issue_for(*ca, "CN=device", {}, key.get(), profile);
+    ASSERT_NE(cert, nullptr);
+    for (const X509* c : {ca->certificate(), static_cast<const X509*>(cert.get())}) {
+        const ASN1_TIME* not_after = X509_get0_notAfter(c);
+        EXPECT_EQ(ASN1_STRING_type(not_after), V_ASN1_GENERALIZEDTIME);
+        EXPECT_EQ(octets(not_after), to_bytes("99991231235959Z"));
+    }
+    EXPECT_EQ(verify_chain(cert.get(), ca->certificate()), "");
+}
+
+TEST(IssuingCa, NoWellDefinedExpirationIsStillCutToTheCaNotAfter) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    IssuanceProfile profile;
+    profile.no_well_defined_expiration = true;
+    const X509Ptr cert = issue_for(ca, "CN=device", {}, key.get(), profile);
+    ASSERT_NE(cert, nullptr);
+    EXPECT_EQ(ASN1_TIME_compare(X509_get0_notAfter(cert.get()), X509_get0_notAfter(ca.certificate())), 0);
+}
+
 TEST(IssuingCa, RefusesValidityOutOfRange) {
     const IssuingCa ca = make_ca();
     const EvpPkeyPtr key = test::make_key();

@@ -1,5 +1,6 @@
 // `estgw pki init`: a demo PKI for full-server mode — domain CA, registrar/server certificate
-// (RFC 9148 §9.2, cBRSKI §7.4 EKUs), manufacturer CA and an IDevID-style pledge certificate (RFC 8995 §2.3).
+// (RFC 9148 §9.2, cBRSKI §7.4 EKUs), manufacturer CA, an IDevID-style pledge certificate (RFC 8995 §2.3,
+// 802.1AR) and the MASA's TLS and voucher signing certificates.
 #include "certs/demo_pki.hpp"
 
 #include <gtest/gtest.h>
@@ -68,6 +69,18 @@ std::vector<std::string> san_strings(const X509* cert) {
     return out;
 }
 
+// The extnValue of id-pe-masa-url (1.3.6.1.5.5.7.1.32), which must be non-critical; empty when absent.
+Bytes masa_url_extension(const X509* cert) {
+    const std::unique_ptr<ASN1_OBJECT, OpensslDeleter<ASN1_OBJECT, ASN1_OBJECT_free>> oid(
+        OBJ_txt2obj("1.3.6.1.5.5.7.1.32", 1));
+    const int index = X509_get_ext_by_OBJ(cert, oid.get(), -1);
+    if (index < 0) return {};
+    X509_EXTENSION* extension = X509_get_ext(cert, index);
+    EXPECT_EQ(X509_EXTENSION_get_critical(extension), 0);
+    const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(extension);
+    return Bytes(ASN1_STRING_get0_data(value), ASN1_STRING_get0_data(value) + ASN1_STRING_length(value));
+}
+
 class DemoPkiTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -82,23 +95,23 @@ class DemoPkiTest : public ::testing::Test {
 TEST_F(DemoPkiTest, WritesEveryFile) {
     for (const auto& file : pki_.files())
         EXPECT_TRUE(std::filesystem::is_regular_file(file)) << file;
-    EXPECT_EQ(pki_.files().size(), 10u);
+    EXPECT_EQ(pki_.files().size(), 14u);
     EXPECT_FALSE(std::filesystem::exists(pki_.db));  // the server creates it
     EXPECT_TRUE(demo_pki_present(dir_.path() / "pki"));
 }
 
 TEST_F(DemoPkiTest, PrivateKeysAreMode0600) {
-    for (const auto& key : {pki_.ca_key, pki_.server_key, pki_.mfg_ca_key, pki_.pledge_key}) {
+    for (const auto& key : {pki_.ca_key, pki_.server_key, pki_.mfg_ca_key, pki_.pledge_key, pki_.masa_key,
+                            pki_.masa_sign_key}) {
         EXPECT_EQ(permissions(key), 0600u) << key;
     }
 }
 
 TEST_F(DemoPkiTest, EveryKeyIsP256AndMatchesItsCertificate) {
     const std::pair<std::filesystem::path, std::filesystem::path> pairs[] = {
-        {pki_.ca_cert, pki_.ca_key},
-        {pki_.server_cert, pki_.server_key},
-        {pki_.mfg_ca_cert, pki_.mfg_ca_key},
-        {pki_.pledge_cert, pki_.pledge_key}};
+        {pki_.ca_cert, pki_.ca_key},         {pki_.server_cert, pki_.server_key},
+        {pki_.mfg_ca_cert, pki_.mfg_ca_key}, {pki_.pledge_cert, pki_.pledge_key},
+        {pki_.masa_cert, pki_.masa_key},     {pki_.masa_sign_cert, pki_.masa_sign_key}};
     for (const auto& [cert_file, key_file] : pairs) {
         const X509Ptr cert = read_certificate(cert_file);
         const EvpPkeyPtr key = read_key(key_file);
@@ -135,17 +148,69 @@ TEST_F(DemoPkiTest, PledgeCertificateCarriesSerialNumberAndMasaUrl) {
               pki_.pledge_serial_number);
     EXPECT_EQ(pki_.pledge_serial_number.rfind("ESTGW-", 0), 0u);
 
-    // RFC 8995 §2.3.2: id-pe-masa-url, non-critical, extnValue = DER IA5String of the URL.
-    const std::unique_ptr<ASN1_OBJECT, OpensslDeleter<ASN1_OBJECT, ASN1_OBJECT_free>> oid(
-        OBJ_txt2obj("1.3.6.1.5.5.7.1.32", 1));
-    const int ext_index = X509_get_ext_by_OBJ(pledge.get(), oid.get(), -1);
-    ASSERT_GE(ext_index, 0);
-    X509_EXTENSION* extension = X509_get_ext(pledge.get(), ext_index);
-    EXPECT_EQ(X509_EXTENSION_get_critical(extension), 0);
-    const ASN1_OCTET_STRING* value = X509_EXTENSION_get_data(extension);
-    const Bytes expected = test::hex("1616" + to_hex(as_bytes("https://localhost:9443")));
-    EXPECT_EQ(Bytes(ASN1_STRING_get0_data(value), ASN1_STRING_get0_data(value) + ASN1_STRING_length(value)),
-              expected);
+    // RFC 8995 §2.3.2: id-pe-masa-url, non-critical, extnValue = DER IA5String; no "/" in it means an
+    // authority only (BRSKI.md §3.4).
+    EXPECT_EQ(masa_url_extension(pledge.get()), test::hex("160e" + to_hex(as_bytes("localhost:9443"))));
+}
+
+TEST_F(DemoPkiTest, ThePledgeAndItsManufacturerCaNeverExpire) {
+    // 802.1AR: an IDevID has notAfter 99991231235959Z, a GeneralizedTime (RFC 5280 §4.1.2.5); its CA too,
+    // or the IDevID's would be cut to the CA's.
+    for (const auto& file : {pki_.pledge_cert, pki_.mfg_ca_cert}) {
+        const X509Ptr cert = read_certificate(file);
+        ASSERT_NE(cert, nullptr);
+        const ASN1_TIME* not_after = X509_get0_notAfter(cert.get());
+        EXPECT_EQ(ASN1_STRING_type(not_after), V_ASN1_GENERALIZEDTIME) << file;
+        EXPECT_EQ(to_string(ByteView(ASN1_STRING_get0_data(not_after), ASN1_STRING_length(not_after))),
+                  "99991231235959Z")
+            << file;
+    }
+}
+
+TEST_F(DemoPkiTest, MasaTlsCertificateServesLocalhost) {
+    const X509Ptr masa = read_certificate(pki_.masa_cert);
+    ASSERT_NE(masa, nullptr);
+    EXPECT_TRUE(has_extended_key_usage(masa.get(), NID_server_auth));
+    EXPECT_FALSE(has_extended_key_usage(masa.get(), NID_cmcRA));
+    EXPECT_EQ(san_strings(masa.get()),
+              (std::vector<std::string>{"DNS:" + to_hex(as_bytes("localhost")), "IP:7f000001",
+                                        "IP:00000000000000000000000000000001"}));
+    EXPECT_EQ(X509_check_host(masa.get(), "localhost", 0, 0, nullptr), 1);
+}
+
+TEST_F(DemoPkiTest, MasaSigningCertificateSignsOnlyWithoutExtendedKeyUsage) {
+    const X509Ptr signing = read_certificate(pki_.masa_sign_cert);
+    ASSERT_NE(signing, nullptr);
+    EXPECT_EQ(X509_get_key_usage(signing.get()), static_cast<uint32_t>(KU_DIGITAL_SIGNATURE));
+    EXPECT_EQ(X509_get_extension_flags(signing.get()) & EXFLAG_XKUSAGE, 0u);
+    EXPECT_EQ(X509_get_extension_flags(signing.get()) & EXFLAG_CA, 0u);
+}
+
+TEST(DemoPkiMasaAuthority, IsWrittenAsGivenIntoThePledgeCertificate) {
+    for (const std::string authority : {"masa.example.com:443", "[2001:db8::1]:9443", "192.0.2.7:1"}) {
+        const TempDir dir;
+        auto pki = init_demo_pki(dir.path(), false, authority);
+        ASSERT_TRUE(pki.ok()) << authority << ": " << pki.error().message;
+        const X509Ptr pledge = read_certificate(pki->pledge_cert);
+        ASSERT_NE(pledge, nullptr);
+        Bytes expected{0x16, static_cast<std::uint8_t>(authority.size())};
+        expected.insert(expected.end(), authority.begin(), authority.end());
+        EXPECT_EQ(masa_url_extension(pledge.get()), expected) << authority;
+    }
+}
+
+TEST(DemoPkiMasaAuthority, RefusesWhatIsNotHostColonPortAndWritesNothing) {
+    for (const std::string authority :
+         {"", "localhost", "localhost:", "localhost:0", "localhost:65536", "localhost:+80", "localhost:80x",
+          "https://localhost:9443", "localhost:9443/brski", "::1:9443", "[::1]", "[::1]9443", "[nope]:9443",
+          "-bad.example:443", "a..b:443", "under_score:443", ":443"}) {
+        const TempDir dir;
+        auto pki = init_demo_pki(dir.path(), false, authority);
+        ASSERT_FALSE(pki.ok()) << authority;
+        EXPECT_EQ(pki.status(), Status::BadRequest) << authority;
+        EXPECT_NE(pki.error().message.find("--masa-authority"), std::string::npos) << pki.error().message;
+        EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << authority;
+    }
 }
 
 TEST_F(DemoPkiTest, ChainsVerify) {
@@ -153,10 +218,15 @@ TEST_F(DemoPkiTest, ChainsVerify) {
     const X509Ptr mfg = read_certificate(pki_.mfg_ca_cert);
     const X509Ptr server = read_certificate(pki_.server_cert);
     const X509Ptr pledge = read_certificate(pki_.pledge_cert);
-    ASSERT_TRUE(ca && mfg && server && pledge);
+    const X509Ptr masa = read_certificate(pki_.masa_cert);
+    const X509Ptr masa_sign = read_certificate(pki_.masa_sign_cert);
+    ASSERT_TRUE(ca && mfg && server && pledge && masa && masa_sign);
     EXPECT_EQ(verify_chain(server.get(), ca.get()), "");
     EXPECT_EQ(verify_chain(pledge.get(), mfg.get()), "");
     EXPECT_NE(verify_chain(pledge.get(), ca.get()), "");
+    EXPECT_EQ(verify_chain(masa.get(), mfg.get()), "");
+    EXPECT_EQ(verify_chain(masa_sign.get(), mfg.get()), "");
+    EXPECT_NE(verify_chain(masa_sign.get(), ca.get()), "");
 }
 
 TEST_F(DemoPkiTest, ClientTrustHoldsTheManufacturerCaThenTheDomainCa) {

@@ -3,6 +3,7 @@
 // group without a known command lists its commands.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include "support/estgw_env.hpp"
@@ -49,7 +50,8 @@ INSTANTIATE_TEST_SUITE_P(Commands, EveryCommand,
                                            CommandCase{"pki_init", "pki init", "--froce", "--force"},
                                            CommandCase{"certs_list", "certs list", "--limt", "--limit"},
                                            CommandCase{"enroll", "enroll", "--sever", "--server"},
-                                           CommandCase{"bench", "bench", "--concurency", "--concurrency"}),
+                                           CommandCase{"bench", "bench", "--concurency", "--concurrency"},
+                                           CommandCase{"masa", "masa", "--pledge-cas", "--pledge-ca"}),
                          [](const auto& info) { return std::string(info.param.test_name); });
 
 TEST(UnknownOption, WithoutACloseOneItStillPointsToTheCommandsHelp) {
@@ -119,6 +121,27 @@ TEST(UnknownCommand, GetsTheClosestCommandAndExitsTwo) {
     RunResult r = run_estgw({"serv"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_EQ(r.output, "estgw: unknown command 'serv'; did you mean 'serve'? Try 'estgw --help'.\n");
+}
+
+TEST(PkiInit, NamesTheMasaFilesAndTheMasaAuthorityGoesIntoThePledgeCertificate) {
+    TempDir dir;
+    RunResult r = run_estgw({"pki", "init", "--dir", dir.file("pki"), "--masa-authority", "[::1]:9443"});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    for (const char* file : {"/masa.crt\n", "/masa.key\n", "/masa-sign.crt\n", "/masa-sign.key\n"})
+        EXPECT_NE(r.output.find(file), std::string::npos) << file << "\n" << r.output;
+    RunResult text = run_command({"openssl", "x509", "-in", dir.file("pki/pledge.crt"), "-noout", "-text"},
+                                 std::chrono::seconds(10));
+    // openssl prints the unknown extension's DER as text: the IA5String header, then the authority.
+    EXPECT_NE(text.output.find("1.3.6.1.5.5.7.1.32:"), std::string::npos) << text.output;
+    EXPECT_NE(text.output.find("[::1]:9443"), std::string::npos) << text.output;
+}
+
+TEST(PkiInit, AMasaAuthorityThatIsNotHostColonPortExitsTwoAndWritesNothing) {
+    TempDir dir;
+    RunResult r = run_estgw({"pki", "init", "--dir", dir.file("pki"), "--masa-authority", "https://masa"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.output.rfind("estgw pki init: --masa-authority 'https://masa': ", 0), 0u) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("pki/ca.key")));
 }
 
 }  // namespace

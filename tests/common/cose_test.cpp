@@ -91,7 +91,8 @@ TEST(CoseVectors, CertificatesOfTheRvrAreItsX5bagInOrder) {
 TEST(CoseVectors, MasaVoucherX5bagArrayOfOneIsAccepted) {
     // README trap 9: RFC 9360 wants a bare bstr for one certificate; the draft's MASA sends an array of one.
     const Sign1 from_masa = decoded(vector("repo-voucher-from-masa-with-x5bag.hex"));
-    const cbor::Value* bag = cbor::Value(from_masa.unprotected).find(kHeaderX5Bag);
+    const cbor::Value unprotected(from_masa.unprotected);  // find() points into it: it must outlive `bag`
+    const cbor::Value* bag = unprotected.find(kHeaderX5Bag);
     ASSERT_NE(bag, nullptr);
     ASSERT_TRUE(bag->is_array());
     EXPECT_EQ(bag->as_array().size(), 1u);
