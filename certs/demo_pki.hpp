@@ -49,8 +49,10 @@ bool demo_pki_present(const std::filesystem::path& dir);
 
 // Creates `dir` if needed and writes everything. Without `force`, any existing file is PreconditionFailed
 // and nothing is written; with it, existing files are replaced (unlinked first, so keys get 0600 even if
-// the old file had another mode).
-Result<DemoPki> init_demo_pki(const std::filesystem::path& dir, bool force);
+// the old file had another mode). `db` is the database estgw.conf names (empty: DIR/estgw.db), e.g. in a
+// volume of its own.
+Result<DemoPki> init_demo_pki(const std::filesystem::path& dir, bool force,
+                              const std::filesystem::path& db = {});
 
 // The estgw.conf text for these paths.
 std::string demo_config_text(const DemoPki& pki);

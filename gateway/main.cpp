@@ -26,6 +26,7 @@ constexpr Command kCommands[] = {
     {"", "enroll", run_enroll,
      "an EST-coaps pledge: fetch CA certificates, enroll, re-enroll, server-side keys"},
     {"", "bench", run_bench, "load generator: keep N DTLS sessions busy with sen, crts or sren"},
+    {"", "health", run_health, "ask a running estgw (--metrics-listen) whether it is healthy: exit 0 or 1"},
 };
 
 std::string words(const Command& c) {
