@@ -4,8 +4,6 @@
 #include <charconv>
 #include <cmath>
 
-#include "gateway/version.hpp"
-
 namespace estgw::gateway::metrics {
 
 namespace {
@@ -152,10 +150,6 @@ std::string EstgwMetrics::render() const {
     for (const Family* family : families())
         family->render(out);
     return out;
-}
-
-EstgwMetrics::EstgwMetrics() {
-    build_info.set({ESTGW_VERSION_STRING}, 1);
 }
 
 EstgwMetrics& estgw_metrics() {

@@ -97,13 +97,12 @@ inline const std::vector<double> kLatencyBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 
 
 // Every family estgw exports, in the order of the scrape.
 struct EstgwMetrics {
-    EstgwMetrics();  // build_info set
-
-    Gauge build_info{"estgw_build_info", "estgw's version; the value is always 1", {"version"}};
+    Gauge build_info{
+        "estgw_build_info", "estgw's version; the value is always 1", {"version"}};  // set by serve
     Counter coap_requests{
         "estgw_coap_requests_total",
-        "CoAP requests answered, by EST operation (short name; none for requests that named "
-        "none, core for discovery) and response code",
+        "CoAP requests answered, by EST operation (its short name; core for discovery, none for a request "
+        "refused before it became an EST request) and response code",
         {"operation", "code"}};
     Histogram coap_request_duration{"estgw_coap_request_duration_seconds",
                                     "time from a CoAP request's arrival to its answer, by EST operation",

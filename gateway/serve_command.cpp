@@ -144,6 +144,7 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
     }
     // /healthz: the fronts run (and have not begun to stop), and the backend reaches what it depends on.
     std::atomic<bool> draining{false};
+    metrics::estgw_metrics().build_info.set({ESTGW_VERSION_STRING}, 1);
     QueueDepthGauge queue_depth(pool);
     std::unique_ptr<MetricsServer> metrics_server;  // stopped before the gauge's source goes
     if (o.metrics_listen) {
