@@ -1,6 +1,7 @@
 #include "gateway/metrics_server.hpp"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <thread>
@@ -34,6 +35,13 @@ Result<void> MetricsServer::start() {
     server_->set_write_timeout(kIoTimeout);
     server_->set_keep_alive_timeout(kIoTimeout.count());
     server_->set_payload_max_length(1024);  // GETs only
+    // SO_REUSEADDR instead of cpp-httplib's SO_REUSEPORT: a second process must not share the port unnoticed,
+    // and the accepted connections inherit it, so that those in TIME_WAIT after a restart (the server closes
+    // first when a health check asks for Connection: close) do not block the new listener.
+    server_->set_socket_options([](socket_t socket) {
+        int on = 1;
+        ::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    });
     server_->Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
         res.set_content(metrics::estgw_metrics().render(), metrics::kContentType);
     });

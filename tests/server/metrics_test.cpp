@@ -132,6 +132,18 @@ TEST_F(MetricsServer, EstgwHealthExitsOneWhenNothingAnswers) {
         << r.output;
 }
 
+// A container restarted at once binds the same port while the connections of its health checks, which the
+// server closed first, are still in TIME_WAIT.
+TEST_F(MetricsServer, RestartsOnItsPortWhileClosedConnectionsAreInTimeWait) {
+    for (int i = 0; i < 3; ++i) {
+        RunResult r = run_estgw({"health", "--metrics", "http://127.0.0.1:" + std::to_string(metrics_port)});
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+    server.stop();
+    server.start({"--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port)});
+    EXPECT_EQ(http_get(metrics_port, "/healthz").status, 200) << server.log();
+}
+
 TEST(EstgwHealth, TakesItsUrlFromTheEnvironmentWithoutMetrics) {
     const int port = free_port(false);
     const std::string url = "http://127.0.0.1:" + std::to_string(port);
