@@ -49,7 +49,8 @@ INSTANTIATE_TEST_SUITE_P(Commands, EveryCommand,
                                            CommandCase{"pki_init", "pki init", "--froce", "--force"},
                                            CommandCase{"certs_list", "certs list", "--limt", "--limit"},
                                            CommandCase{"enroll", "enroll", "--sever", "--server"},
-                                           CommandCase{"bench", "bench", "--concurency", "--concurrency"}),
+                                           CommandCase{"bench", "bench", "--concurency", "--concurrency"},
+                                           CommandCase{"health", "health", "--metircs", "--metrics"}),
                          [](const auto& info) { return std::string(info.param.test_name); });
 
 TEST(UnknownOption, WithoutACloseOneItStillPointsToTheCommandsHelp) {
