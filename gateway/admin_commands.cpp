@@ -109,11 +109,9 @@ int run_health(const std::vector<std::string>& args) {
     po::variables_map vm;
     const char* usage =
         "Usage: estgw health [--metrics URL] [--timeout S]\n"
-        "Asks a running `estgw serve --metrics-listen HOST:PORT` for GET /healthz and prints its answer: "
-        "exit\n"
-        "0 when it is healthy (200), 1 when it is not (503 and the reason) or does not answer. A "
-        "container's\n"
-        "HEALTHCHECK.";
+        "Asks a running `estgw serve --metrics-listen HOST:PORT` for GET /healthz and prints the answer.\n"
+        "Exit 0 when it is healthy (200); 1 when it is not (503, with the reason) or does not answer.\n"
+        "A container's HEALTHCHECK.";
     if (auto stop = parse_command_line(args, desc, vm, usage)) return *stop;
     const std::string url = vm["metrics"].as<std::string>();
     const auto parts = parse_health_url(url);
