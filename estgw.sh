@@ -1,39 +1,55 @@
 #!/usr/bin/env bash
 # estgw developer entry point: installs what is missing, builds, tests, fuzzes, measures coverage.
-# Usage: ./estgw.sh deps | build | test | fuzz [SECONDS] | coverage | help
+# Usage: ./estgw.sh deps [build|docker] | build | test | fuzz [SECONDS] | coverage | docker | docker-test | help
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 JOBS="$(nproc 2>/dev/null || echo 2)"
 
-# Debian 12 packages the project needs; each later feature appends its own.
-PACKAGES=(
+# What a Release build of the estgw binary needs, and no more: the container's build stage installs exactly
+# these (`./estgw.sh deps build`, docker/Dockerfile).
+BUILD_PACKAGES=(
     cmake g++ make pkg-config
-    libssl-dev openssl curl
-    libcoap3-dev libcoap3-bin
+    libssl-dev
+    libcoap3-dev
     libcpp-httplib-dev
     libboost-program-options-dev
     libsqlite3-dev
+)
+# Debian 12 packages the project needs; each later feature appends its own.
+PACKAGES=(
+    "${BUILD_PACKAGES[@]}"
+    openssl curl
+    libcoap3-bin
     libgtest-dev googletest
     clang-14 libclang-rt-14-dev
     lcov
     iproute2  # ss: tests read socket buffers, bench/run.sh finds free ports
+    prometheus  # promtool and a real Prometheus server for the metrics tests
 )
+# Only for `./estgw.sh docker` and `docker-test`: the Docker engine and what builds a base image without a
+# registry.
+DOCKER_PACKAGES=(docker.io debootstrap)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'estgw.sh: %s\n' "$*" >&2; exit 1; }
 
-missing_packages() {
+missing_packages() {  # package...
     local p
-    for p in "${PACKAGES[@]}"; do
+    for p in "$@"; do
         dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null | grep -qx installed || printf '%s\n' "$p"
     done
 }
 
-cmd_deps() {
+cmd_deps() {  # [build|docker]: only the Release build's packages, or only Docker's
     local missing
-    missing="$(missing_packages)"
+    case "${1:-}" in
+        "") missing="$(missing_packages "${PACKAGES[@]}")" ;;
+        build) missing="$(missing_packages "${BUILD_PACKAGES[@]}")" ;;
+        docker) missing="$(missing_packages "${DOCKER_PACKAGES[@]}")" ;;
+        *) die "deps: unknown set '$1' (build or docker)" ;;
+    esac
     if [[ -z "$missing" ]]; then
         log "all packages present"
         return 0
@@ -201,25 +217,36 @@ cmd_coverage() {
     return $rc
 }
 
+docker_deps() {  # Debian's engine only when no engine answers (another one may be installed)
+    if command -v docker >/dev/null && docker info >/dev/null 2>&1; then DOCKER_PACKAGES=(debootstrap); fi
+    cmd_deps docker
+}
+
 usage() {
     cat <<'EOF'
 Usage: ./estgw.sh <command>
   run               deps + build + demo PKI (first time) + estgw in full-server mode on demo/estgw.conf
-  deps              install the Debian 12 packages the build needs (no-op when present)
+  deps [build|docker]  install the Debian 12 packages the tests need (no-op when present); `build`: only
+                    those of a Release build, `docker`: only the Docker engine and debootstrap
   build             Release build in build/ (binary: build/estgw)
   test              deps + build + ASan/UBSan build + every test; non-zero exit on any failure
   fuzz [SECONDS]    build the libFuzzer targets (clang-14) and run each for SECONDS (default 60)
   coverage          line coverage of common/ and mapping/ (fails below 90%)
+  docker            build the container image estgw:<version> (starts a Docker engine and makes a base
+                    image from Debian's packages when needed; README "Container")
+  docker-test       docker, then run the image as registrar and gateway and test it on 127.0.0.1
 EOF
 }
 
 case "${1:-help}" in
     run) cmd_run ;;
-    deps) cmd_deps ;;
+    deps) shift; cmd_deps "${1:-}" ;;
     build) cmd_deps && cmd_build ;;
     test) cmd_test ;;
     fuzz) shift; cmd_fuzz "${1:-60}" ;;
     coverage) cmd_coverage ;;
+    docker) docker_deps && exec bash "$ROOT/docker/estgw-docker.sh" build ;;
+    docker-test) cmd_deps && docker_deps && exec bash "$ROOT/docker/estgw-docker.sh" test ;;
     help | -h | --help) usage ;;
     *) usage >&2; exit 2 ;;
 esac

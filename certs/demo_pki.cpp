@@ -243,9 +243,15 @@ std::string demo_config_text(const DemoPki& pki) {
            "ca-key = " + pki.ca_key.string() + "\n" + "db = " + pki.db.string() + "\n";
 }
 
-Result<DemoPki> init_demo_pki(const std::filesystem::path& dir, bool force, std::string_view masa_authority) {
+Result<DemoPki> init_demo_pki(const std::filesystem::path& dir, bool force, std::string_view masa_authority,
+                              const std::filesystem::path& db) {
     if (auto r = check_masa_authority(masa_authority); !r) return r.error();
     DemoPki pki = demo_pki_paths(dir);
+    if (!db.empty()) {
+        std::error_code ec;
+        const std::filesystem::path absolute = std::filesystem::absolute(db, ec);
+        pki.db = (ec ? db : absolute).lexically_normal();
+    }
     if (!force) {
         for (const auto& file : pki.files()) {
             std::error_code ec;

@@ -64,8 +64,10 @@ Result<void> check_masa_authority(std::string_view authority);
 // Creates `dir` if needed and writes everything. Without `force`, any existing file is PreconditionFailed
 // and nothing is written; with it, existing files are replaced (unlinked first, so keys get 0600 even if
 // the old file had another mode). An invalid `masa_authority` is BadRequest, before anything is written.
+// `db` is the database estgw.conf names (empty: DIR/estgw.db), e.g. in a volume of its own.
 Result<DemoPki> init_demo_pki(const std::filesystem::path& dir, bool force,
-                              std::string_view masa_authority = kDemoMasaAuthority);
+                              std::string_view masa_authority = kDemoMasaAuthority,
+                              const std::filesystem::path& db = {});
 
 // The estgw.conf text for these paths.
 std::string demo_config_text(const DemoPki& pki);

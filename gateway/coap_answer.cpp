@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/log.hpp"
+#include "gateway/metrics.hpp"
 #include "mapping/resources.hpp"
 
 namespace estgw::gateway {
@@ -57,11 +58,16 @@ void send_answer(coap_resource_t* resource, coap_session_t* session, const coap_
 void log_request(const EstRequest* request, const PeerIdentity& peer, const mapping::CoapResponse& answer,
                  std::size_t bytes_in, int upstream_status, std::chrono::steady_clock::time_point started,
                  std::string_view path) {
-    if (!log::enabled(log::Level::Info)) return;
-    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    char ms_text[32];
-    std::snprintf(ms_text, sizeof ms_text, "%.2f", ms);
+    const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::string op = request ? std::string(mapping::resource_for(request->op).short_name) : "-";
+    // Every answered request passes here once, which makes it the one place to count them.
+    const std::string metric_op = request ? op : path == "/.well-known/core" ? "core" : "none";
+    auto& metrics = metrics::estgw_metrics();
+    metrics.coap_requests.add({metric_op, mapping::coap_code_string(answer.code)});
+    metrics.coap_request_duration.observe({metric_op}, seconds);
+    if (!log::enabled(log::Level::Info)) return;
+    char ms_text[32];
+    std::snprintf(ms_text, sizeof ms_text, "%.2f", seconds * 1000);
     log::info("request", {{"peer", peer.address},
                           {"client", peer.subject.empty() ? std::string("-") : peer.subject},
                           {"path", path},

@@ -19,7 +19,8 @@ void send_answer(coap_resource_t* resource, coap_session_t* session, const coap_
                  const coap_string_t* query, coap_pdu_t* response, const mapping::CoapResponse& answer);
 
 // "request peer=... client=... path=... op=... code=... upstream=... in=... out=... ms=..." at info level;
-// `request` is null when the request never became an EST request (errors, discovery).
+// `request` is null when the request never became an EST request (errors, discovery). Also counts the request
+// in estgw_coap_requests_total and estgw_coap_request_duration_seconds (metrics.hpp).
 void log_request(const EstRequest* request, const PeerIdentity& peer, const mapping::CoapResponse& answer,
                  std::size_t bytes_in, int upstream_status, std::chrono::steady_clock::time_point started,
                  std::string_view path);

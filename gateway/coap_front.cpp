@@ -24,6 +24,7 @@
 #include "gateway/coap_request_pdu.hpp"
 #include "gateway/dtls_self_handshake.hpp"
 #include "gateway/libcoap_log.hpp"
+#include "gateway/metrics.hpp"
 #include "gateway/own_sockets.hpp"
 #include "gateway/peer_identity.hpp"
 #include "gateway/refused_handshakes.hpp"
@@ -354,19 +355,30 @@ void CoapFront::handle_discovery(coap_resource_t* resource, coap_session_t* sess
 
 int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
     auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
+    auto& handshakes = metrics::estgw_metrics().dtls_handshakes;
+    // A handshake that ends any other way than connected failed: an error, its timeout, or evicted.
+    const bool handshake_failed =
+        event != COAP_EVENT_DTLS_CONNECTED && self->hello_gate_.handshaking(session);
     switch (event) {
         case COAP_EVENT_SERVER_SESSION_NEW:
             self->hello_gate_.session_started(session, std::chrono::steady_clock::now());
+            self->sessions_.insert(session);
             break;
         case COAP_EVENT_DTLS_CONNECTED:
             self->hello_gate_.session_connected(session);
+            handshakes.add({"completed"});
             break;
         case COAP_EVENT_DTLS_ERROR:
             self->hello_gate_.session_gone(session);
+            if (handshake_failed) handshakes.add({"failed"});
             break;
         case COAP_EVENT_DTLS_CLOSED:
         case COAP_EVENT_SERVER_SESSION_DEL:
             self->hello_gate_.session_gone(session);
+            if (handshake_failed) handshakes.add({"failed"});
+            // libcoap 4.3.1 reports the end of every DTLS server session as DTLS_CLOSED (also when it frees
+            // an idle one, which has no event of its own), possibly besides SERVER_SESSION_DEL.
+            self->sessions_.erase(session);
             self->peers_.erase(session);
             self->new_associations_.forget(session);
             self->blocks_.forget(session);
@@ -484,6 +496,12 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     backend_.submit(std::move(est), std::move(ticket), [this, key, serial = *serial](EstResponse r) {
         completions_.push(Completion{key, serial, std::move(r)});
     });
+}
+
+void CoapFront::publish_gauges() {
+    auto& m = metrics::estgw_metrics();
+    m.dtls_sessions_open.set({}, static_cast<double>(sessions_.size()));
+    m.dtls_handshakes_in_progress.set({}, static_cast<double>(hello_gate_.handshakes()));
 }
 
 void CoapFront::deliver_completions() {
@@ -614,6 +632,7 @@ Result<void> CoapFront::run(const DrainStarted& drain_started) {
         if (hello_gate_.memory_to_return(now)) malloc_trim(0);
         handle_new_associations();
         blocks_.expire(std::chrono::steady_clock::now());
+        publish_gauges();
         refused_handshakes::flush();
         flush_libcoap_log_summaries();
         if (drain_deadline && deferred_.empty()) break;

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/dtls_credentials.hpp"
@@ -91,6 +92,8 @@ class CoapFront {
     void finish_async(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                       const coap_string_t* query, coap_pdu_t* response);
     void deliver_completions();
+    // The gauges of metrics.hpp that only the I/O thread can read (sessions, handshakes), once per loop.
+    void publish_gauges();
     void handle_new_associations();
     const PeerIdentity& peer_for(coap_session_t* session);
     Result<void> add_resources();
@@ -102,6 +105,7 @@ class CoapFront {
     CoapContextPtr context_;
     std::vector<std::string> resource_paths_;  // storage that outlives the resources' str_const copies
     std::unordered_map<coap_session_t*, PeerIdentity> peers_;
+    std::unordered_set<coap_session_t*> sessions_;  // the DTLS server sessions libcoap holds
     DtlsNewAssociationWatch new_associations_;
     DtlsHelloGate hello_gate_;
     DeferredAnswers deferred_;

@@ -13,5 +13,9 @@ int run_serve(const std::vector<std::string>& args);
 int run_pki_init(const std::vector<std::string>& args);
 int run_certs_list(const std::vector<std::string>& args);
 int run_masa(const std::vector<std::string>& args);
+int run_health(const std::vector<std::string>& args);
+
+// Where `estgw health` asks without --metrics or $ESTGW_METRICS_URL.
+inline constexpr const char* kDefaultMetricsUrl = "http://127.0.0.1:9464";
 
 }  // namespace estgw::gateway

@@ -26,6 +26,7 @@ class DtlsHandshakes {
     void ended(Session session);  // connected, failed, or gone; unknown sessions are ignored
 
     std::size_t total() const { return sessions_.size(); }
+    bool contains(Session session) const { return sessions_.count(session) != 0; }
     std::size_t from_address(const Bytes& address) const;
     bool in_progress(const Bytes& peer) const { return peers_.count(peer) != 0; }
     Session session_from(const Bytes& peer) const;  // nullptr when none

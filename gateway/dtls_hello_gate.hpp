@@ -74,6 +74,7 @@ class DtlsHelloGate {
     void expire(std::chrono::steady_clock::time_point now);
 
     std::size_t handshakes() const { return handshakes_.total(); }
+    bool handshaking(coap_session_t* session) const { return handshakes_.contains(session); }
 
     // True when many handshakes have ended since the last time it said so and their memory should go back
     // to the system (malloc_trim): glibc keeps the freed heap of thousands of abandoned handshakes otherwise

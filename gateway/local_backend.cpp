@@ -4,6 +4,7 @@
 #include "common/cbor.hpp"
 #include "common/log.hpp"
 #include "common/x509.hpp"
+#include "gateway/metrics.hpp"
 #include "mapping/resources.hpp"
 
 namespace estgw::gateway {
@@ -36,7 +37,14 @@ Result<std::unique_ptr<LocalBackend>> LocalBackend::create(LocalBackendConfig co
 
 LocalBackend::LocalBackend(Token, LocalBackendConfig config, const certs::IssuingCa& ca,
                            certs::IssuanceStore& store, WorkerPool& pool, Bytes cacerts)
-    : config_(std::move(config)), ca_(ca), store_(store), pool_(pool), cacerts_(std::move(cacerts)) {}
+    : config_(std::move(config)), ca_(ca), store_(store), pool_(pool), cacerts_(std::move(cacerts)) {
+    // Every operation's series from the start, at 0: a counter that appears only at its first increment
+    // loses that increment to rate() and increase().
+    for (auto operation : {certs::IssuanceOperation::Enroll, certs::IssuanceOperation::Renew,
+                           certs::IssuanceOperation::Rekey, certs::IssuanceOperation::ServerKeyGen}) {
+        metrics::estgw_metrics().certificates_issued.add({std::string(certs::operation_name(operation))}, 0);
+    }
+}
 
 EstResponse LocalBackend::answer_now(const EstRequest& request) {
     EstResponse r;
@@ -106,6 +114,7 @@ Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY
         if (!inserted)
             return make_error(Status::Internal, "cannot record the certificate: " + inserted.error().message);
         if (*inserted == certs::InsertOutcome::Inserted) {
+            metrics::estgw_metrics().certificates_issued.add({std::string(certs::operation_name(operation))});
             log::info("issued", {{"serial", record->serial},
                                  {"subject", record->subject},
                                  {"operation", std::string(certs::operation_name(operation))},

@@ -31,6 +31,7 @@ constexpr Command kCommands[] = {
     {"", "pledge", client::run_pledge,
      "a simulated cBRSKI pledge: voucher from the registrar, checked against the MASA, then an LDevID"},
     {"", "masa", run_masa, "a MASA for labs and tests: vouchers for registrars' BRSKI voucher-requests"},
+    {"", "health", run_health, "ask a running estgw (--metrics-listen) whether it is healthy: exit 0 or 1"},
 };
 
 std::string words(const Command& c) {

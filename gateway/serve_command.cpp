@@ -2,6 +2,7 @@
 #include <coap3/coap.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <iostream>
 #include <tuple>
@@ -17,6 +18,8 @@
 #include "gateway/libcoap_log.hpp"
 #include "gateway/listen_address_check.hpp"
 #include "gateway/local_backend.hpp"
+#include "gateway/metrics.hpp"
+#include "gateway/metrics_server.hpp"
 #include "gateway/serve_options.hpp"
 #include "gateway/upstream_backend.hpp"
 #include "gateway/version.hpp"
@@ -75,11 +78,47 @@ bool stop_workers(Backend& backend, WorkerPool& pool) {
     return pool.stop_within(kAbandonAfter);
 }
 
+// estgw_worker_queue_depth reads the pool while it serves, and nothing after.
+class QueueDepthGauge {
+  public:
+    explicit QueueDepthGauge(const WorkerPool& pool) {
+        metrics::estgw_metrics().worker_queue_depth.read_from(
+            [&pool] { return static_cast<double>(pool.queued()); });
+    }
+    ~QueueDepthGauge() { metrics::estgw_metrics().worker_queue_depth.read_from({}); }
+    QueueDepthGauge(const QueueDepthGauge&) = delete;
+    QueueDepthGauge& operator=(const QueueDepthGauge&) = delete;
+};
+
+// Gateway mode is healthy while the upstream answers: the background refresh of /crts and /att calls it once
+// per --crts-refresh, so an HTTP response (of any status) within that period and the call's own time limit
+// shows it reachable.
+HealthCheck upstream_health(const UpstreamBackend& backend, const ServeOptions& o) {
+    return [&backend, window = o.crts_refresh + o.upstream.timeout]() -> Health {
+        const auto last = backend.last_upstream_response();
+        if (!last) return {false, "the upstream has not answered yet"};
+        const auto since = std::chrono::steady_clock::now() - *last;
+        if (since <= window) return {};
+        return {false, "no answer from the upstream for " +
+                           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(since).count()) +
+                           " s"};
+    };
+}
+
+// Server mode is healthy while the issuance store can be read (a look-up that finds nothing).
+HealthCheck store_health(certs::IssuanceStore& store) {
+    return [&store]() -> Health {
+        if (auto found = store.find("00"); !found)
+            return {false, "the issuance store cannot be read: " + found.error().message};
+        return {};
+    };
+}
+
 // Runs the CoAP front (and the HTTPS front when configured) until a signal; returns the exit code. In
 // order: the drain (the fronts answer every request, the background work stops), the HTTPS front's
 // connections closed, the workers stopped, then "stopped", which is the last line the process logs.
 int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, const char* mode_name,
-                 const std::string& detail) {
+                 const std::string& detail, const HealthCheck& backend_health) {
     const FrontConfig coap_config = front_config(o, backend);
     CoapFront front(coap_config, backend);
     if (auto started = front.start(); !started) {
@@ -103,13 +142,31 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
             return kExitFailure;
         }
     }
+    // /healthz: the fronts run (and have not begun to stop), and the backend reaches what it depends on.
+    std::atomic<bool> draining{false};
+    metrics::estgw_metrics().build_info.set({ESTGW_VERSION_STRING}, 1);
+    QueueDepthGauge queue_depth(pool);
+    std::unique_ptr<MetricsServer> metrics_server;  // stopped before the gauge's source goes
+    if (o.metrics_listen) {
+        metrics_server = std::make_unique<MetricsServer>(*o.metrics_listen, [&]() -> Health {
+            if (draining.load()) return {false, "draining: estgw is shutting down"};
+            return backend_health();
+        });
+        if (auto started = metrics_server->start(); !started) {
+            std::cerr << "estgw serve: " << started.error().message << "\n";
+            return kExitFailure;
+        }
+    }
     log::info(
         "started",
         {{"mode", mode_name}, {"detail", detail}, {"workers", o.workers}, {"version", ESTGW_VERSION_STRING}});
     auto ran = front.run([&](std::chrono::steady_clock::time_point drain_deadline) {
+        draining.store(true);
         if (https) https->begin_drain(drain_deadline);
         backend.stop_background_work();
     });
+    draining.store(true);  // also when the loop failed
+    if (metrics_server) metrics_server->stop();
     if (!ran) log::error("event-loop-failed", {{"error", ran.error().message}});
     if (https) {
         https->begin_drain(std::chrono::steady_clock::now());  // when the loop failed before a signal
@@ -140,7 +197,8 @@ int serve_gateway(const ServeOptions& o) {
     config.labels = o.routes.labels;
     UpstreamBackend backend(config, **client, pool);
     return serve_fronts(o, backend, pool, "gateway",
-                        o.upstream.url.host + ":" + std::to_string(o.upstream.url.port));
+                        o.upstream.url.host + ":" + std::to_string(o.upstream.url.port),
+                        upstream_health(backend, o));
 }
 
 int serve_server(const ServeOptions& o) {
@@ -188,7 +246,7 @@ int serve_server(const ServeOptions& o) {
         return kExitFailure;
     }
     // serve_fronts stops the pool: every job that started finishes (and records) before the store closes.
-    return serve_fronts(o, **backend, pool, "server", "db=" + o.db_file);
+    return serve_fronts(o, **backend, pool, "server", "db=" + o.db_file, store_health(**store));
 }
 
 }  // namespace
@@ -217,6 +275,7 @@ int run_serve(const std::vector<std::string>& args) {
     for (const auto& listen : o.listen)
         addresses.emplace_back(listen, Transport::Udp, "listen");
     if (o.https_listen) addresses.emplace_back(*o.https_listen, Transport::Tcp, "https-listen");
+    if (o.metrics_listen) addresses.emplace_back(*o.metrics_listen, Transport::Tcp, "metrics-listen");
     for (const auto& [address, transport, option] : addresses) {
         if (auto free = check_address_free(address, transport, option); !free) {
             std::cerr << "estgw serve: " << free.error().message << "\n";

@@ -184,6 +184,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("key-types", po::value<std::string>()->default_value("p256,p384,ed25519,rsa2048"), "server: keys accepted in CSRs: p256, p384, ed25519, rsaN (RSA of at least N bits)")
         ("kek-file", po::value<std::string>(), "server: shared AES keys (lines '<id-hex> <key-hex>') for CSRs asking for an encrypted key with DecryptKeyIdentifier")
         ("require-tls-unique", po::bool_switch(), "server: reject CSRs without challengePassword = base64(tls-unique) and ask for it in csrattrs")
+        ("metrics-listen", po::value<std::string>(), "HOST:PORT to serve /metrics (Prometheus text format) and /healthz on, over plain HTTP; off by default")
         ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error or off")
         ("keylog-file", po::value<std::string>(), "DEBUG ONLY: append DTLS secrets to this file for tshark; never in production");
     // clang-format on
@@ -360,6 +361,12 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
         (o.sessions.udp_receive_buffer < 4096 || o.sessions.udp_receive_buffer > (std::size_t{1} << 30))) {
         return option_error("udp-receive-buffer",
                             "must be 0 (system default) or between 4096 and 1073741824");
+    }
+
+    if (vm.count("metrics-listen")) {
+        auto a = parse_listen_address(vm["metrics-listen"].as<std::string>());
+        if (!a) return option_error("metrics-listen", a.error().message);
+        o.metrics_listen = *a;
     }
 
     auto level = log::parse_level(vm["log-level"].as<std::string>());

@@ -63,6 +63,7 @@ struct ServeOptions {
     // deadline plus 5 s.
     std::optional<std::chrono::seconds> drain_timeout;
     SessionLimits sessions;
+    std::optional<ListenAddress> metrics_listen;  // plain HTTP: /metrics and /healthz (metrics_server.hpp)
     log::Level log_level = log::Level::Info;
     std::string keylog_file;  // debug only: TLS secrets for tshark
 

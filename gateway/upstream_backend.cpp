@@ -1,10 +1,40 @@
 #include "gateway/upstream_backend.hpp"
 
 #include "common/log.hpp"
+#include "gateway/metrics.hpp"
 #include "mapping/http_response.hpp"
 #include "mapping/resources.hpp"
 
 namespace estgw::gateway {
+
+namespace {
+
+// estgw_upstream_requests_total's status label: the HTTP status, or how the call failed without one.
+std::string upstream_status_label(const UpstreamReply& reply) {
+    switch (reply.failure) {
+        case UpstreamFailure::None:
+            return std::to_string(reply.response.status);
+        case UpstreamFailure::Connect:
+            return "connect";
+        case UpstreamFailure::Tls:
+            return "tls";
+        case UpstreamFailure::Timeout:
+            return "timeout";
+        case UpstreamFailure::Io:
+            return "io";
+        case UpstreamFailure::Aborted:
+            return "aborted";
+    }
+    return "io";
+}
+
+void count_upstream_call(const UpstreamReply& reply, std::chrono::steady_clock::duration took) {
+    auto& m = metrics::estgw_metrics();
+    m.upstream_requests.add({upstream_status_label(reply)});
+    m.upstream_request_duration.observe({}, std::chrono::duration<double>(took).count());
+}
+
+}  // namespace
 
 UpstreamBackend::UpstreamBackend(UpstreamBackendConfig config, UpstreamClient& client, WorkerPool& pool)
     : config_(std::move(config)), client_(client), pool_(pool) {
@@ -71,9 +101,13 @@ EstResponse UpstreamBackend::process(const EstRequest& request,
     auto http = mapping::to_http_request(request, config_.mapping);
     if (!http) return EstResponse::from_error(http.error());
     upstream_calls_.fetch_add(1);
+    const auto called = std::chrono::steady_clock::now();
     UpstreamReply reply = client_.call(*http, deadline);
+    const auto now = std::chrono::steady_clock::now();
     if (reply.failure != UpstreamFailure::Timeout)
-        last_upstream_answer_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+        last_upstream_answer_.store(now.time_since_epoch().count());
+    if (reply.failure == UpstreamFailure::None) last_upstream_response_.store(now.time_since_epoch().count());
+    count_upstream_call(reply, now - called);
     switch (reply.failure) {
         case UpstreamFailure::None:
             break;
@@ -118,6 +152,12 @@ EstResponse UpstreamBackend::process(const EstRequest& request,
                    {"hint", refusal_hint(reply.response)}});
     }
     return response;
+}
+
+std::optional<std::chrono::steady_clock::time_point> UpstreamBackend::last_upstream_response() const {
+    const auto ticks = last_upstream_response_.load();
+    if (ticks == 0) return std::nullopt;
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(ticks));
 }
 
 std::string UpstreamBackend::refusal_hint(const mapping::HttpResponse& response) const {

@@ -55,6 +55,8 @@ class UpstreamBackend final : public Backend {
 
     // Number of upstream calls made so far (tests and metrics).
     std::uint64_t upstream_calls() const { return upstream_calls_.load(); }
+    // When the upstream last gave an HTTP response, whatever its status (for /healthz); none yet: nullopt.
+    std::optional<std::chrono::steady_clock::time_point> last_upstream_response() const;
 
   private:
     struct CacheKey {
@@ -81,6 +83,7 @@ class UpstreamBackend final : public Backend {
     // When an upstream call last ended other than by timing out (steady clock ticks): a request that ran out
     // of time in the queue without the upstream answering anything meanwhile is the upstream's fault.
     std::atomic<std::chrono::steady_clock::rep> last_upstream_answer_{0};
+    std::atomic<std::chrono::steady_clock::rep> last_upstream_response_{0};  // 0: never
     std::atomic<bool> background_stopped_{false};
 
     std::mutex cache_mutex_;

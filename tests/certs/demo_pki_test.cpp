@@ -256,6 +256,17 @@ TEST_F(DemoPkiTest, ConfigNamesTheFilesWithAbsolutePaths) {
     }
 }
 
+// A container keeps the configuration and the database in volumes of their own.
+TEST_F(DemoPkiTest, ConfigNamesTheDatabaseGivenOutsideTheDirectory) {
+    const TempDir other;
+    auto created =
+        init_demo_pki(other.path() / "etc", false, kDemoMasaAuthority, other.path() / "lib" / "estgw.db");
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    EXPECT_EQ(created->db, other.path() / "lib" / "estgw.db");
+    EXPECT_NE(read_text(created->config).find("db = " + (other.path() / "lib" / "estgw.db").string() + "\n"),
+              std::string::npos);
+}
+
 TEST_F(DemoPkiTest, RefusesToOverwriteWithoutForce) {
     const std::string ca_before = read_text(pki_.ca_cert);
     auto again = init_demo_pki(pki_.dir, false);

@@ -51,7 +51,8 @@ INSTANTIATE_TEST_SUITE_P(Commands, EveryCommand,
                                            CommandCase{"certs_list", "certs list", "--limt", "--limit"},
                                            CommandCase{"enroll", "enroll", "--sever", "--server"},
                                            CommandCase{"bench", "bench", "--concurency", "--concurrency"},
-                                           CommandCase{"masa", "masa", "--pledge-cas", "--pledge-ca"}),
+                                           CommandCase{"masa", "masa", "--pledge-cas", "--pledge-ca"},
+                                           CommandCase{"health", "health", "--metircs", "--metrics"}),
                          [](const auto& info) { return std::string(info.param.test_name); });
 
 TEST(UnknownOption, WithoutACloseOneItStillPointsToTheCommandsHelp) {

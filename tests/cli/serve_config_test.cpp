@@ -69,6 +69,11 @@ TEST_F(ServeConfigFile, AValueOutOfRangeNamesFileAndLine) {
                    "'workers' in " + at("range.conf", 0) + ": must be between 1 and 1024");
 }
 
+TEST_F(ServeConfigFile, AMetricsAddressThatIsNotHostPortNamesFileAndLine) {
+    expect_refused("metrics.conf", "metrics-listen = 9464\n",
+                   "'metrics-listen' in " + at("metrics.conf", 0) + ": '9464' is not HOST:PORT");
+}
+
 TEST_F(ServeConfigFile, ASingleValuedOptionSetTwiceNamesBothLines) {
     expect_refused("twice.conf", "validity-days = 30\nvalidity-days = 90\n",
                    "'validity-days' is set twice, in " + at("twice.conf", 0) + " and " + at("twice.conf", 1));
