@@ -71,28 +71,37 @@ UpstreamClient::UpstreamClient(Passkey, UpstreamClientConfig config) : config_(s
 UpstreamClient::~UpstreamClient() = default;
 
 Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(UpstreamClientConfig config) {
-    auto named = [](std::string_view option, const Error& e) {
-        return make_error(Status::BadRequest, "--" + std::string(option) + ": " + e.message);
+    const UpstreamNames& names = config.names;
+    auto named = [](const std::string& option, const Error& e) {
+        return make_error(Status::BadRequest, option + ": " + e.message);
     };
     std::vector<X509Ptr> chain;  // none: no TLS client certificate (HTTP Basic alone)
     EvpPkeyPtr key;
     if (!config.cert_file.empty()) {
         auto certificates = load_certificates(config.cert_file);
-        if (!certificates) return named("upstream-cert", certificates.error());
+        if (!certificates) return named(names.identity_option, certificates.error());
         auto loaded = load_private_key(config.key_file);
-        if (!loaded) return named("upstream-key", loaded.error());
+        if (!loaded) return named(names.key_option, loaded.error());
         if (auto matches = check_key_matches(certificates->front().get(), loaded->get()); !matches)
-            return named("upstream-key", matches.error());
+            return named(names.key_option, matches.error());
         chain = std::move(*certificates);
         key = std::move(*loaded);
     }
-    auto anchors = load_certificates(config.ca_file);
-    if (!anchors) return named("upstream-ca", anchors.error());
     X509StorePtr trust(X509_STORE_new());
     if (!trust) return make_error(Status::Internal, "out of memory");
-    for (const auto& anchor : *anchors) {
-        if (X509_STORE_add_cert(trust.get(), anchor.get()) != 1) {
-            return openssl_error(Status::BadRequest, "--upstream-ca", "cannot add a trust anchor");
+    if (config.ca_file.empty()) {
+        // The system's trust store, looked up by OpenSSL's default file and hashed directory.
+        if (X509_STORE_set_default_paths(trust.get()) != 1) {
+            return openssl_error(Status::BadRequest, names.trust_option,
+                                 "cannot use the system's default trust store");
+        }
+    } else {
+        auto anchors = load_certificates(config.ca_file);
+        if (!anchors) return named(names.trust_option, anchors.error());
+        for (const auto& anchor : *anchors) {
+            if (X509_STORE_add_cert(trust.get(), anchor.get()) != 1) {
+                return openssl_error(Status::BadRequest, names.trust_option, "cannot add a trust anchor");
+            }
         }
     }
     auto client = std::make_unique<UpstreamClient>(Passkey{}, std::move(config));
@@ -118,7 +127,7 @@ Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, cons
     for (std::size_t i = 0; i < std::max<std::size_t>(config_.max_connections, 1); ++i) {
         auto client = std::make_unique<httplib::SSLClient>(host, config_.url.port);
         SSL_CTX* ctx = client->ssl_context();
-        if (!ctx) return make_error(Status::Internal, "cannot create a TLS context for the upstream");
+        if (!ctx) return make_error(Status::Internal, "cannot create a TLS context for " + config_.names.peer);
         X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
         const bool name_set = ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
                                          : X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) == 1;
@@ -126,7 +135,7 @@ Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, cons
             chain.empty() || SSL_CTX_use_cert_and_key(ctx, chain.front().get(), const_cast<EVP_PKEY*>(key),
                                                       extra.get(), 1) == 1;
         if (!identity_set || !name_set || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-            return openssl_error(Status::BadRequest, "the upstream TLS context", "set-up failed");
+            return openssl_error(Status::BadRequest, "the TLS context for " + config_.names.peer, "set-up failed");
         }
         SSL_CTX_set1_cert_store(ctx, trust);  // shared: each context holds a reference
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -221,8 +230,9 @@ constexpr std::chrono::milliseconds kDiagnosisLimit{2000};
 PeerNaming naming(const UpstreamClientConfig& config) {
     const std::string& host = config.url.host;
     const std::string address = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-    return {"the upstream " + address + ":" + std::to_string(config.url.port), "--upstream", "--upstream-ca",
-            "--upstream-cert", "--upstream-timeout"};
+    const UpstreamNames& names = config.names;
+    return {names.peer + " " + address + ":" + std::to_string(config.url.port), names.address_option,
+            names.trust_option, names.identity_option, names.timeout_option};
 }
 
 // The handshake ran on this thread: what OpenSSL saw there explains a TLS failure best, whatever cpp-httplib

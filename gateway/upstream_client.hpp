@@ -30,9 +30,22 @@ struct HttpsUrl {
 // https://host[:port][/prefix]; IPv6 literals in brackets. Anything else is an error naming the problem.
 Result<HttpsUrl> parse_https_url(std::string_view url);
 
+// How messages name the peer and the options that configure the connection to it: the RFC 7030 upstream in
+// gateway mode, a MASA in server mode (masa_client.hpp).
+struct UpstreamNames {
+    std::string peer = "the upstream";
+    std::string address_option = "--upstream";
+    std::string trust_option = "--upstream-ca";
+    std::string identity_option = "--upstream-cert";
+    std::string key_option = "--upstream-key";
+    std::string timeout_option = "--upstream-timeout";
+};
+
 struct UpstreamClientConfig {
     HttpsUrl url;
-    std::string ca_file;    // trust for the upstream's certificate; its host name is verified
+    // Trust for the upstream's certificate; its host name is verified. Empty: the system's default trust
+    // store (OpenSSL's default paths), for MASAs on the public Internet.
+    std::string ca_file;
     std::string cert_file;  // our RA identity (PEM, the chain after the leaf is sent too)
     std::string key_file;
     std::chrono::seconds timeout{30};  // each request's, from its arrival (the front's RequestTicket)
@@ -41,6 +54,7 @@ struct UpstreamClientConfig {
     // Idle connections older than this are not reused: servers close keep-alive connections after a few
     // seconds (cpp-httplib and Apache after 5), and a write on a half-closed connection fails.
     std::chrono::milliseconds max_idle_age{4000};
+    UpstreamNames names;
 };
 
 // How a call ended when no HTTP response came back. Aborted: by abort_calls(), at shutdown.
