@@ -81,6 +81,9 @@ struct EstResponse {
     std::optional<std::chrono::seconds> retry_after;  // 202/503 Retry-After → Max-Age
     std::string diagnostic;                           // human-readable, UTF-8; sent as diagnostic payload
     int upstream_status = 0;                          // HTTP status from the upstream (logs); 0 when none
+    // The DTLS session is closed once this answer has been sent, and a later request on it gets no answer:
+    // a /rv refused as coming through a man in the middle (RFC 8995 §5.2, BRSKI.md §3.2 checks 7-8).
+    bool close_session = false;
 
     static EstResponse error(Status s, std::string diagnostic) {
         EstResponse r;

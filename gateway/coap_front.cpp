@@ -104,7 +104,11 @@ CoapFront::CoapFront(FrontConfig config, Backend& backend)
 CoapFront::~CoapFront() {
     // Requests whose answers could not be sent hold a session reference each; libcoap asserts that no
     // session is referenced when its endpoint is freed.
-    if (context_) deferred_.release_all();
+    if (context_) {
+        for (coap_session_t* session : to_close_)
+            coap_session_release(session);
+        deferred_.release_all();
+    }
     context_.reset();
     std::lock_guard lock(g_keylog_mutex);
     if (g_keylog) {
@@ -556,7 +560,24 @@ void CoapFront::finish_async(coap_resource_t* resource, coap_session_t* session,
     auto segments = uri_path(request);
     log_request(&ready->request, ready->request.peer, answer, ready->bytes_in,
                 ready->response->upstream_status, ready->ticket->arrival(), join_path(segments));
+    if (ready->response->close_session) {
+        // libcoap sends the answer after this handler returns: the session is closed after that, in the
+        // loop, and keeps this request's reference until then.
+        to_close_.push_back(session);
+        return;
+    }
     coap_session_release(session);
+}
+
+void CoapFront::close_sessions_after_answers() {
+    for (coap_session_t* session : to_close_) {
+        log::info("dtls-session-closed",
+                  {{"peer", address_text(session)},
+                   {"reason", "its voucher-request came through a man in the middle"}});
+        coap_session_disconnected(session, COAP_NACK_TLS_FAILED);
+        coap_session_release(session);
+    }
+    to_close_.clear();
 }
 
 Result<void> CoapFront::run(const DrainStarted& drain_started) {
@@ -627,6 +648,7 @@ Result<void> CoapFront::run(const DrainStarted& drain_started) {
         // call).
         hello_gate_.filter(now);
         coap_io_process(context_.get(), COAP_IO_NO_WAIT);
+        close_sessions_after_answers();
         hello_gate_.disarm();
         hello_gate_.expire(now);
         if (hello_gate_.memory_to_return(now)) malloc_trim(0);

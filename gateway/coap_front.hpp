@@ -92,6 +92,8 @@ class CoapFront {
     void finish_async(coap_resource_t* resource, coap_session_t* session, const coap_pdu_t* request,
                       const coap_string_t* query, coap_pdu_t* response);
     void deliver_completions();
+    // Closes the sessions whose answers asked for it (EstResponse::close_session), once those are sent.
+    void close_sessions_after_answers();
     // The gauges of metrics.hpp that only the I/O thread can read (sessions, handshakes), once per loop.
     void publish_gauges();
     void handle_new_associations();
@@ -112,6 +114,7 @@ class CoapFront {
     EventQueue<Completion> completions_;
     Block1Receiver blocks_;
     bool draining_ = false;
+    std::vector<coap_session_t*> to_close_;  // each holds a reference until it is closed
 };
 
 }  // namespace estgw::gateway

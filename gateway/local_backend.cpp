@@ -25,6 +25,9 @@ Error for_unforwarded_ra(Error error, const PeerIdentity& peer) {
     return error;
 }
 
+// The deadline of a voucher-request handed to process() directly (tests): the front's default.
+constexpr std::chrono::seconds kVoucherDeadline{30};
+
 }  // namespace
 
 Result<std::unique_ptr<LocalBackend>> LocalBackend::create(LocalBackendConfig config,
@@ -65,7 +68,13 @@ EstResponse LocalBackend::answer_now(const EstRequest& request) {
 void LocalBackend::submit(EstRequest request, std::shared_ptr<RequestTicket> ticket,
                           std::function<void(EstResponse)> done) {
     auto job = [this, request = std::move(request), ticket, done]() mutable {
-        if (ticket->start()) done(process(request));
+        if (!ticket->start()) return;
+        // A voucher-request waits for the MASA, by the request's own deadline.
+        if (request.op == Operation::RequestVoucher && config_.voucher_registrar) {
+            done(config_.voucher_registrar->process(request, ticket->deadline()));
+            return;
+        }
+        done(process(request));
     };
     if (!pool_.try_submit(std::move(job))) done(busy("the registrar is busy; retry"));
 }
@@ -73,6 +82,15 @@ void LocalBackend::submit(EstRequest request, std::shared_ptr<RequestTicket> tic
 // Signing is local and short: a request is late only because of the requests queued before it.
 EstResponse LocalBackend::overdue_answer(const RequestTicket&, bool) const {
     return busy("the registrar is busy: no worker was free in time; retry");
+}
+
+std::vector<Operation> LocalBackend::unavailable_operations() const {
+    if (config_.voucher_registrar) return {};
+    return {Operation::RequestVoucher};
+}
+
+void LocalBackend::abandon_work() {
+    if (config_.voucher_registrar) config_.voucher_registrar->abort_calls();
 }
 
 EstResponse LocalBackend::busy(std::string diagnostic) const {
@@ -90,6 +108,10 @@ EstResponse LocalBackend::process(const EstRequest& request) {
         case Operation::EnrollStatus:
             return telemetry(request);
         case Operation::RequestVoucher:
+            if (config_.voucher_registrar) {
+                return config_.voucher_registrar->process(
+                    request, std::chrono::steady_clock::now() + kVoucherDeadline);
+            }
             return EstResponse::error(Status::NotFound, "this registrar does not serve voucher requests");
         case Operation::SimpleEnroll:
         case Operation::SimpleReenroll:

@@ -13,6 +13,7 @@
 #include "certs/key_policy.hpp"
 #include "certs/store.hpp"
 #include "gateway/backend.hpp"
+#include "gateway/voucher_registrar.hpp"
 #include "gateway/worker_pool.hpp"
 
 namespace estgw::gateway {
@@ -24,6 +25,8 @@ struct LocalBackendConfig {
     Bytes csr_attributes;                             // DER CsrAttrs for /att
     std::vector<certs::SymmetricKey> symmetric_keys;  // for DecryptKeyIdentifier (encrypted server keys)
     std::chrono::seconds busy_retry{5};
+    // POST /rv (voucher_registrar.hpp); null: /rv is neither served nor advertised.
+    VoucherRegistrar* voucher_registrar = nullptr;
 };
 
 class LocalBackend final : public Backend {
@@ -40,7 +43,9 @@ class LocalBackend final : public Backend {
     void submit(EstRequest request, std::shared_ptr<RequestTicket> ticket,
                 std::function<void(EstResponse)> done) override;
     EstResponse overdue_answer(const RequestTicket& ticket, bool started) const override;
-    std::vector<Operation> unavailable_operations() const override { return {Operation::RequestVoucher}; }
+    std::vector<Operation> unavailable_operations() const override;
+    // Ends the MASA calls in progress (shutdown, after the drain).
+    void abandon_work() override;
 
     // Blocking; worker threads (and tests) only.
     EstResponse process(const EstRequest& request);

@@ -139,10 +139,10 @@ void Histogram::render(std::string& out) const {
 }
 
 std::vector<const Family*> EstgwMetrics::families() const {
-    return {&build_info,         &coap_requests,      &coap_request_duration,
-            &dtls_handshakes,    &dtls_sessions_open, &dtls_handshakes_in_progress,
-            &worker_queue_depth, &upstream_requests,  &upstream_request_duration,
-            &certificates_issued};
+    return {&build_info,          &coap_requests,      &coap_request_duration,
+            &dtls_handshakes,     &dtls_sessions_open, &dtls_handshakes_in_progress,
+            &worker_queue_depth,  &upstream_requests,  &upstream_request_duration,
+            &certificates_issued, &masa_requests};
 }
 
 std::string EstgwMetrics::render() const {

@@ -130,6 +130,11 @@ struct EstgwMetrics {
         "server: certificates issued and recorded, by operation (enroll, renew, rekey, "
         "serverkeygen)",
         {"operation"}};
+    Counter masa_requests{
+        "estgw_masa_requests_total",
+        "server: voucher-requests taken to a MASA, by result (voucher, retry-later, refused: "
+        "a 403/404/406/415 for the pledge, failed: any other answer or none)",
+        {"result"}};
 
     std::vector<const Family*> families() const;
     std::string render() const;

@@ -12,6 +12,7 @@
 #include "certs/csrattrs.hpp"
 #include "certs/sqlite_store.hpp"
 #include "common/log.hpp"
+#include "common/pem_file.hpp"
 #include "gateway/coap_front.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/https_front.hpp"
@@ -29,9 +30,11 @@ namespace estgw::gateway {
 namespace {
 
 // Each deferred request's deadline from its arrival: the upstream's timeout in gateway mode (a request that
-// waited for a worker has less of it left for the upstream); in server mode signing is local and short.
+// waited for a worker has less of it left for the upstream); in server mode signing is local and short, but
+// a voucher-request may wait --masa-timeout for the MASA, and its answer then says so (5.04).
 std::chrono::seconds request_timeout(const ServeOptions& o) {
-    return o.mode == Mode::Gateway ? o.upstream.timeout : std::chrono::seconds(30);
+    if (o.mode == Mode::Gateway) return o.upstream.timeout;
+    return std::max(std::chrono::seconds(30), o.masa_timeout + std::chrono::seconds(2));
 }
 
 FrontConfig front_config(const ServeOptions& o, const Backend& backend) {
@@ -201,6 +204,34 @@ int serve_gateway(const ServeOptions& o) {
                         upstream_health(backend, o));
 }
 
+// POST /rv when --cert can sign voucher-requests (id-kp-cmcRA); otherwise null, and one line says why.
+Result<std::unique_ptr<VoucherRegistrar>> voucher_registrar(const ServeOptions& o,
+                                                            certs::PledgeJournal* journal) {
+    auto chain = load_certificates(o.cert_file);
+    if (!chain) return make_error(Status::BadRequest, "--cert: " + chain.error().message);
+    if (auto why = voucher_requests_unavailable(chain->front().get())) {
+        log::info("voucher-requests-off", {{"reason", *why}});
+        return std::unique_ptr<VoucherRegistrar>();
+    }
+    VoucherRegistrarConfig config;
+    config.cert_file = o.cert_file;
+    config.key_file = o.key_file;
+    config.client_ca_file = o.client_ca_file;
+    config.masa_url = o.masa_url;
+    config.masa.ca_file = o.masa_ca_file;
+    config.masa.cert_file = o.masa_cert_file.empty() ? o.cert_file : o.masa_cert_file;
+    config.masa.key_file = o.masa_key_file.empty() ? o.key_file : o.masa_key_file;
+    config.masa.timeout = o.masa_timeout;
+    config.masa.max_connections = o.workers;
+    auto registrar = VoucherRegistrar::create(std::move(config), journal);
+    if (!registrar) return registrar.error();
+    log::info("voucher-requests-on",
+              {{"masa_url", o.masa_url.empty() ? std::string("(from the IDevIDs only)") : o.masa_url},
+               {"masa_ca", o.masa_ca_file.empty() ? std::string("(system trust store)") : o.masa_ca_file},
+               {"journal", journal ? "on" : "off"}});
+    return registrar;
+}
+
 int serve_server(const ServeOptions& o) {
     auto key_policy = certs::KeyPolicy::parse(o.key_types);
     if (!key_policy) {
@@ -233,8 +264,16 @@ int serve_server(const ServeOptions& o) {
         std::cerr << "estgw serve: --db: " << store.error().message << "\n";
         return kExitUsage;
     }
+    // The journal is the store's when it keeps one (certs/journal.hpp).
+    auto* journal = dynamic_cast<certs::PledgeJournal*>(store->get());
+    auto registrar = voucher_registrar(o, journal);
+    if (!registrar) {
+        std::cerr << "estgw serve: " << registrar.error().message << "\n";
+        return kExitUsage;
+    }
     WorkerPool pool(o.workers, o.queue_limit);
     LocalBackendConfig config;
+    config.voucher_registrar = registrar->get();
     config.policy.require_tls_unique = o.require_tls_unique;
     config.key_policy = *key_policy;
     config.profile.validity_days = static_cast<int>(o.validity_days);

@@ -183,6 +183,11 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("csrattrs", po::value<std::string>(), "server: DER or PEM CsrAttrs answered on /att (default: P-256 key, extensionRequest)")
         ("key-types", po::value<std::string>()->default_value("p256,p384,ed25519,rsa2048"), "server: keys accepted in CSRs: p256, p384, ed25519, rsaN (RSA of at least N bits)")
         ("kek-file", po::value<std::string>(), "server: shared AES keys (lines '<id-hex> <key-hex>') for CSRs asking for an encrypted key with DecryptKeyIdentifier")
+        ("masa-url", po::value<std::string>(), "server: MASA for IDevIDs without an id-pe-masa-url extension: host[:port] (then https://host[:port]/.well-known/brski) or an https:// base URL; /requestvoucher is appended. Without it such pledges get 4.04 on /rv")
+        ("masa-ca", po::value<std::string>(), "server: PEM trust anchors for MASA server certificates (host name verified, SNI sent); default: the system's trust store")
+        ("masa-cert", po::value<std::string>(), "server: our TLS client certificate towards MASAs (default: --cert)")
+        ("masa-key", po::value<std::string>(), "server: private key of --masa-cert (default: --key)")
+        ("masa-timeout", po::value<unsigned>()->default_value(30), "server: seconds a voucher-request may take at the MASA, connecting included; then 5.04 to the pledge")
         ("require-tls-unique", po::bool_switch(), "server: reject CSRs without challengePassword = base64(tls-unique) and ask for it in csrattrs")
         ("metrics-listen", po::value<std::string>(), "HOST:PORT to serve /metrics (Prometheus text format) and /healthz on, over plain HTTP; off by default")
         ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error or off")
@@ -252,6 +257,34 @@ Result<HttpsLimits> read_https_limits(const po::variables_map& vm, bool https_li
         option.set(limits, value);
     }
     return limits;
+}
+
+// The registrar's options towards MASAs. The files are checked here; a --masa-url is checked when the
+// registrar is built (it may not be used: /rv needs a --cert with id-kp-cmcRA).
+Result<void> read_masa_options(const po::variables_map& vm, ServeOptions& o) {
+    if (vm.count("masa-url")) {
+        o.masa_url = vm["masa-url"].as<std::string>();
+        if (o.masa_url.empty()) return option_error("masa-url", "needs a host[:port] or an https:// URL");
+    }
+    if (vm.count("masa-ca")) {
+        o.masa_ca_file = vm["masa-ca"].as<std::string>();
+        if (auto r = check_certificate_file("masa-ca", o.masa_ca_file); !r) return r.error();
+    }
+    if (vm.count("masa-cert") != vm.count("masa-key")) {
+        return option_error(vm.count("masa-cert") ? "masa-key" : "masa-cert",
+                            "--masa-cert and --masa-key go together");
+    }
+    if (vm.count("masa-cert")) {
+        o.masa_cert_file = vm["masa-cert"].as<std::string>();
+        o.masa_key_file = vm["masa-key"].as<std::string>();
+        if (auto r = check_certificate_file("masa-cert", o.masa_cert_file); !r) return r.error();
+        if (auto r = check_key_matches("masa-key", o.masa_key_file, o.masa_cert_file); !r) return r.error();
+    }
+    const unsigned timeout = vm["masa-timeout"].as<unsigned>();
+    if (timeout == 0 || timeout > 3600)
+        return option_error("masa-timeout", "must be between 1 and 3600 seconds");
+    o.masa_timeout = std::chrono::seconds(timeout);
+    return {};
 }
 
 Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::options_description& desc,
@@ -459,6 +492,7 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
         o.key_types = vm["key-types"].as<std::string>();
         o.require_tls_unique = vm["require-tls-unique"].as<bool>();
         if (vm.count("kek-file")) o.kek_file = vm["kek-file"].as<std::string>();
+        if (auto masa = read_masa_options(vm, o); !masa) return masa.error();
     }
     return parsed;
 }

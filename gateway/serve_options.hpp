@@ -83,6 +83,10 @@ struct ServeOptions {
     std::string key_types = "p256,p384,ed25519,rsa2048";
     bool require_tls_unique = false;
     std::string kek_file;  // shared AES keys for DecryptKeyIdentifier (encrypted server-generated keys)
+    // The registrar's MASA side (POST /rv, voucher_registrar.hpp): the MASA for IDevIDs that name none, its
+    // trust anchors (empty: the system's), our TLS identity towards it (empty: cert_file/key_file).
+    std::string masa_url, masa_ca_file, masa_cert_file, masa_key_file;
+    std::chrono::seconds masa_timeout{30};
 };
 
 struct ParsedCommand {

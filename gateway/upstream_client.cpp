@@ -127,7 +127,8 @@ Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, cons
     for (std::size_t i = 0; i < std::max<std::size_t>(config_.max_connections, 1); ++i) {
         auto client = std::make_unique<httplib::SSLClient>(host, config_.url.port);
         SSL_CTX* ctx = client->ssl_context();
-        if (!ctx) return make_error(Status::Internal, "cannot create a TLS context for " + config_.names.peer);
+        if (!ctx)
+            return make_error(Status::Internal, "cannot create a TLS context for " + config_.names.peer);
         X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
         const bool name_set = ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
                                          : X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) == 1;
@@ -135,7 +136,8 @@ Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, cons
             chain.empty() || SSL_CTX_use_cert_and_key(ctx, chain.front().get(), const_cast<EVP_PKEY*>(key),
                                                       extra.get(), 1) == 1;
         if (!identity_set || !name_set || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-            return openssl_error(Status::BadRequest, "the TLS context for " + config_.names.peer, "set-up failed");
+            return openssl_error(Status::BadRequest, "the TLS context for " + config_.names.peer,
+                                 "set-up failed");
         }
         SSL_CTX_set1_cert_store(ctx, trust);  // shared: each context holds a reference
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);

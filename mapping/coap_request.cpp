@@ -155,8 +155,10 @@ Result<EstRequest> parse_coap_request(const CoapRequestView& request, const Rout
     est.label = std::move(route.label);
     if (!resource.request_formats.empty()) {
         if (!request.content_format || !contains(resource.request_formats, *request.content_format)) {
+            // BRSKI.md D1: a voucher-request in a format the registrar does not take is 4.06 (cBRSKI §10.1,
+            // RFC 8995 §5.3), not the 4.15 of EST (RFC 9148 §4.5).
             return make_error(
-                Status::UnsupportedFormat,
+                resource.op == Operation::RequestVoucher ? Status::NotAcceptable : Status::UnsupportedFormat,
                 "Content-Format " + describe_formats(resource.request_formats) + " required for " + name +
                     "; got " + (request.content_format ? describe_format(*request.content_format) : "none"));
         }
