@@ -293,6 +293,19 @@ TEST_F(PvrChecks, ChecksTheNonceBeforeTheSerialNumber) {
     EXPECT_TRUE(refused_by(check(l), Status::BadRequest, "nonce"));
 }
 
+// brski::decode leaves the nonce's length to the PVR checks when asked, and only its length.
+TEST(DecodeNonceLength, UncheckedKeepsA7ByteNonceAndStillRefusesANonByteString) {
+    PvrLeaves l;
+    l.nonce = cbor::Value(Bytes(7, 1));
+    EXPECT_EQ(decode(Kind::VoucherRequest, pvr_payload(l)).status(), Status::BadRequest);
+    auto kept = decode(Kind::VoucherRequest, pvr_payload(l), NonceLength::Unchecked);
+    ASSERT_TRUE(kept.ok()) << kept.error().message;
+    EXPECT_EQ(kept->nonce, Bytes(7, 1));
+    l.nonce = cbor::Value("0123456789");
+    EXPECT_EQ(decode(Kind::VoucherRequest, pvr_payload(l), NonceLength::Unchecked).status(),
+              Status::BadRequest);
+}
+
 TEST(ClosesSession, OnlyForUnauthorized) {
     EXPECT_TRUE(closes_session(make_error(Status::Unauthorized, "proximity: x")));
     for (Status s : {Status::BadRequest, Status::Forbidden, Status::NotFound, Status::Internal}) {
