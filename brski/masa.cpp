@@ -8,6 +8,7 @@
 #include <ctime>
 #include <utility>
 
+#include "brski/pvr_checks.hpp"
 #include "common/cbor.hpp"
 #include "common/cose.hpp"
 #include "common/json.hpp"
@@ -176,22 +177,6 @@ Result<std::vector<const BagCertificate*>> pledge_candidates(const std::vector<B
     return out;
 }
 
-// The subject serialNumber (2.5.4.5, RFC 8995 §2.3.1) as UTF-8; nullopt when absent or unreadable.
-std::optional<std::string> subject_serial_number(const X509* cert) {
-    const X509_NAME* subject = X509_get_subject_name(cert);
-    const int index = X509_NAME_get_index_by_NID(subject, NID_serialNumber, -1);
-    if (index < 0) return std::nullopt;
-    const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
-    unsigned char* utf8 = nullptr;
-    const int length = ASN1_STRING_to_UTF8(&utf8, value);
-    if (length < 0) {
-        ERR_clear_error();
-        return std::nullopt;
-    }
-    const OpensslMallocPtr<unsigned char> owner(utf8);
-    return std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
-}
-
 // The idevid-issuer values that name this IDevID's issuer (8366bis §6.1, BRSKI.md §3.3 and D9): the AKI
 // extnValue as an OCTET STRING TLV (04 18 30 16 80 14 <keyId>), its content alone (the SEQUENCE), or the
 // bare keyIdentifier. Without an AKI the same forms of SHA-1 over the IDevID's own key (the text's rule).
@@ -289,7 +274,7 @@ Result<void> check_pvr_against_rvr(const Voucher& rvr, const SignedPvr& pvr,
                           ", not proximity");
     }
     if (auto r = check_proximity(p, registrar); !r) return r.error();
-    const std::optional<std::string> idevid_serial = subject_serial_number(pvr.idevid->cert.get());
+    const std::optional<std::string> idevid_serial = idevid_serial_number(pvr.idevid->cert.get());
     if (!idevid_serial) {
         return refuse(Status::Forbidden, "the pledge certificate " + subject_of(pvr.idevid->cert.get()) +
                                              " has no subject serialNumber (RFC 8995 §2.3.1)");

@@ -307,7 +307,7 @@ std::string_view assertion_name(Assertion a) {
     return "unknown";
 }
 
-Result<Voucher> decode(Kind kind, ByteView payload) {
+Result<Voucher> decode(Kind kind, ByteView payload, NonceLength nonce_length) {
     const Tree& tree = tree_of(kind);
     cbor::DecodeLimits limits;
     limits.allow_indefinite = true;  // RFC 9254 §3 (BRSKI.md §1.2)
@@ -346,7 +346,11 @@ Result<Voucher> decode(Kind kind, ByteView payload) {
                                      " and as " + short_diagnostic(key));
         }
         first = short_diagnostic(key);
-        if (auto checked = check_value(tree, *leaf, value); !checked) return checked.error();
+        const bool length_left_to_caller =
+            nonce_length == NonceLength::Unchecked && leaf->name == "nonce" && value.is_bytes();
+        if (!length_left_to_caller) {
+            if (auto checked = check_value(tree, *leaf, value); !checked) return checked.error();
+        }
         store(*leaf, value, v);
     }
     return v;

@@ -77,8 +77,13 @@ enum class Kind { Voucher, VoucherRequest };
 // back unchanged.
 Result<Bytes> encode(Kind kind, const Voucher& v);
 
+// Whether decode() refuses a nonce outside 8..32 bytes. Unchecked is for the registrar's PVR checks
+// (pvr_checks.hpp): BRSKI.md §3.2 reports a nonce of the wrong length as check 9, after the signature and
+// proximity checks, so the length is left to them; the nonce must still be a byte string.
+enum class NonceLength { Checked, Unchecked };
+
 // Decodes a payload of the given kind (the outer key decides the tree; the other tree's key is an error
 // naming what was found).
-Result<Voucher> decode(Kind kind, ByteView payload);
+Result<Voucher> decode(Kind kind, ByteView payload, NonceLength nonce_length = NonceLength::Checked);
 
 }  // namespace estgw::brski

@@ -132,6 +132,13 @@ class Decoder {
         return value;
     }
 
+    Result<std::size_t> decode_prefix() {
+        if (limits_.max_items == 0) return fail(0, "item limit 0 admits no data item");
+        items_ = 1;
+        if (auto value = item(0); !value) return value.error();
+        return pos_;
+    }
+
   private:
     struct Head {
         std::uint8_t major;
@@ -530,6 +537,10 @@ Bytes encode(const Value& v) {
 
 Result<Value> decode(ByteView in, const DecodeLimits& limits) {
     return Decoder(in, limits).decode_all();
+}
+
+Result<std::size_t> item_length(ByteView in, const DecodeLimits& limits) {
+    return Decoder(in, limits).decode_prefix();
 }
 
 std::string diagnostic(const Value& v) {

@@ -104,6 +104,11 @@ Bytes encode(const Value& v);
 // decoders).
 Result<Value> decode(ByteView in, const DecodeLimits& limits = {});
 
+// The length in bytes of the one item at the start of `in`, checked as decode() checks it; bytes after it
+// are allowed. For copying an element of an array exactly as it was encoded (brski/voucher_answer.cpp keeps
+// a COSE message's bstrs byte for byte, indefinite or non-preferred lengths included).
+Result<std::size_t> item_length(ByteView in, const DecodeLimits& limits = {});
+
 // Diagnostic notation (RFC 8949 §8), for logs and test messages.
 std::string diagnostic(const Value& v);
 

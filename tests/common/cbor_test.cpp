@@ -795,5 +795,26 @@ TEST(CborVectors, CertificatesAreNotCbor) {
     expect_rejected_with(to_hex(test::read_hex("brski/appC2-masa-ca-cert.hex")), "trailing byte(s)");
 }
 
+// item_length: where the first item ends, bytes after it allowed (brski/voucher_answer copies items by it).
+TEST(CborItemLength, IsTheLengthOfTheFirstItemWithBytesAfterIt) {
+    EXPECT_EQ(item_length(hex("4201020304")).value(), 3u);
+    EXPECT_EQ(item_length(hex("1818ff")).value(), 2u);
+    EXPECT_EQ(item_length(hex("d8128100")).value(), 4u);
+}
+
+TEST(CborItemLength, CountsNonPreferredHeadsAndIndefiniteItems) {
+    DecodeLimits limits;
+    limits.allow_indefinite = true;
+    EXPECT_EQ(item_length(hex("590002aabb00"), limits).value(), 5u);
+    EXPECT_EQ(item_length(hex("5f41aa41bbff00"), limits).value(), 6u);
+    EXPECT_EQ(item_length(hex("bf0102ff"), limits).value(), 4u);
+}
+
+TEST(CborItemLength, RefusesWhatDecodeRefuses) {
+    EXPECT_EQ(item_length(hex("43aabb")).status(), Status::BadRequest);    // truncated
+    EXPECT_EQ(item_length(hex("5f41aaff")).status(), Status::BadRequest);  // indefinite not allowed
+    EXPECT_EQ(item_length({}).status(), Status::BadRequest);
+}
+
 }  // namespace
 }  // namespace estgw::cbor
