@@ -6,10 +6,10 @@
 #include <algorithm>
 
 #include "certs/der_writer.hpp"
-#include "common/small_file.hpp"
 #include "common/der.hpp"
 #include "common/openssl.hpp"
 #include "common/pem.hpp"
+#include "common/small_file.hpp"
 
 namespace estgw::certs {
 

@@ -83,13 +83,16 @@ class PledgeJournal {
 
 // `estgw pledges list`: a header, then one tab-separated line per pledge, each ending in '\n':
 //   device-serial  idevid-serial  idevid-issuer  latest-step  latest-outcome  latest-at  steps
-// latest-outcome is the step's status or code with its reason when it has one ("-" otherwise); times RFC 3339
-// UTC with milliseconds; "-" for empty fields; control characters become '?'.
+// latest-outcome is the step's status or code with its reason when it has one ("4.03: serial mismatch"; for a
+// MASA call its http_status and failure; "-" otherwise); times RFC 3339 UTC with milliseconds; "-" for empty
+// fields; control characters become '?'.
 std::string format_pledge_list(const std::vector<PledgeSummary>& pledges);
 inline constexpr std::string_view kPledgeListHeader =
     "device-serial\tidevid-serial\tidevid-issuer\tlatest-step\tlatest-outcome\tlatest-at\tsteps";
-// `estgw pledges show`: per pledge a heading line, then one line per step: time, step name, then the fields
-// as name=value separated by two spaces (values with spaces quoted).
+// `estgw pledges show`: per pledge a heading line ("pledge DEVICE-SERIAL  idevid-serial=..
+// idevid-issuer=.."), then one line per step, indented by two spaces: time, step name, then the fields as
+// name=value, separated by two spaces (values that are empty or hold a space, '"' or '\' in double quotes
+// with '"' and '\' backslash-escaped; control characters become '?'); a blank line between pledges.
 std::string format_journey(const std::vector<JourneyEvent>& events);
 
 }  // namespace estgw::certs

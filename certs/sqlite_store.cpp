@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "common/json.hpp"
 #include "common/log.hpp"
 
 namespace estgw::certs {
@@ -27,7 +28,8 @@ using StatementPtr = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
 // Bumped whenever the schema changes; a newer file is refused rather than misread, an older one migrated.
 //   1  the first
 //   2  + ra_subject
-constexpr int kSchemaVersion = 2;
+//   3  + journey (the pledge journal)
+constexpr int kSchemaVersion = 3;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS issuance (
@@ -43,6 +45,20 @@ CREATE TABLE IF NOT EXISTS issuance (
     ra_subject     TEXT    NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS issuance_newest ON issuance (issued_at DESC, id DESC);
+CREATE TABLE IF NOT EXISTS journey (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    idevid_issuer TEXT    NOT NULL,
+    idevid_serial TEXT    NOT NULL,
+    device_serial TEXT    NOT NULL,
+    step          TEXT    NOT NULL,
+    at_ms         INTEGER NOT NULL,
+    fields        TEXT    NOT NULL,
+    ldevid_serial TEXT
+);
+CREATE INDEX IF NOT EXISTS journey_pledge ON journey (idevid_serial, idevid_issuer, at_ms, id);
+CREATE INDEX IF NOT EXISTS journey_device ON journey (device_serial);
+CREATE INDEX IF NOT EXISTS journey_ldevid ON journey (ldevid_serial) WHERE ldevid_serial IS NOT NULL;
+CREATE INDEX IF NOT EXISTS journey_newest ON journey (at_ms DESC, id DESC);
 )sql";
 
 constexpr const char* kColumns =
@@ -156,6 +172,15 @@ Result<int> user_version(sqlite3* db) {
     return sqlite3_column_int(statement.get(), 0);
 }
 
+Result<bool> has_table(sqlite3* db, const std::string& name) {
+    ESTGW_TRY(statement, prepare(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1"));
+    if (!bind_text(statement.get(), 1, name)) return database_error(db, "bind");
+    const int rc = sqlite3_step(statement.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) return database_error(db, "sqlite_master");
+    return false;
+}
+
 Result<bool> has_column(sqlite3* db, std::string_view name) {
     ESTGW_TRY(statement, prepare(db, "SELECT name FROM pragma_table_info('issuance')"));
     for (;;) {
@@ -176,7 +201,11 @@ Result<void> create_schema(sqlite3* db) {
     }
     if (version == kSchemaVersion) return transaction.commit();
     // CREATE ... IF NOT EXISTS leaves an older file's table as it is; what it lacks is added below.
+    ESTGW_TRY(had_journey, has_table(db, "journey"));
     if (auto r = exec(db, kSchema, "create schema"); !r) return r;
+    if (version > 0 && !had_journey) {
+        log::info("store.migrated", {{"from", version}, {"to", kSchemaVersion}, {"added", "journey"}});
+    }
     ESTGW_TRY(has_ra_subject, has_column(db, "ra_subject"));
     if (!has_ra_subject) {
         if (auto r = exec(db, "ALTER TABLE issuance ADD COLUMN ra_subject TEXT NOT NULL DEFAULT ''",
@@ -189,6 +218,60 @@ Result<void> create_schema(sqlite3* db) {
     const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
     if (auto r = exec(db, set_version.c_str(), "schema version"); !r) return r;
     return transaction.commit();
+}
+
+// The journal's fields as stored: a JSON object of strings in the order given. SQLite's own JSON functions
+// (json_each, built in since 3.38) read it back in that order, so no JSON parser is needed here.
+std::string fields_json(const std::vector<std::pair<std::string, std::string>>& fields) {
+    std::string out = "{";
+    for (const auto& [name, value] : fields) {
+        if (out.size() > 1) out += ',';
+        append_json_string(out, name);
+        out += ':';
+        append_json_string(out, value);
+    }
+    out += '}';
+    return out;
+}
+
+// What the journal queries select first, one row per field of each event (and one, with a NULL key, for an
+// event without fields), ordered so that an event's rows are adjacent.
+constexpr const char* kEventColumns =
+    "j.idevid_issuer, j.idevid_serial, j.device_serial, j.step, j.at_ms, j.id, f.key, f.value";
+constexpr int kEventColumnCount = 8;
+constexpr const char* kEventFields = "LEFT JOIN json_each(j.fields) AS f";
+
+// The events of the rows of `statement`; `on_event(statement)` sees the first row of each, for columns
+// selected after kEventColumns.
+template <typename OnEvent>
+Result<std::vector<JourneyEvent>> read_events(sqlite3* db, sqlite3_stmt* statement, OnEvent on_event) {
+    std::vector<JourneyEvent> events;
+    sqlite3_int64 current_id = 0;
+    for (;;) {
+        const int rc = sqlite3_step(statement);
+        if (rc == SQLITE_DONE) return events;
+        if (rc != SQLITE_ROW) return database_error(db, "journal query");
+        const sqlite3_int64 id = sqlite3_column_int64(statement, 5);
+        if (events.empty() || id != current_id) {
+            current_id = id;
+            JourneyEvent event;
+            event.pledge.idevid_issuer = column_text(statement, 0);
+            event.pledge.idevid_serial = column_text(statement, 1);
+            event.device_serial = column_text(statement, 2);
+            const std::string step = column_text(statement, 3);
+            const auto parsed = parse_journey_step_name(step);
+            if (!parsed) {
+                return database_error(db, "unknown journey step '" + step + "' in row " + std::to_string(id));
+            }
+            event.step = *parsed;
+            event.at_ms = sqlite3_column_int64(statement, 4);
+            events.push_back(std::move(event));
+            on_event(statement);
+        }
+        if (sqlite3_column_type(statement, 6) != SQLITE_NULL) {
+            events.back().fields.emplace_back(column_text(statement, 6), column_text(statement, 7));
+        }
+    }
 }
 
 Result<void> use_wal(sqlite3* db) {
@@ -206,6 +289,8 @@ Result<void> use_wal(sqlite3* db) {
 struct SqliteStore::Connection {
     DatabasePtr db;
     const char* columns = kColumns;  // what list() and find() select
+    // False only for a file from before the journal opened read-only: it has no pledges to show.
+    bool has_journal = true;
 };
 
 SqliteStore::SqliteStore(Token, std::unique_ptr<Connection> connection)
@@ -228,6 +313,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     sqlite3_extended_result_codes(db.get(), 1);
     sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
     const char* columns = kColumns;
+    bool has_journal = true;
     if (!options.read_only) {
         if (auto r = use_wal(db.get()); !r) return r.error();
         if (auto r = exec(db.get(), "PRAGMA synchronous = FULL", "synchronous"); !r) return r.error();
@@ -241,10 +327,13 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
         }
         ESTGW_TRY(has_ra_subject, has_column(db.get(), "ra_subject"));
         if (!has_ra_subject) columns = kColumnsWithoutRaSubject;
+        ESTGW_TRY(journal, has_table(db.get(), "journey"));
+        has_journal = journal;
     }
     auto connection = std::make_unique<Connection>();
     connection->db = std::move(db);
     connection->columns = columns;
+    connection->has_journal = has_journal;
     return std::make_unique<SqliteStore>(Token{}, std::move(connection));
 }
 
@@ -299,6 +388,132 @@ Result<std::optional<IssuanceRecord>> SqliteStore::find(std::string_view serial)
     ESTGW_TRY(records, read_all(db, statement.get()));
     if (records.empty()) return std::optional<IssuanceRecord>{};
     return std::optional<IssuanceRecord>(std::move(records.front()));
+}
+
+}  // namespace estgw::certs
+
+namespace estgw::certs {
+
+Result<void> SqliteStore::record(const JourneyEvent& event) {
+    if (event.pledge.idevid_serial.empty() || event.pledge.idevid_issuer.empty()) {
+        return make_error(Status::Internal, "pledge journal: a " +
+                                                std::string(journey_step_name(event.step)) +
+                                                " step without the pledge's IDevID issuer and serial");
+    }
+    const std::lock_guard lock(mutex_);
+    sqlite3* db = connection_->db.get();
+    const std::string idevid_serial = uppercase(event.pledge.idevid_serial);
+    const std::string step(journey_step_name(event.step));
+    const std::string fields = fields_json(event.fields);
+    std::string ldevid_serial;
+    if (event.step == JourneyStep::Enrolled) {
+        for (const auto& [name, value] : event.fields) {
+            if (name == "ldevid_serial") ldevid_serial = uppercase(value);
+        }
+    }
+    ESTGW_TRY(transaction, Transaction::begin_immediate(db));
+    ESTGW_TRY(statement,
+              prepare(db,
+                      "INSERT INTO journey (idevid_issuer, idevid_serial, device_serial, step, at_ms, "
+                      "fields, ldevid_serial) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    sqlite3_stmt* s = statement.get();
+    const bool bound =
+        bind_text(s, 1, event.pledge.idevid_issuer) && bind_text(s, 2, idevid_serial) &&
+        bind_text(s, 3, event.device_serial) && bind_text(s, 4, step) &&
+        sqlite3_bind_int64(s, 5, event.at_ms) == SQLITE_OK && bind_text(s, 6, fields) &&
+        (ldevid_serial.empty() ? sqlite3_bind_null(s, 7) == SQLITE_OK : bind_text(s, 7, ldevid_serial));
+    if (!bound) return database_error(db, "bind");
+    if (sqlite3_step(s) != SQLITE_DONE) return database_error(db, "record " + step + " of " + idevid_serial);
+    statement.reset();
+    return transaction.commit();
+}
+
+Result<std::vector<PledgeSummary>> SqliteStore::pledges() {
+    const std::lock_guard lock(mutex_);
+    if (!connection_->has_journal) return std::vector<PledgeSummary>{};
+    sqlite3* db = connection_->db.get();
+    // The latest step of each pledge is the one a correlated sub-query finds through journey_pledge.
+    ESTGW_TRY(
+        statement,
+        prepare(db, std::string("WITH summary AS (SELECT MAX(p.device_serial) AS device_serial, "
+                                "MIN(p.at_ms) AS first_ms, COUNT(*) AS steps, "
+                                "(SELECT l.id FROM journey AS l WHERE l.idevid_serial = p.idevid_serial AND "
+                                "l.idevid_issuer = p.idevid_issuer ORDER BY l.at_ms DESC, l.id DESC LIMIT 1) "
+                                "AS latest_id FROM journey AS p GROUP BY p.idevid_serial, p.idevid_issuer) "
+                                "SELECT ") +
+                        kEventColumns +
+                        ", s.device_serial, s.first_ms, s.steps FROM summary AS s JOIN journey AS j ON "
+                        "j.id = s.latest_id " +
+                        kEventFields + " ORDER BY j.at_ms DESC, j.id DESC, f.id"));
+    std::vector<PledgeSummary> summaries;
+    ESTGW_TRY(latest, read_events(db, statement.get(), [&summaries](sqlite3_stmt* row) {
+                  PledgeSummary summary;
+                  summary.device_serial = column_text(row, kEventColumnCount);
+                  summary.first_ms = sqlite3_column_int64(row, kEventColumnCount + 1);
+                  summary.steps = static_cast<std::size_t>(sqlite3_column_int64(row, kEventColumnCount + 2));
+                  summaries.push_back(std::move(summary));
+              }));
+    for (std::size_t i = 0; i < summaries.size(); ++i) {
+        summaries[i].pledge = latest[i].pledge;
+        summaries[i].latest = std::move(latest[i]);
+    }
+    return summaries;
+}
+
+Result<std::vector<JourneyEvent>> SqliteStore::journey(std::string_view serial) {
+    const std::lock_guard lock(mutex_);
+    if (!connection_->has_journal || serial.empty()) return std::vector<JourneyEvent>{};
+    sqlite3* db = connection_->db.get();
+    const std::string device_serial(serial);
+    const std::string idevid_serial = uppercase(serial);
+    ESTGW_TRY(
+        statement,
+        prepare(db, std::string("WITH wanted AS (SELECT idevid_issuer, idevid_serial, MIN(id) AS first_id "
+                                "FROM journey WHERE device_serial = ?1 OR idevid_serial = ?2 "
+                                "GROUP BY idevid_serial, idevid_issuer) SELECT ") +
+                        kEventColumns +
+                        " FROM wanted AS w JOIN journey AS j ON j.idevid_serial = w.idevid_serial AND "
+                        "j.idevid_issuer = w.idevid_issuer " +
+                        kEventFields + " ORDER BY w.first_id, j.at_ms, j.id, f.id"));
+    if (!bind_text(statement.get(), 1, device_serial) || !bind_text(statement.get(), 2, idevid_serial)) {
+        return database_error(db, "bind");
+    }
+    return read_events(db, statement.get(), [](sqlite3_stmt*) {});
+}
+
+Result<std::optional<PledgeKey>> SqliteStore::pledge_of_ldevid(std::string_view ldevid_serial) {
+    const std::lock_guard lock(mutex_);
+    if (!connection_->has_journal || ldevid_serial.empty()) return std::optional<PledgeKey>{};
+    sqlite3* db = connection_->db.get();
+    const std::string wanted = uppercase(ldevid_serial);
+    ESTGW_TRY(statement, prepare(db,
+                                 "SELECT idevid_issuer, idevid_serial FROM journey WHERE ldevid_serial = ?1 "
+                                 "ORDER BY id DESC LIMIT 1"));
+    if (!bind_text(statement.get(), 1, wanted)) return database_error(db, "bind");
+    const int rc = sqlite3_step(statement.get());
+    if (rc == SQLITE_DONE) return std::optional<PledgeKey>{};
+    if (rc != SQLITE_ROW) return database_error(db, "journal query");
+    return std::optional<PledgeKey>(
+        PledgeKey{column_text(statement.get(), 0), column_text(statement.get(), 1)});
+}
+
+Result<bool> SqliteStore::voucher_issued(const PledgeKey& pledge) {
+    const std::lock_guard lock(mutex_);
+    if (!connection_->has_journal) return false;
+    sqlite3* db = connection_->db.get();
+    const std::string idevid_serial = uppercase(pledge.idevid_serial);
+    const std::string step(journey_step_name(JourneyStep::VoucherIssued));
+    ESTGW_TRY(statement, prepare(db,
+                                 "SELECT 1 FROM journey WHERE idevid_serial = ?1 AND idevid_issuer = ?2 AND "
+                                 "step = ?3 LIMIT 1"));
+    if (!bind_text(statement.get(), 1, idevid_serial) ||
+        !bind_text(statement.get(), 2, pledge.idevid_issuer) || !bind_text(statement.get(), 3, step)) {
+        return database_error(db, "bind");
+    }
+    const int rc = sqlite3_step(statement.get());
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) return database_error(db, "journal query");
+    return false;
 }
 
 }  // namespace estgw::certs

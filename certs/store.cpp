@@ -33,8 +33,9 @@ Result<std::int64_t> unix_seconds(const ASN1_TIME* time) {
     return static_cast<std::int64_t>(timegm(&tm));
 }
 
-// One column of a tab-separated line: never empty, never a tab or line break.
-std::string column(std::string_view text) {
+}  // namespace
+
+std::string list_column(std::string_view text) {
     if (text.empty()) return "-";
     std::string out(text);
     for (char& c : out) {
@@ -42,8 +43,6 @@ std::string column(std::string_view text) {
     }
     return out;
 }
-
-}  // namespace
 
 std::string_view operation_name(IssuanceOperation operation) {
     for (const OperationName& row : kOperationNames) {
@@ -89,10 +88,11 @@ std::string format_utc(std::int64_t unix_seconds) {
 }
 
 std::string format_issuance_line(const IssuanceRecord& record) {
-    std::string line = column(record.serial);
+    std::string line = list_column(record.serial);
     for (const std::string& field :
-         {column(record.subject), format_utc(record.not_after), std::string(operation_name(record.operation)),
-          column(record.client_subject), column(record.ra_subject), format_utc(record.issued_at)}) {
+         {list_column(record.subject), format_utc(record.not_after),
+          std::string(operation_name(record.operation)), list_column(record.client_subject),
+          list_column(record.ra_subject), format_utc(record.issued_at)}) {
         line += '\t';
         line += field;
     }

@@ -90,4 +90,8 @@ std::string format_issuance_json(const std::vector<IssuanceRecord>& records);
 // "2025-06-01T12:00:00Z".
 std::string format_utc(std::int64_t unix_seconds);
 
+// One column of the tab-separated listings (`certs list`, `pledges list`): "-" for empty text, and control
+// characters (tab, line breaks among them) become '?', so that a line always splits into its columns.
+std::string list_column(std::string_view text);
+
 }  // namespace estgw::certs

@@ -128,10 +128,14 @@ Result<ConfigOrigins> store_config_entries(const std::vector<ConfigEntry>& entri
 
 std::optional<int> parse_command_line(const std::vector<std::string>& args,
                                       const po::options_description& desc, po::variables_map& vm,
-                                      const char* usage) {
+                                      const char* usage,
+                                      const po::positional_options_description* positional) {
     const std::string command = command_of(usage);
     try {
-        po::store(po::command_line_parser(args).options(desc).run(), vm);
+        po::command_line_parser parser(args);
+        parser.options(desc);
+        if (positional != nullptr) parser.positional(*positional);
+        po::store(parser.run(), vm);
         // Before notify(), which would refuse a missing required option: --help needs none.
         if (vm.count("help")) {
             std::cout << usage << "\n\n" << desc;

@@ -26,10 +26,12 @@ inline constexpr int kExitNoAnswer = 3;
 // Parses `args` into `vm`. Prints the help (exit 0, even when a required option is missing) or a one-line
 // error pointing to --help (exit 2) and returns the exit code when the command must stop there. `usage`
 // begins with the synopsis, "Usage: estgw enroll --server ...", whose words before the first option name the
-// command in the error.
-std::optional<int> parse_command_line(const std::vector<std::string>& args,
-                                      const boost::program_options::options_description& desc,
-                                      boost::program_options::variables_map& vm, const char* usage);
+// command in the error. `positional`, when given, names the options that words without a leading "--" fill
+// (`estgw pledges show SERIAL`).
+std::optional<int> parse_command_line(
+    const std::vector<std::string>& args, const boost::program_options::options_description& desc,
+    boost::program_options::variables_map& vm, const char* usage,
+    const boost::program_options::positional_options_description* positional = nullptr);
 
 // One line for a command-line error of `command` ("estgw enroll"), without the command prefix:
 // "unrecognised option '--sever'; did you mean '--server'? See 'estgw enroll --help'."

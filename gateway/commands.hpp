@@ -12,6 +12,8 @@ namespace estgw::gateway {
 int run_serve(const std::vector<std::string>& args);
 int run_pki_init(const std::vector<std::string>& args);
 int run_certs_list(const std::vector<std::string>& args);
+int run_pledges_list(const std::vector<std::string>& args);
+int run_pledges_show(const std::vector<std::string>& args);
 int run_masa(const std::vector<std::string>& args);
 int run_health(const std::vector<std::string>& args);
 

@@ -45,15 +45,18 @@ TEST_P(EveryCommand, AnUnknownOptionIsOneLineWithTheClosestOptionAndTheCommandsH
                             GetParam().meant + "'? See '" + command + " --help'.\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Commands, EveryCommand,
-                         ::testing::Values(CommandCase{"serve", "serve", "--listn", "--listen"},
-                                           CommandCase{"pki_init", "pki init", "--froce", "--force"},
-                                           CommandCase{"certs_list", "certs list", "--limt", "--limit"},
-                                           CommandCase{"enroll", "enroll", "--sever", "--server"},
-                                           CommandCase{"bench", "bench", "--concurency", "--concurrency"},
-                                           CommandCase{"masa", "masa", "--pledge-cas", "--pledge-ca"},
-                                           CommandCase{"health", "health", "--metircs", "--metrics"}),
-                         [](const auto& info) { return std::string(info.param.test_name); });
+INSTANTIATE_TEST_SUITE_P(
+    Commands, EveryCommand,
+    ::testing::Values(CommandCase{"serve", "serve", "--listn", "--listen"},
+                      CommandCase{"pki_init", "pki init", "--froce", "--force"},
+                      CommandCase{"certs_list", "certs list", "--limt", "--limit"},
+                      CommandCase{"pledges_list", "pledges list", "--cnofig", "--config"},
+                      CommandCase{"pledges_show", "pledges show", "--sreial", "--serial"},
+                      CommandCase{"enroll", "enroll", "--sever", "--server"},
+                      CommandCase{"bench", "bench", "--concurency", "--concurrency"},
+                      CommandCase{"masa", "masa", "--pledge-cas", "--pledge-ca"},
+                      CommandCase{"health", "health", "--metircs", "--metrics"}),
+    [](const auto& info) { return std::string(info.param.test_name); });
 
 TEST(UnknownOption, WithoutACloseOneItStillPointsToTheCommandsHelp) {
     RunResult r = run_estgw({"enroll", "--zzzz"});
@@ -107,7 +110,8 @@ TEST_P(CommandGroup, HelpListsItsCommandsAndExitsZero) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Groups, CommandGroup,
-                         ::testing::Values(GroupCase{"pki", "pki init"}, GroupCase{"certs", "certs list"}),
+                         ::testing::Values(GroupCase{"pki", "pki init"}, GroupCase{"certs", "certs list"},
+                                           GroupCase{"pledges", "pledges show"}),
                          [](const auto& info) { return std::string(info.param.group); });
 
 TEST(CommandGroupUnknownCommand, IsNamedWithTheClosestCommandAndTheList) {
