@@ -16,6 +16,7 @@
 #include "common/cose.hpp"
 #include "common/pem_file.hpp"
 #include "common/x509.hpp"
+#include "support/fake_masa.hpp"
 #include "support/process.hpp"
 #include "support/voucher_requests.hpp"
 
@@ -72,6 +73,11 @@ class RegistrarTest : public ::testing::Test {
                                      "--signing-key", pki("masa-sign.key"), "--pledge-ca", pki("mfg-ca.crt")},
             dir_.file("masa.log"));
         wait_for(*masa_, "masa-listening");
+    }
+
+    FakeMasa& start_fake_masa(MasaBehaviour behaviour) {
+        fake_masa_ = std::make_unique<FakeMasa>(masa_port_, pki(""), behaviour);
+        return *fake_masa_;
     }
 
     void start_registrar(const std::vector<std::string>& extra = {}) {
@@ -147,6 +153,8 @@ class RegistrarTest : public ::testing::Test {
     TempDir dir_;
     int masa_port_ = 0;
     int port_ = 0;
+    // Before the registrar: destroyed after it, so that no keep-alive connection holds the fake MASA's stop.
+    std::unique_ptr<FakeMasa> fake_masa_;
     std::unique_ptr<ChildProcess> masa_, registrar_process_;
     X509Ptr registrar_, domain_ca_, pledge_, mfg_ca_;
     EvpPkeyPtr registrar_key_, pledge_key_;
@@ -310,6 +318,69 @@ TEST_F(RegistrarTest, WithoutCmcRaRvIsNeitherServedNorAdvertised) {
     EXPECT_EQ(to_string(links->body).find("brski/rv"), std::string::npos) << to_string(links->body);
     const auto answer = post_rv(*client, sign_pvr(parts()));
     EXPECT_EQ(client::code_string(answer.code), "4.04") << code_of(answer);
+}
+
+// ---- a misbehaving MASA (support/fake_masa.hpp) ----
+
+// BRSKI.md §3.6: a MASA 403 is 4.03 to the pledge, with the MASA's reason.
+TEST_F(RegistrarTest, MasaRefusalIsForbiddenWithItsReason) {
+    FakeMasa& masa = start_fake_masa(MasaBehaviour::Refuse403);
+    start_registrar();
+    auto client = pledge_client();
+    const auto answer = post_rv(*client, sign_pvr(parts()));
+    EXPECT_EQ(client::code_string(answer.code), "4.03") << code_of(answer);
+    EXPECT_NE(code_of(answer).find("not sold to your domain"), std::string::npos) << code_of(answer);
+    EXPECT_EQ(masa.refused_formats(), 0);
+    EXPECT_NE(journey().find("http_status=403"), std::string::npos) << journey();
+}
+
+// §3.6: 202 + Retry-After 2 is 5.03 + Max-Age 2; the identical PVR sent again gets the voucher.
+TEST_F(RegistrarTest, MasaRetryAfterBecomesMaxAgeAndTheResendGetsTheVoucher) {
+    FakeMasa& masa = start_fake_masa(MasaBehaviour::RetryOnce);
+    start_registrar();
+    auto client = pledge_client();
+    const Bytes pvr = sign_pvr(parts());
+    const auto first = post_rv(*client, pvr);
+    EXPECT_EQ(client::code_string(first.code), "5.03") << code_of(first);
+    EXPECT_EQ(first.max_age, 2u);
+    const auto second = post_rv(*client, pvr);
+    EXPECT_EQ(client::code_string(second.code), "2.04") << code_of(second);
+    EXPECT_EQ(masa.requests(), 2);
+}
+
+// The same through `estgw pledge`, which waits Max-Age and resends on its own.
+TEST_F(RegistrarTest, PledgeRetriesAfterMasaRetryAfterAndOnboards) {
+    FakeMasa& masa = start_fake_masa(MasaBehaviour::RetryOnce);
+    start_registrar();
+    const RunResult run = run_pledge("out");
+    EXPECT_EQ(run.exit_code, 0) << run.output << registrar_log();
+    EXPECT_EQ(masa.requests(), 2);
+    EXPECT_NE(registrar_log().find("op=rv code=5.03"), std::string::npos) << registrar_log();
+}
+
+// §3.6: a MASA that does not answer: 5.04 once --masa-timeout has passed, no hang.
+TEST_F(RegistrarTest, MasaThatHangsIsGatewayTimeout) {
+    FakeMasa& masa = start_fake_masa(MasaBehaviour::Hang);
+    start_registrar({"--masa-timeout", "2"});
+    auto client = pledge_client();
+    const auto answer = post_rv(*client, sign_pvr(parts()));
+    EXPECT_EQ(client::code_string(answer.code), "5.04") << code_of(answer);
+    EXPECT_EQ(masa.requests(), 1);
+}
+
+// A MASA that vouches for another nonce: the registrar relays it (validating vouchers is optional, §3.6),
+// the pledge refuses it and says so in /vs.
+TEST_F(RegistrarTest, VoucherForAnotherNonceIsRefusedByThePledgeInVs) {
+    FakeMasa& masa = start_fake_masa(MasaBehaviour::WrongNonce);
+    start_registrar();
+    const RunResult run = run_pledge("out");
+    EXPECT_EQ(run.exit_code, 1) << run.output;
+    EXPECT_EQ(masa.requests(), 1);
+    EXPECT_NE(run.output.find("nonce"), std::string::npos) << run.output;
+    const std::string log = registrar_log();
+    const auto vs = log.find("telemetry resource=vs status=false");
+    ASSERT_NE(vs, std::string::npos) << log;
+    EXPECT_NE(log.find("nonce", vs), std::string::npos) << log;
 }
 
 }  // namespace
