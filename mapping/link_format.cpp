@@ -59,16 +59,11 @@ bool is_ptoken(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), is_ptoken_char);
 }
 
-// Ascending, as cBRSKI App. E.1 writes them (ct="50 60"), whatever the order of the resource table.
 std::string ct_list(std::span<const ContentFormat> formats) {
-    std::vector<unsigned> numbers;
-    for (ContentFormat f : formats)
-        numbers.push_back(content_format_number(f));
-    std::sort(numbers.begin(), numbers.end());
     std::string out;
-    for (unsigned n : numbers) {
+    for (ContentFormat f : formats) {
         if (!out.empty()) out += ' ';
-        out += std::to_string(n);
+        out += std::to_string(content_format_number(f));
     }
     return out;
 }
