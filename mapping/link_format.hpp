@@ -49,7 +49,7 @@ struct DiscoveryConfig {
 // (crts, sen, sren, att, skg, skc, as RFC 9148 §4.1 lists them), the same resources under each label, then
 // the BRSKI base and resources when include_brski. Each resource link carries rt="<rt>" and ct: its response
 // formats (the values a client may put in Accept, RFC 9148 §4.1), or its request formats when it answers
-// without payload (vs, es: ct="50 60"); quoted and space-separated when several, bare when one.
+// without payload (vs, es: ct="60 50"); quoted and space-separated when several, bare when one.
 std::vector<Link> discovery_links(const DiscoveryConfig& config);
 
 // Serialises links separated by "," (no white space), quoting values that were quoted or that are not a

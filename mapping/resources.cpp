@@ -15,9 +15,8 @@ constexpr CF kCaCertsResponses[] = {CF::CertsOnly, CF::PkixCert, CF::MultipartCo
 constexpr CF kMultipart[] = {CF::MultipartCore};
 constexpr CF kCsrAttrs[] = {CF::CsrAttrs};
 constexpr CF kVoucher[] = {CF::VoucherCose};
-// cBRSKI §6.5.1: CBOR MUST, JSON MAY. In the order of cBRSKI App. E.1's ct="50 60" (discovery lists them as
-// written here).
-constexpr CF kTelemetry[] = {CF::Json, CF::Cbor};
+// cBRSKI §6.5.1: CBOR MUST, JSON MAY.
+constexpr CF kTelemetry[] = {CF::Cbor, CF::Json};
 
 constexpr std::span<const CF> none() {
     return std::span<const CF>(kNone, 0);
