@@ -340,6 +340,12 @@ TEST(ParseCoapRequest, PostWithoutContentFormatIsUnsupportedFormat) {
     EXPECT_EQ(result.error().message, "Content-Format 286 (application/pkcs10) required for /sen; got none");
 }
 
+// BRSKI.md D1 (cBRSKI §10.1, RFC 8995 §5.3): a voucher-request in another format is 4.06, not EST's 4.15.
+TEST(ParseCoapRequest, VoucherRequestInAnotherFormatIsNotAcceptable) {
+    auto result = Request(kPost, brski("rv")).content_format(60).payload({0xa0}).parse();
+    EXPECT_EQ(result.status(), Status::NotAcceptable);
+}
+
 // The diagnostic names every format the resource takes, and shows an unknown number bare.
 TEST(ParseCoapRequest, UnsupportedFormatDiagnosticListsTheAcceptedFormats) {
     auto result = Request(kPost, brski("vs")).content_format(9999).payload({0xa0}).parse();
