@@ -247,8 +247,8 @@ EstResponse VoucherRegistrar::process(const EstRequest& request, Clock::time_poi
         EstResponse answer = EstResponse::from_error(accepted.error());
         // RFC 8995 §5.2: a PVR that does not name us came through a man in the middle.
         answer.close_session = brski::closes_session(accepted.error());
-        return refuse(&pledge, std::move(answer),
-                      answer.close_session ? "the DTLS session is closed after this answer" : "");
+        const std::string detail = answer.close_session ? "the DTLS session is closed after this answer" : "";
+        return refuse(&pledge, std::move(answer), detail);
     }
     std::string proximity;
     for (const auto& kind : accepted->proximity)
@@ -306,13 +306,13 @@ EstResponse VoucherRegistrar::process(const EstRequest& request, Clock::time_poi
                         EstResponse::error(Status::Internal, "cannot build the registrar voucher-request: " +
                                                                  rvr.error().message));
     } else {
-        answer = call_masa(request, base, *rvr, pledge, deadline);
+        answer = call_masa(base, *rvr, pledge, deadline);
     }
     cache_.finish(lookup.key, answer, Clock::now());
     return answer;
 }
 
-EstResponse VoucherRegistrar::call_masa(const EstRequest&, const std::string& base, const Bytes& rvr,
+EstResponse VoucherRegistrar::call_masa(const std::string& base, const Bytes& rvr,
                                         const certs::JourneyEvent& pledge, Clock::time_point deadline) {
     const std::string url = brski::requestvoucher_url(base);
     auto& counter = metrics::estgw_metrics().masa_requests;

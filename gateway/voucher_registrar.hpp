@@ -71,8 +71,8 @@ class VoucherRegistrar {
     ~VoucherRegistrar();
 
   private:
-    EstResponse call_masa(const EstRequest& request, const std::string& base, const Bytes& rvr,
-                          const certs::JourneyEvent& pledge, std::chrono::steady_clock::time_point deadline);
+    EstResponse call_masa(const std::string& base, const Bytes& rvr, const certs::JourneyEvent& pledge,
+                          std::chrono::steady_clock::time_point deadline);
     void record(const certs::JourneyEvent& pledge, certs::JourneyStep step,
                 std::vector<std::pair<std::string, std::string>> fields);
     EstResponse refuse(const certs::JourneyEvent* pledge, EstResponse answer, const std::string& detail = {});
