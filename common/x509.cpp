@@ -226,6 +226,21 @@ std::string name_to_string(const X509_NAME* name) {
     return length > 0 ? std::string(data, static_cast<std::size_t>(length)) : std::string();
 }
 
+std::optional<std::string> subject_serial_number(const X509* cert) {
+    if (cert == nullptr) return std::nullopt;
+    const X509_NAME* name = X509_get_subject_name(cert);
+    const int index = X509_NAME_get_index_by_NID(name, NID_serialNumber, -1);
+    if (index < 0) return std::nullopt;
+    unsigned char* text = nullptr;
+    const int length = ASN1_STRING_to_UTF8(&text, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index)));
+    if (length < 0) {
+        ERR_clear_error();
+        return std::nullopt;
+    }
+    OpensslMallocPtr<unsigned char> owner(text);
+    return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(length));
+}
+
 bool is_issued_by(const X509* subject, const X509* issuer) {
     if (subject == nullptr || issuer == nullptr) return false;
     // OpenSSL 3.0 takes these non-const (it caches decoded extensions); the certificates are not changed.

@@ -51,6 +51,9 @@ Result<bool> csr_matches_certificate_identity(const X509_REQ* csr, const X509* c
 
 // One line: the RFC 2253 form of a name, for logs. Empty for a null name.
 std::string name_to_string(const X509_NAME* name);
+// The subject's X520 serialNumber attribute (2.5.4.5) as UTF-8: what a BRSKI voucher names a device by (RFC
+// 8995 §2.3.1). nullopt without one (or when it cannot be read as text).
+std::optional<std::string> subject_serial_number(const X509* cert);
 
 // True if `issuer` issued `subject` (name, key identifier and key usage match, and the signature verifies).
 bool is_issued_by(const X509* subject, const X509* issuer);

@@ -1,5 +1,6 @@
 #include "gateway/local_backend.hpp"
 
+#include "brski/telemetry.hpp"
 #include "certs/keygen.hpp"
 #include "common/cbor.hpp"
 #include "common/log.hpp"
@@ -28,11 +29,58 @@ Error for_unforwarded_ra(Error error, const PeerIdentity& peer) {
 // The deadline of a voucher-request handed to process() directly (tests): the front's default.
 constexpr std::chrono::seconds kVoucherDeadline{30};
 
+// Which pledge a client is, and how it showed itself (D12: "record which was seen").
+struct PledgeSession {
+    certs::PledgeKey pledge;
+    std::string device_serial;  // from an IDevID's subject; empty when the client showed another certificate
+    std::string session;        // "idevid", "ldevid" or "other"
+};
+
+certs::PledgeKey pledge_key_of(const X509* cert) {
+    return certs::PledgeKey{name_to_string(X509_get_issuer_name(cert)), certs::serial_hex(cert)};
+}
+
+// A certificate we did not issue is taken as the pledge's IDevID (the handshake checked it against
+// --client-ca); one of ours is an LDevID, whose pledge the journal knows from the Enrolled step that issued
+// it. One of ours that no pledge was issued (an EST client's) is "other", keyed by itself. Without a client
+// certificate there is no pledge: nullopt.
+Result<std::optional<PledgeSession>> pledge_session(const PeerIdentity& peer, const X509* ca,
+                                                    certs::PledgeJournal& journal) {
+    const X509* cert = peer.certificate.get();
+    if (!cert) return std::optional<PledgeSession>();
+    if (!is_issued_by(cert, ca)) {
+        return std::optional<PledgeSession>(
+            PledgeSession{pledge_key_of(cert), subject_serial_number(cert).value_or(""), "idevid"});
+    }
+    auto pledge = journal.pledge_of_ldevid(certs::serial_hex(cert));
+    if (!pledge) return pledge.error();
+    if (*pledge) return std::optional<PledgeSession>(PledgeSession{**pledge, "", "ldevid"});
+    return std::optional<PledgeSession>(PledgeSession{pledge_key_of(cert), "", "other"});
+}
+
+std::int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// For the log: CBOR diagnostic notation, cut so that a pledge cannot fill the log with one request.
+std::string loggable(const cbor::Value& value) {
+    constexpr std::size_t kMax = 256;
+    std::string text = cbor::diagnostic(value);
+    if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+    return text;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<LocalBackend>> LocalBackend::create(LocalBackendConfig config,
                                                            const certs::IssuingCa& ca,
                                                            certs::IssuanceStore& store, WorkerPool& pool) {
+    if (config.require_voucher && config.journal == nullptr) {
+        return make_error(Status::Internal,
+                          "--require-voucher needs the pledge journal, which this store does not keep");
+    }
     auto cacerts = ca.cacerts_response();
     if (!cacerts) return cacerts.error();
     return std::make_unique<LocalBackend>(Token{}, std::move(config), ca, store, pool, std::move(*cacerts));
@@ -142,6 +190,11 @@ Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY
                                  {"operation", std::string(certs::operation_name(operation))},
                                  {"client", peer.subject.empty() ? std::string("-") : peer.subject},
                                  {"ra", peer.forwarded_by.empty() ? std::string("-") : peer.forwarded_by}});
+            // After the issuance record is committed, so that the journal never names an LDevID the store
+            // does not hold.
+            record_step(peer, certs::JourneyStep::Enrolled,
+                        {{"ldevid_serial", record->serial},
+                         {"operation", std::string(certs::operation_name(operation))}});
             return make_certs_only_from_parsed({cert->get()});
         }
     }
@@ -149,6 +202,10 @@ Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY
 }
 
 EstResponse LocalBackend::enroll(const EstRequest& request) {
+    // Before the CSR is looked at: a client that may not enroll learns nothing about its request.
+    if (request.op != Operation::SimpleReenroll) {
+        if (auto refused = refused_without_voucher(request.peer)) return std::move(*refused);
+    }
     auto csr = certs::check_enrollment_request(request, config_.policy);
     if (!csr) {
         Error error = csr.error();
@@ -220,35 +277,97 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
     return r;
 }
 
-// RFC 8995 §5.7 / §5.9.4, cBRSKI §6.5.1: {"version": uint, "status": bool, ? "reason": text, ...}. The pledge
-// ignores the answer; what matters is the record, including whether a client certificate came with it.
-EstResponse LocalBackend::telemetry(const EstRequest& request) {
-    std::string kind(mapping::resource_for(request.op).short_name);
-    std::string status = "?", reason;
-    if (request.content_format == ContentFormat::Cbor) {
-        auto value = cbor::decode(request.body);
-        if (!value || !value->is_map())
-            return EstResponse::error(Status::BadRequest, "telemetry must be a CBOR map");
-        const cbor::Value* version = value->find(cbor::Value("version"));
-        const cbor::Value* ok = value->find(cbor::Value("status"));
-        if (!version || !version->is_uint() || !ok || !ok->is_bool()) {
-            return EstResponse::error(Status::BadRequest,
-                                      "telemetry needs \"version\" (uint) and \"status\" (bool)");
-        }
-        status = ok->as_bool() ? "true" : "false";
-        if (const cbor::Value* why = value->find(cbor::Value("reason")); why && why->is_text())
-            reason = why->as_text();
-    } else {
-        reason = to_string(request.body).substr(0, 256);
+std::optional<EstResponse> LocalBackend::refused_without_voucher(const PeerIdentity& peer) {
+    if (!config_.require_voucher) return std::nullopt;
+    const X509* cert = peer.certificate.get();
+    // Our own certificates (LDevIDs, EST clients') enroll as before; --require-voucher is about IDevIDs.
+    if (cert && is_issued_by(cert, ca_.certificate())) return std::nullopt;
+    if (!cert) {
+        return EstResponse::error(
+            Status::Forbidden,
+            "enrollment needs a client certificate (an IDevID with a voucher issued through "
+            "this registrar); --require-voucher");
     }
+    const certs::PledgeKey pledge = pledge_key_of(cert);
+    auto issued = config_.journal->voucher_issued(pledge);
+    if (!issued) {
+        log::error("journal_unreadable", {{"error", issued.error().message}});
+        return EstResponse::error(Status::Internal, "cannot read the pledge journal; retry later");
+    }
+    if (*issued) return std::nullopt;
+    log::info("enrollment_refused",
+              {{"reason", "no voucher issued"},
+               {"client", peer.subject},
+               {"idevid_serial", pledge.idevid_serial},
+               {"ra", peer.forwarded_by.empty() ? std::string("-") : peer.forwarded_by}});
+    return EstResponse::from_error(for_unforwarded_ra(
+        make_error(Status::Forbidden,
+                   "no voucher was issued to this IDevID through this registrar; --require-voucher"),
+        peer));
+}
+
+void LocalBackend::record_step(const PeerIdentity& peer, certs::JourneyStep step,
+                               std::vector<std::pair<std::string, std::string>> fields) {
+    if (config_.journal == nullptr) return;
+    auto session = pledge_session(peer, ca_.certificate(), *config_.journal);
+    if (!session) {
+        log::error("journal_unreadable", {{"error", session.error().message}, {"client", peer.subject}});
+        return;
+    }
+    if (!*session) return;  // no client certificate: no pledge to record it for (logged by the caller)
+    // A certificate issued to an EST client that is no pledge belongs in the issuance store alone.
+    if (step == certs::JourneyStep::Enrolled && (*session)->session == "other") return;
+    // D12: whether /es came over the IDevID or the new LDevID.
+    if (step == certs::JourneyStep::EnrollStatus) fields.emplace_back("session", (*session)->session);
+    certs::JourneyEvent event{(*session)->pledge, (*session)->device_serial, step, unix_ms_now(),
+                              std::move(fields)};
+    // The answer still goes out: the pledge did its part, and for an enrollment the certificate is issued
+    // and recorded already. The operator learns of the gap here.
+    if (auto recorded = config_.journal->record(event); !recorded) {
+        log::error("journal_not_recorded",
+                   {{"error", recorded.error().message}, {"idevid_serial", event.pledge.idevid_serial}});
+    }
+}
+
+// RFC 8995 §5.7 / §5.9.4, cBRSKI §6.5.1, BRSKI.md §3.7. The pledge ignores the answer; what matters is the
+// log line and the journal, including over which certificate the status came (D12).
+EstResponse LocalBackend::telemetry(const EstRequest& request) {
+    const bool voucher_status = request.op == Operation::VoucherStatus;
+    const std::string kind(mapping::resource_for(request.op).short_name);
+    const std::string client = request.peer.subject.empty() ? std::string("-") : request.peer.subject;
+    auto telemetry = brski::parse_telemetry(request.content_format, request.body);
+    if (!telemetry) {
+        log::info("telemetry_refused",
+                  {{"resource", kind}, {"client", client}, {"error", telemetry.error().message}});
+        return EstResponse::from_error(telemetry.error());
+    }
+    const brski::Telemetry& t = *telemetry;
+    const std::string status = t.status ? "true" : "false";
     log::info("telemetry",
               {{"resource", kind},
                {"status", status},
-               {"reason", reason},
-               {"client", request.peer.subject.empty() ? std::string("-") : request.peer.subject},
+               {"reason", t.reason.value_or("-")},
+               {"version", t.version},
+               {"reason_context", t.reason_context ? loggable(*t.reason_context) : std::string("-")},
+               {"unknown_fields", t.unknown.empty() ? std::string("-") : loggable(cbor::Value(t.unknown))},
+               {"client", client},
                {"client_certificate", request.peer.chain.empty() ? "absent" : "present"}});
-    EstResponse r;
-    return r;
+    if (t.version_unknown()) {
+        // RFC 8995 §5.7: SHOULD log and alert a human.
+        log::warn("telemetry_version_unknown",
+                  {{"resource", kind},
+                   {"version", t.version},
+                   {"client", client},
+                   {"action", "alert a human: the pledge speaks a telemetry version newer than 1"}});
+    }
+
+    std::vector<std::pair<std::string, std::string>> fields{{"status", status}};
+    if (t.reason) fields.emplace_back("reason", *t.reason);
+    fields.emplace_back("version", std::to_string(t.version));
+    record_step(request.peer,
+                voucher_status ? certs::JourneyStep::VoucherStatus : certs::JourneyStep::EnrollStatus,
+                std::move(fields));
+    return EstResponse{};  // 2.04, no payload
 }
 
 }  // namespace estgw::gateway

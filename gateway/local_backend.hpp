@@ -4,11 +4,14 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "certs/ca.hpp"
 #include "certs/csr_policy.hpp"
+#include "certs/journal.hpp"
 #include "certs/key_envelope.hpp"
 #include "certs/key_policy.hpp"
 #include "certs/store.hpp"
@@ -27,6 +30,14 @@ struct LocalBackendConfig {
     std::chrono::seconds busy_retry{5};
     // POST /rv (voucher_registrar.hpp); null: /rv is neither served nor advertised.
     VoucherRegistrar* voucher_registrar = nullptr;
+
+    // Every pledge's journey (BRSKI.md §3.7): /vs, /es and enrollments over a pledge's IDevID are recorded
+    // here. Null: logged only. Not owned; outlives the backend.
+    certs::PledgeJournal* journal = nullptr;
+    // --require-voucher: an initial enrollment (sen, skg, skc) over a client certificate that is not ours
+    // needs a voucher issued to that IDevID through this registrar (a VoucherIssued step in the journal).
+    // Needs the journal.
+    bool require_voucher = false;
 };
 
 class LocalBackend final : public Backend {
@@ -35,7 +46,7 @@ class LocalBackend final : public Backend {
   public:
     LocalBackend(Token, LocalBackendConfig config, const certs::IssuingCa& ca, certs::IssuanceStore& store,
                  WorkerPool& pool, Bytes cacerts);
-    // Fails when the CA's /crts answer cannot be built.
+    // Fails when the CA's /crts answer cannot be built, or require_voucher is set without a journal.
     static Result<std::unique_ptr<LocalBackend>> create(LocalBackendConfig config, const certs::IssuingCa& ca,
                                                         certs::IssuanceStore& store, WorkerPool& pool);
 
@@ -54,6 +65,12 @@ class LocalBackend final : public Backend {
     EstResponse busy(std::string diagnostic) const;  // 5.03 + Max-Age
     EstResponse enroll(const EstRequest& request);
     EstResponse telemetry(const EstRequest& request);
+    // --require-voucher: nullopt when the client may enroll, the refusal otherwise.
+    std::optional<EstResponse> refused_without_voucher(const PeerIdentity& peer);
+    // Records a step of the pledge the client is (see pledge_session in the .cpp); logs what cannot be
+    // recorded. No-op without a journal or a pledge.
+    void record_step(const PeerIdentity& peer, certs::JourneyStep step,
+                     std::vector<std::pair<std::string, std::string>> fields);
     // Issues, commits the record, and returns the certificate as certs-only (the shape every answer needs).
     Result<Bytes> issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
                                    certs::IssuanceOperation operation, const PeerIdentity& peer);

@@ -279,6 +279,9 @@ int serve_server(const ServeOptions& o) {
     config.profile.validity_days = static_cast<int>(o.validity_days);
     config.csr_attributes = std::move(*attrs);
     config.symmetric_keys = std::move(keks);
+    // The store keeps the pledge journal when it implements it (certs/journal.hpp).
+    config.journal = dynamic_cast<certs::PledgeJournal*>(store->get());
+    config.require_voucher = o.require_voucher;
     auto backend = LocalBackend::create(std::move(config), *ca, **store, pool);
     if (!backend) {
         std::cerr << "estgw serve: " << backend.error().message << "\n";

@@ -189,6 +189,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("masa-key", po::value<std::string>(), "server: private key of --masa-cert (default: --key)")
         ("masa-timeout", po::value<unsigned>()->default_value(30), "server: seconds a voucher-request may take at the MASA, connecting included; then 5.04 to the pledge")
         ("require-tls-unique", po::bool_switch(), "server: reject CSRs without challengePassword = base64(tls-unique) and ask for it in csrattrs")
+        ("require-voucher", po::bool_switch(), "server: refuse enrollment (sen, skg, skc; 4.03) over a client certificate not issued by --ca-cert (an IDevID) unless a voucher was issued to it through this registrar; default off")
         ("metrics-listen", po::value<std::string>(), "HOST:PORT to serve /metrics (Prometheus text format) and /healthz on, over plain HTTP; off by default")
         ("log-level", po::value<std::string>()->default_value("info"), "debug, info, warn, error or off")
         ("keylog-file", po::value<std::string>(), "DEBUG ONLY: append DTLS secrets to this file for tshark; never in production");
@@ -491,6 +492,7 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
         }
         o.key_types = vm["key-types"].as<std::string>();
         o.require_tls_unique = vm["require-tls-unique"].as<bool>();
+        o.require_voucher = vm["require-voucher"].as<bool>();
         if (vm.count("kek-file")) o.kek_file = vm["kek-file"].as<std::string>();
         if (auto masa = read_masa_options(vm, o); !masa) return masa.error();
     }

@@ -82,6 +82,8 @@ struct ServeOptions {
     std::string csrattrs_file;  // empty: the built-in default
     std::string key_types = "p256,p384,ed25519,rsa2048";
     bool require_tls_unique = false;
+    // Enrollment over an IDevID needs a voucher issued through this registrar (BRSKI, issue 13 §1).
+    bool require_voucher = false;
     std::string kek_file;  // shared AES keys for DecryptKeyIdentifier (encrypted server-generated keys)
     // The registrar's MASA side (POST /rv, voucher_registrar.hpp): the MASA for IDevIDs that name none, its
     // trust anchors (empty: the system's), our TLS identity towards it (empty: cert_file/key_file).

@@ -605,5 +605,20 @@ TEST(HasExtendedKeyUsage, ReadsAGeneratedCertificate) {
     EXPECT_TRUE(is_issued_by(ra.get(), pki.ca.get()));
 }
 
+// ---- subject_serial_number (RFC 8995 §2.3.1) ----
+
+TEST(SubjectSerialNumber, ReadsTheIdevidSerialOfCbrskiAppendixC2) {
+    const auto idevid = parse_certificate_der(test::read_hex("brski/appC2-pledge-idevid-cert.hex"));
+    ASSERT_TRUE(idevid.ok()) << idevid.error().message;
+    EXPECT_EQ(subject_serial_number(idevid->get()), std::optional<std::string>("JADA123456789"));
+}
+
+TEST(SubjectSerialNumber, IsAbsentWithoutTheAttribute) {
+    const auto registrar = parse_certificate_der(test::read_hex("brski/appC2-registrar-cert.hex"));
+    ASSERT_TRUE(registrar.ok()) << registrar.error().message;
+    EXPECT_EQ(subject_serial_number(registrar->get()), std::nullopt);
+    EXPECT_EQ(subject_serial_number(nullptr), std::nullopt);
+}
+
 }  // namespace
 }  // namespace estgw
