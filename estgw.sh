@@ -87,6 +87,31 @@ run_ctest() {  # dir, label
     return $rc
 }
 
+# The demo's MASA: the manufacturer's voucher service that the demo pledge's IDevID names (id-pe-masa-url
+# localhost:9443). It signs vouchers with the manufacturer CA's own key, so that a pledge holding nothing but
+# its IDevID and mfg-ca.crt can check them: the registrar strips the voucher's x5bag before the pledge sees it
+# (cBRSKI §6.8), so the pledge's trust anchor must be the signing certificate itself.
+start_demo_masa() {  # demo dir; prints the PID
+    local demo="$1"
+    if ss -Hltn 'sport = :9443' 2>/dev/null | grep -q .; then
+        die "port 9443 (the demo MASA named in demo/pledge.crt) is taken; stop what listens there and retry"
+    fi
+    "$ROOT/build/estgw" masa --listen localhost:9443 --tls-cert "$demo/masa.crt" --tls-key "$demo/masa.key" \
+        --signing-cert "$demo/mfg-ca.crt" --signing-key "$demo/mfg-ca.key" --pledge-ca "$demo/mfg-ca.crt" \
+        --audit "$demo/masa-audit.jsonl" >>"$demo/masa.log" 2>&1 &
+    local pid=$! i
+    for ((i = 0; i < 50; i++)); do
+        if ss -Hltn 'sport = :9443' 2>/dev/null | grep -q .; then
+            echo "$pid"
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || die "the demo MASA did not start; see demo/masa.log"
+        sleep 0.1
+    done
+    kill "$pid" 2>/dev/null || true
+    die "the demo MASA did not listen on localhost:9443 within 5 s; see demo/masa.log"
+}
+
 cmd_run() {
     cmd_deps
     cmd_build
@@ -95,10 +120,33 @@ cmd_run() {
         log "generating the demo PKI in demo/ (first run only)"
         "$ROOT/build/estgw" pki init --dir "$demo"
     fi
+    [[ -f "$demo/masa.crt" && -f "$demo/mfg-ca.key" ]] ||
+        die "demo/ predates the MASA certificates; regenerate it: build/estgw pki init --dir demo --force"
+    if ss -Hlun 'sport = :5684' 2>/dev/null | grep -q .; then
+        die "UDP port 5684 is taken; stop what listens there (or edit listen in demo/estgw.conf) and retry"
+    fi
+    local masa_pid
+    masa_pid="$(start_demo_masa "$demo")"
+    log "demo MASA listening on https://localhost:9443 (PID $masa_pid, log demo/masa.log)"
     cat <<EOF
 
 estgw is starting in full-server mode (config: demo/estgw.conf, CoAP over DTLS on port 5684, database
-demo/estgw.db). In another terminal, from $ROOT, enroll the demo pledge with coap-client-openssl:
+demo/estgw.db), with the demo MASA on https://localhost:9443. In another terminal, from $ROOT:
+
+Zero-touch onboarding: the demo pledge holds only its IDevID (demo/pledge.crt, .key) and its manufacturer's
+trust anchor (demo/mfg-ca.crt). It asks for a voucher, which estgw obtains from the MASA, pins the domain CA,
+enrolls and reports:
+
+  build/estgw pledge --server coaps://127.0.0.1:5684 --idevid demo/pledge.crt --key demo/pledge.key \\
+      --masa-anchor demo/mfg-ca.crt --out /tmp/estgw-pledge
+  openssl verify -CAfile /tmp/estgw-pledge/domain-ca.pem /tmp/estgw-pledge/cert.pem
+
+  # the pledge's journey as the registrar recorded it, and what was issued:
+  build/estgw pledges list --db demo/estgw.db
+  build/estgw pledges show SERIAL --db demo/estgw.db     # SERIAL: a device-serial from the list
+  build/estgw certs list --db demo/estgw.db
+
+Plain EST-coaps with coap-client-openssl (this pledge trusts demo/ca.crt beforehand):
 
   # 1. the CA certificates (the pledge authenticates with its IDevID, demo/pledge.crt)
   coap-client-openssl -c demo/pledge.crt -j demo/pledge.key -R demo/ca.crt \\
@@ -112,18 +160,18 @@ demo/estgw.db). In another terminal, from $ROOT, enroll the demo pledge with coa
   # 3. enroll (Accept 287: the bare certificate)
   coap-client-openssl -c demo/pledge.crt -j demo/pledge.key -R demo/ca.crt -m post -t 286 -A 287 \\
       -f /tmp/estgw-ldevid.csr -o /tmp/estgw-ldevid.der coaps://127.0.0.1:5684/.well-known/est/sen
-  openssl x509 -inform DER -in /tmp/estgw-ldevid.der -noout -subject -issuer
   openssl x509 -inform DER -in /tmp/estgw-ldevid.der -out /tmp/estgw-ldevid.pem
   openssl verify -CAfile demo/ca.crt /tmp/estgw-ldevid.pem
 
-  # what was issued:
-  build/estgw certs list --db demo/estgw.db
-
-Stop the server with Ctrl-C.
+Stop the server (and the MASA) with Ctrl-C.
 
 EOF
     cd "$ROOT"
-    exec "$ROOT/build/estgw" serve --config "$demo/estgw.conf"
+    local rc=0
+    trap 'kill "$masa_pid" 2>/dev/null || true' EXIT
+    trap ':' INT TERM  # the server gets the signal too and stops; the MASA is stopped on EXIT
+    "$ROOT/build/estgw" serve --config "$demo/estgw.conf" || rc=$?
+    return $rc
 }
 
 cmd_test() {
