@@ -92,7 +92,7 @@ done
     --signing-cert "$PKI/mfg-ca.crt" --signing-key "$PKI/mfg-ca.key" --pledge-ca "$PKI/mfg-ca.crt" \
     --audit "$WORK/masa-audit.jsonl" >"$WORK/masa.log" 2>&1 &
 PIDS+=($!)
-"$ESTGW" serve --config "$PKI/estgw.conf" --listen "127.0.0.1:$COAP_PORT" --masa-ca "$PKI/mfg-ca.crt" \
+"$ESTGW" serve --config "$PKI/estgw.conf" --listen "127.0.0.1:$COAP_PORT" \
     >"$WORK/serve.log" 2>&1 &
 SERVER=$!
 PIDS+=("$SERVER")

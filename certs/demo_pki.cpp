@@ -240,7 +240,9 @@ std::string demo_config_text(const DemoPki& pki) {
            "cert = " +
            pki.server_cert.string() + "\n" + "key = " + pki.server_key.string() + "\n" +
            "client-ca = " + pki.client_trust.string() + "\n" + "ca-cert = " + pki.ca_cert.string() + "\n" +
-           "ca-key = " + pki.ca_key.string() + "\n" + "db = " + pki.db.string() + "\n";
+           "ca-key = " + pki.ca_key.string() + "\n" + "db = " + pki.db.string() + "\n" +
+           "# the demo MASA's TLS certificate (masa.crt) is issued by the manufacturer CA\n" +
+           "masa-ca = " + pki.mfg_ca_cert.string() + "\n";
 }
 
 Result<DemoPki> init_demo_pki(const std::filesystem::path& dir, bool force, std::string_view masa_authority,

@@ -16,7 +16,7 @@ constexpr CF kMultipart[] = {CF::MultipartCore};
 constexpr CF kCsrAttrs[] = {CF::CsrAttrs};
 constexpr CF kVoucher[] = {CF::VoucherCose};
 // cBRSKI §6.5.1: CBOR MUST, JSON MAY.
-constexpr CF kTelemetry[] = {CF::Cbor, CF::Json};
+constexpr CF kTelemetry[] = {CF::Json, CF::Cbor};  // listed as ct="50 60" (cBRSKI App. E.1)
 
 constexpr std::span<const CF> none() {
     return std::span<const CF>(kNone, 0);

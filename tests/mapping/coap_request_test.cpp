@@ -351,7 +351,7 @@ TEST(ParseCoapRequest, UnsupportedFormatDiagnosticListsTheAcceptedFormats) {
     auto result = Request(kPost, brski("vs")).content_format(9999).payload({0xa0}).parse();
     EXPECT_EQ(result.status(), Status::UnsupportedFormat);
     EXPECT_EQ(result.error().message,
-              "Content-Format 60 (application/cbor) or 50 (application/json) required for /vs; got 9999");
+              "Content-Format 50 (application/json) or 60 (application/cbor) required for /vs; got 9999");
 }
 
 // A GET's Content-Format and payload mean nothing to crts/att: both are ignored.

@@ -64,8 +64,8 @@ TEST(DiscoveryLinks, BaseResourceComesFirst) {
 TEST(DiscoveryLinks, RegistrarAdvertisesBrskiResources) {
     auto links = filter_links(discovery_links(registrar_config()), {"rt=brski*"});
     EXPECT_EQ(format_links(links),
-              "</b>;rt=\"brski\",</b/rv>;rt=\"brski.rv\";ct=836,</b/vs>;rt=\"brski.vs\";ct=\"60 50\","
-              "</b/es>;rt=\"brski.es\";ct=\"60 50\"");
+              "</b>;rt=\"brski\",</b/rv>;rt=\"brski.rv\";ct=836,</b/vs>;rt=\"brski.vs\";ct=\"50 60\","
+              "</b/es>;rt=\"brski.es\";ct=\"50 60\"");
 }
 
 // BRSKI links only when the gateway acts as registrar.
