@@ -125,9 +125,9 @@ cmd_run() {
     if ss -Hlun 'sport = :5684' 2>/dev/null | grep -q .; then
         die "UDP port 5684 is taken; stop what listens there (or edit listen in demo/estgw.conf) and retry"
     fi
-    local masa_pid
-    masa_pid="$(start_demo_masa "$demo")"
-    log "demo MASA listening on https://localhost:9443 (PID $masa_pid, log demo/masa.log)"
+    # Global, not local: the EXIT trap that stops the MASA runs after this function has returned.
+    DEMO_MASA_PID="$(start_demo_masa "$demo")"
+    log "demo MASA listening on https://localhost:9443 (PID $DEMO_MASA_PID, log demo/masa.log)"
     cat <<EOF
 
 estgw is starting in full-server mode (config: demo/estgw.conf, CoAP over DTLS on port 5684, database
@@ -168,7 +168,7 @@ Stop the server (and the MASA) with Ctrl-C.
 EOF
     cd "$ROOT"
     local rc=0
-    trap 'kill "$masa_pid" 2>/dev/null || true' EXIT
+    trap 'kill "${DEMO_MASA_PID:-}" 2>/dev/null || true' EXIT
     trap ':' INT TERM  # the server gets the signal too and stops; the MASA is stopped on EXIT
     "$ROOT/build/estgw" serve --config "$demo/estgw.conf" || rc=$?
     return $rc

@@ -217,6 +217,7 @@ Result<std::unique_ptr<VoucherRegistrar>> voucher_registrar(const ServeOptions& 
     config.cert_file = o.cert_file;
     config.key_file = o.key_file;
     config.client_ca_file = o.client_ca_file;
+    config.domain_ca_file = o.ca_cert_file;
     config.masa_url = o.masa_url;
     config.masa.ca_file = o.masa_ca_file;
     config.masa.cert_file = o.masa_cert_file.empty() ? o.cert_file : o.masa_cert_file;

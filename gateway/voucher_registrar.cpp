@@ -153,6 +153,25 @@ Result<std::unique_ptr<VoucherRegistrar>> VoucherRegistrar::create(VoucherRegist
     if (!chain) return make_error(Status::BadRequest, "--cert: " + chain.error().message);
     auto key = load_private_key(config.key_file);
     if (!key) return make_error(Status::BadRequest, "--key: " + key.error().message);
+    // A --cert without its chain: the issuers from the domain CA file (server mode's --ca-cert) complete it,
+    // so that the RVR's x5bag holds the domain CA and the MASA pins it rather than our own certificate (RFC
+    // 8995 §5.5: include the part of the chain to be pinned).
+    if (chain->size() == 1 && !config.domain_ca_file.empty()) {
+        auto domain = load_certificates(config.domain_ca_file);
+        if (!domain) return make_error(Status::BadRequest, "--ca-cert: " + domain.error().message);
+        for (bool added = true; added && chain->size() < 8;) {
+            added = false;
+            X509* last = chain->back().get();
+            if (X509_check_issued(last, last) == X509_V_OK) break;  // self-signed: the top
+            for (auto& issuer : *domain) {
+                if (issuer && X509_check_issued(issuer.get(), last) == X509_V_OK) {
+                    chain->push_back(std::move(issuer));
+                    added = true;
+                    break;
+                }
+            }
+        }
+    }
     for (const auto& cert : *chain) {
         auto der = certificate_to_der(cert.get());
         if (!der) return der.error();

@@ -44,6 +44,7 @@ namespace estgw::gateway {
 struct VoucherRegistrarConfig {
     std::string cert_file, key_file;  // --cert/--key: the DTLS identity, which signs the RVR
     std::string client_ca_file;       // --client-ca: the anchors the IDevID path is built to
+    std::string domain_ca_file;       // --ca-cert: completes a --cert given without its chain; empty: none
     std::string masa_url;             // --masa-url, as given; empty: none
     MasaClientConfig masa;
     std::size_t cache_entries = 4096;
