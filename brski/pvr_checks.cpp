@@ -148,19 +148,7 @@ bool closes_session(const Error& error) {
 }
 
 std::optional<std::string> idevid_serial_number(const X509* cert) {
-    if (cert == nullptr) return std::nullopt;
-    const X509_NAME* subject = X509_get_subject_name(cert);
-    const int index = X509_NAME_get_index_by_NID(subject, NID_serialNumber, -1);
-    if (index < 0) return std::nullopt;
-    const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
-    unsigned char* utf8 = nullptr;
-    const int length = ASN1_STRING_to_UTF8(&utf8, value);
-    if (length < 0) {
-        ERR_clear_error();
-        return std::nullopt;
-    }
-    const OpensslMallocPtr<unsigned char> owner(utf8);
-    return std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
+    return subject_serial_number(cert);
 }
 
 }  // namespace estgw::brski

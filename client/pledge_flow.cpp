@@ -41,19 +41,6 @@ std::string subject_of_der(ByteView der) {
     return cert ? subject_of(cert->get()) : std::string("(unparsable certificate)");
 }
 
-// The subject's serialNumber attribute (2.5.4.5): what a BRSKI voucher names the pledge by (RFC 8995 §2.3.1).
-std::optional<std::string> subject_serial_number(const X509* cert) {
-    const X509_NAME* name = X509_get_subject_name(cert);
-    const int index = X509_NAME_get_index_by_NID(name, NID_serialNumber, -1);
-    if (index < 0) return std::nullopt;
-    const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
-    unsigned char* utf8 = nullptr;
-    const int length = ASN1_STRING_to_UTF8(&utf8, value);
-    if (length < 0) return std::nullopt;
-    OpensslMallocPtr<unsigned char> owner(utf8);
-    return std::string(reinterpret_cast<const char*>(utf8), static_cast<std::size_t>(length));
-}
-
 // The authorityKeyIdentifier extnValue as a whole OCTET STRING TLV, the form idevid-issuer carries
 // (8366bis §6.3, cBRSKI App. C.4: 04 18 30 16 80 14 <keyId>). nullopt without the extension.
 std::optional<Bytes> authority_key_identifier_tlv(const X509* cert) {

@@ -11,21 +11,8 @@ namespace {
 
 // estgw_upstream_requests_total's status label: the HTTP status, or how the call failed without one.
 std::string upstream_status_label(const UpstreamReply& reply) {
-    switch (reply.failure) {
-        case UpstreamFailure::None:
-            return std::to_string(reply.response.status);
-        case UpstreamFailure::Connect:
-            return "connect";
-        case UpstreamFailure::Tls:
-            return "tls";
-        case UpstreamFailure::Timeout:
-            return "timeout";
-        case UpstreamFailure::Io:
-            return "io";
-        case UpstreamFailure::Aborted:
-            return "aborted";
-    }
-    return "io";
+    if (reply.failure == UpstreamFailure::None) return std::to_string(reply.response.status);
+    return upstream_failure_name(reply.failure);
 }
 
 void count_upstream_call(const UpstreamReply& reply, std::chrono::steady_clock::duration took) {

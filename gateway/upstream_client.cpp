@@ -376,4 +376,22 @@ UpstreamReply UpstreamClient::call(const mapping::HttpRequest& request,
     return reply;
 }
 
+const char* upstream_failure_name(UpstreamFailure failure) {
+    switch (failure) {
+        case UpstreamFailure::None:
+            return "none";
+        case UpstreamFailure::Connect:
+            return "connect";
+        case UpstreamFailure::Tls:
+            return "tls";
+        case UpstreamFailure::Timeout:
+            return "timeout";
+        case UpstreamFailure::Io:
+            return "io";
+        case UpstreamFailure::Aborted:
+            return "aborted";
+    }
+    return "io";
+}
+
 }  // namespace estgw::gateway

@@ -59,6 +59,8 @@ struct UpstreamClientConfig {
 
 // How a call ended when no HTTP response came back. Aborted: by abort_calls(), at shutdown.
 enum class UpstreamFailure { None, Connect, Tls, Timeout, Io, Aborted };
+// "none", "connect", "tls", "timeout", "io", "aborted": the spelling of logs and metric labels.
+const char* upstream_failure_name(UpstreamFailure failure);
 
 struct UpstreamReply {
     UpstreamFailure failure = UpstreamFailure::None;

@@ -117,24 +117,6 @@ EstResponse with_retry(Status status, std::string diagnostic, std::chrono::secon
     return answer;
 }
 
-const char* failure_name(UpstreamFailure failure) {
-    switch (failure) {
-        case UpstreamFailure::None:
-            return "none";
-        case UpstreamFailure::Connect:
-            return "connect";
-        case UpstreamFailure::Tls:
-            return "tls";
-        case UpstreamFailure::Timeout:
-            return "timeout";
-        case UpstreamFailure::Io:
-            return "io";
-        case UpstreamFailure::Aborted:
-            return "aborted";
-    }
-    return "io";
-}
-
 }  // namespace
 
 std::optional<std::string> voucher_requests_unavailable(const X509* registrar_certificate) {
@@ -352,7 +334,7 @@ EstResponse VoucherRegistrar::call_masa(const std::string& base, const Bytes& rv
     record(pledge, certs::JourneyStep::MasaCall, std::move(call_fields));
     log::info("masa-call", {{"url", url},
                             {"status", http_status},
-                            {"failure", failure_name(reply.failure)},
+                            {"failure", upstream_failure_name(reply.failure)},
                             {"ms", static_cast<long long>(ms)},
                             {"pledge", pledge.device_serial}});
 
