@@ -280,8 +280,16 @@ EstResponse VoucherRegistrar::process(const EstRequest& request, Clock::time_poi
     auto lookup = cache_.lookup(request.body, Clock::now());
     if (lookup.decision == VoucherCache::Decision::Answer) {
         log::info("voucher-cached", {{"pledge", pledge.device_serial}, {"masa", base}});
+        // The cached answer is the stripped voucher as sent before: read its facts again for the journal.
+        std::string assertion = "-", pinned = "-";
+        if (auto sign1 = cose::decode_sign1(lookup.answer->body)) {
+            if (auto voucher = brski::decode(brski::Kind::Voucher, sign1->payload)) {
+                if (voucher->assertion) assertion = brski::assertion_name(*voucher->assertion);
+                if (voucher->pinned_domain_cert) pinned = sha256_hex(*voucher->pinned_domain_cert);
+            }
+        }
         record(pledge, certs::JourneyStep::VoucherIssued,
-               {{"assertion", "proximity"}, {"pinned_ca_sha256", "(as before)"}, {"cached", "true"}});
+               {{"assertion", assertion}, {"pinned_ca_sha256", pinned}, {"cached", "true"}});
         return *lookup.answer;
     }
     if (lookup.decision == VoucherCache::Decision::Wait) {
