@@ -169,6 +169,12 @@ FakeReply FakeEstServer::normal_answer(const std::string& operation, const std::
                                                0x86, 0xf7, 0x0d, 0x01, 0x09, 0x07};
         return encoded_reply(std::string(std::begin(kAttrs), std::end(kAttrs)), "application/csrattrs");
     }
+    if (operation == "requestvoucher") {
+        // RFC 8995 §5.5: a binary voucher answers a binary voucher-request; the bytes stand for a registrar's
+        // voucher (tag 18 around an empty COSE_Sign1 shape), which the gateway passes on unchanged.
+        if (body.empty()) return FakeReply{400, {{"Content-Type", "text/plain"}}, "empty voucher-request"};
+        return FakeReply{200, {{"Content-Type", "application/voucher+cose"}}, kFakeVoucher};
+    }
     if (operation == "voucher_status" || operation == "enrollstatus") {
         FakeReply r;
         r.status = 200;

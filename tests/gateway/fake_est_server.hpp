@@ -22,6 +22,9 @@
 
 namespace estgw::test {
 
+// What the fake answers to POST /.well-known/brski/requestvoucher (200, application/voucher+cose).
+inline const std::string kFakeVoucher("\xd2\x84\x43\xa1\x01\x26\xa0\x41\xa0\x40", 10);
+
 struct FakeReply {
     int status = 200;
     std::vector<std::pair<std::string, std::string>> headers;

@@ -659,6 +659,26 @@ TEST(GatewayForwarding, PledgeCertificateGoesUpstreamInTheConfiguredHeader) {
     EXPECT_EQ(header, read_file(env.pledge.cert));
 }
 
+// Issue 13 §4: with the pledge certificate forwarded, /rv is relayed as RFC 8995's requestvoucher: the PVR in
+// binary with application/voucher+cose, the upstream's voucher back as 2.04 CF 836; /rv is then advertised.
+TEST(GatewayForwarding, VoucherRequestIsRelayedWithThePledgeCertificate) {
+    GatewayEnv env;
+    env.start_gateway({"--forward-client-cert", "X-Pledge-Cert"});
+    const std::string pvr("\xd2\x84\x43\xa1\x01\x26\xa0\x45\xa1\x19\x09\xc5\xa0\x40", 14);
+    std::string file = env.dir.file("pvr.cose");
+    write_file(file, pvr);
+    auto r = env.coap("/.well-known/brski/rv", {"-m", "post", "-t", "836", "-A", "836", "-f", file});
+    ASSERT_EQ(r.code, "2.04") << r.output << env.gateway_log();
+    EXPECT_EQ(r.payload, kFakeVoucher);
+    const auto request = env.upstream->requests().back();
+    EXPECT_EQ(request.path, "/.well-known/brski/requestvoucher");
+    EXPECT_EQ(request.content_type, "application/voucher+cose");
+    EXPECT_EQ(request.body, pvr);
+    EXPECT_EQ(request.headers.at("X-Pledge-Cert"), read_file(env.pledge.cert));
+    auto links = env.coap("/.well-known/core");
+    EXPECT_NE(links.payload.find("rt=\"brski.rv\""), std::string::npos) << links.payload;
+}
+
 // The listening socket gets the asked receive buffer (the kernel reports twice the usable size, as "rb"),
 // and the session limits are in the start-up log.
 TEST(GatewaySessions, ListeningSocketHasTheReceiveBufferAndLimitsAreLogged) {
