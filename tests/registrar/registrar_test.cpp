@@ -18,6 +18,7 @@
 #include "common/x509.hpp"
 #include "support/fake_masa.hpp"
 #include "support/process.hpp"
+#include "support/test_pki.hpp"
 #include "support/voucher_requests.hpp"
 
 namespace estgw::test {
@@ -182,6 +183,10 @@ TEST_F(RegistrarTest, PledgeOnboardsThroughTheRegistrarAndTheRealMasa) {
     EXPECT_NE(steps.find("masa-call"), std::string::npos) << steps;
     EXPECT_NE(steps.find("http_status=200"), std::string::npos) << steps;
     EXPECT_NE(steps.find("voucher-issued"), std::string::npos) << steps;
+    EXPECT_NE(steps.find("voucher-status  status=true"), std::string::npos) << steps;
+    EXPECT_NE(steps.find("enrolled  ldevid_serial="), std::string::npos) << steps;
+    EXPECT_NE(steps.find("enroll-status  status=true  version=1  session=ldevid"), std::string::npos)
+        << steps;
 }
 
 // BRSKI.md §3.8: once /rv is served, discovery lists it with ct=836.
@@ -226,6 +231,7 @@ TEST_F(RegistrarTest, ProximityOfAnotherRegistrarIsUnauthorizedAndClosesTheSessi
     // unanswered.
     EXPECT_TRUE(!again || client->sessions_opened() == 2) << "answered on the closed session";
     EXPECT_NE(registrar_log().find("dtls-session-closed"), std::string::npos) << registrar_log();
+    EXPECT_NE(journey().find("voucher-refused  code=4.01"), std::string::npos) << journey();
 }
 
 // Check 10 (D7): the PVR's serial-number is not the IDevID's.
@@ -236,6 +242,7 @@ TEST_F(RegistrarTest, SerialNumberMismatchIsForbidden) {
     auto client = pledge_client();
     const auto answer = post_rv(*client, sign_pvr(p));
     EXPECT_EQ(client::code_string(answer.code), "4.03") << code_of(answer);
+    EXPECT_NE(journey().find("voucher-refused  code=4.03"), std::string::npos) << journey();
 }
 
 // Check 9 (RFC 8995 §5.2 MUST, D7): no nonce.
@@ -246,6 +253,7 @@ TEST_F(RegistrarTest, MissingNonceIsBadRequest) {
     auto client = pledge_client();
     const auto answer = post_rv(*client, sign_pvr(p));
     EXPECT_EQ(client::code_string(answer.code), "4.00") << code_of(answer);
+    EXPECT_NE(journey().find("voucher-refused  code=4.00"), std::string::npos) << journey();
 }
 
 // Check 9: a nonce of 7 bytes (8..32 in the YANG). brski::encode refuses one, so the payload is patched and
@@ -267,6 +275,33 @@ TEST_F(RegistrarTest, SevenByteNonceIsBadRequest) {
     auto client = pledge_client();
     const auto answer = post_rv(*client, pvr);
     EXPECT_EQ(client::code_string(answer.code), "4.00") << code_of(answer);
+    EXPECT_NE(journey().find("voucher-refused  code=4.00"), std::string::npos) << journey();
+}
+
+// D7: an IDevID of a manufacturer the registrar does not know (--client-ca) is refused in the DTLS handshake,
+// before any request: the pledge gets no session, the registrar logs the refusal, and no journey starts.
+TEST_F(RegistrarTest, IdevidOfAnUnknownManufacturerIsRefusedInTheHandshake) {
+    start_masa();
+    start_registrar();
+    EvpPkeyPtr other_ca_key = make_key();
+    X509Ptr other_ca = make_self_signed_ca("CN=Other Manufacturer CA", other_ca_key.get());
+    EvpPkeyPtr idevid_key = make_key();
+    X509Ptr idevid = make_certificate("CN=foreign pledge,serialNumber=FOREIGN-1", idevid_key.get(),
+                                      other_ca.get(), other_ca_key.get());
+    write_cert_file(dir_.file("foreign.crt"), {idevid.get()});
+    write_key_file(dir_.file("foreign.key"), idevid_key.get());
+    const RunResult run = run_command(
+        {ESTGW_BINARY, "pledge", "--server", "coaps://127.0.0.1:" + std::to_string(port_), "--idevid",
+         dir_.file("foreign.crt"), "--key", dir_.file("foreign.key"), "--masa-anchor", pki("masa-sign.crt"),
+         "--out", dir_.file("foreign-out"), "--timeout", "5", "--max-wait", "10"},
+        std::chrono::seconds(60));
+    EXPECT_NE(run.exit_code, 0) << run.output;
+    EXPECT_EQ(run.output.find("rv:"), std::string::npos) << "got as far as /rv:\n" << run.output;
+    EXPECT_NE(registrar_log().find("tls-handshake-refused"), std::string::npos) << registrar_log();
+    const RunResult show =
+        run_command({ESTGW_BINARY, "pledges", "show", "--db", pki("estgw.db"), "--serial", "FOREIGN-1"},
+                    std::chrono::seconds(30));
+    EXPECT_EQ(show.exit_code, 1) << show.output;
 }
 
 // BRSKI.md §3.6: a MASA that cannot be reached gives 5.03 + Max-Age (or 5.04), well within --masa-timeout.
@@ -380,6 +415,11 @@ TEST_F(RegistrarTest, VoucherForAnotherNonceIsRefusedByThePledgeInVs) {
     const auto vs = log.find("telemetry resource=vs status=false");
     ASSERT_NE(vs, std::string::npos) << log;
     EXPECT_NE(log.find("nonce", vs), std::string::npos) << log;
+    // The journal keeps the pledge's refusal beside the voucher the registrar passed on.
+    const std::string steps = journey();
+    const auto status = steps.find("voucher-status  status=false");
+    ASSERT_NE(status, std::string::npos) << steps;
+    EXPECT_NE(steps.find("nonce", status), std::string::npos) << steps;
 }
 
 }  // namespace
