@@ -265,8 +265,8 @@ int serve_server(const ServeOptions& o) {
         std::cerr << "estgw serve: --db: " << store.error().message << "\n";
         return kExitUsage;
     }
-    // The journal is the store's when it keeps one (certs/journal.hpp).
-    auto* journal = dynamic_cast<certs::PledgeJournal*>(store->get());
+    // The SQLite store keeps the pledge journal too (certs/journal.hpp).
+    certs::PledgeJournal* journal = store->get();
     auto registrar = voucher_registrar(o, journal);
     if (!registrar) {
         std::cerr << "estgw serve: " << registrar.error().message << "\n";
@@ -280,8 +280,7 @@ int serve_server(const ServeOptions& o) {
     config.profile.validity_days = static_cast<int>(o.validity_days);
     config.csr_attributes = std::move(*attrs);
     config.symmetric_keys = std::move(keks);
-    // The store keeps the pledge journal when it implements it (certs/journal.hpp).
-    config.journal = dynamic_cast<certs::PledgeJournal*>(store->get());
+    config.journal = journal;
     config.require_voucher = o.require_voucher;
     auto backend = LocalBackend::create(std::move(config), *ca, **store, pool);
     if (!backend) {

@@ -9,24 +9,11 @@
 #include <thread>
 
 #include "common/pem_file.hpp"
+#include "support/test_pki.hpp"
 
 namespace estgw::test {
 
-namespace {
-
-X509Ptr load_certificate(const std::string& path) {
-    auto certificates = load_certificates(path);
-    if (!certificates) throw std::runtime_error(certificates.error().message);
-    return std::move(certificates->front());
-}
-
-EvpPkeyPtr load_key(const std::string& path) {
-    auto key = load_private_key(path);
-    if (!key) throw std::runtime_error(key.error().message);
-    return std::move(*key);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::vector<std::string> masa_arguments(const std::string& pki_dir, int port) {
     return {"--listen",       "127.0.0.1:" + std::to_string(port),

@@ -26,18 +26,6 @@ namespace {
 
 constexpr unsigned kVoucherCf = 836;
 
-X509Ptr load_certificate(const std::string& path) {
-    auto certificates = load_certificates(path);
-    if (!certificates) throw std::runtime_error(certificates.error().message);
-    return std::move(certificates->front());
-}
-
-EvpPkeyPtr load_key(const std::string& path) {
-    auto key = load_private_key(path);
-    if (!key) throw std::runtime_error(key.error().message);
-    return std::move(*key);
-}
-
 Bytes fresh_nonce(std::size_t size = 16) {
     Bytes nonce(size);
     if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1) throw std::runtime_error("RAND_bytes");

@@ -9,6 +9,7 @@
 
 #include "common/keys.hpp"
 #include "common/pem.hpp"
+#include "common/pem_file.hpp"
 #include "support/process.hpp"
 #include "support/test_data.hpp"
 
@@ -274,6 +275,18 @@ X509Ptr read_certificate_hex(const std::string& relative) {
     X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
     check(cert != nullptr, "certificate " + relative);
     return cert;
+}
+
+X509Ptr load_certificate(const std::string& path) {
+    auto certificates = load_certificates(path);
+    if (!certificates) throw std::runtime_error(certificates.error().message);
+    return std::move(certificates->front());
+}
+
+EvpPkeyPtr load_key(const std::string& path) {
+    auto key = load_private_key(path);
+    if (!key) throw std::runtime_error(key.error().message);
+    return std::move(*key);
 }
 
 }  // namespace estgw::test

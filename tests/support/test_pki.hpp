@@ -72,6 +72,10 @@ void write_cert_file(const std::string& path, ByteView der);
 // real deployment could have.
 void write_key_file(const std::string& path, const EVP_PKEY* key);
 
+// The first certificate of a PEM file, and a PEM private key, as estgw reads them (pki init's files).
+X509Ptr load_certificate(const std::string& path);
+EvpPkeyPtr load_key(const std::string& path);
+
 // The DER inside a one-block PEM file under tests/data; `label` receives "EC PRIVATE KEY" etc. when given.
 Bytes read_pem_der(const std::string& relative, std::string* label = nullptr);
 // A certificate from a *.hex file under tests/data.
