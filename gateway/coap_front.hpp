@@ -1,7 +1,9 @@
-// The CoAP/DTLS front: owns the libcoap context and everything libcoap, on one I/O thread (DESIGN.md
-// "Threads"; libcoap 4.3.1 is not thread-safe).
+// The CoAP/DTLS front: owns a libcoap context and everything libcoap, on one I/O thread (DESIGN.md
+// "Threads"; libcoap 4.3.1 is not thread-safe). With --io-threads N there are N of these (coap_fronts.hpp),
+// each with its own context, sockets and thread, sharing the listening addresses through SO_REUSEPORT.
 //
-// The loop waits in epoll on libcoap's fd, an eventfd fed by workers with finished answers, and a signalfd.
+// The loop waits in epoll on libcoap's fd, an eventfd fed by workers with finished answers, and an eventfd
+// by which CoapFronts asks it to drain (it reads SIGTERM/SIGINT for every front).
 // Fast answers (errors, discovery, cached /crts and /att) are piggybacked at once; everything else is
 // registered as an async (separate response), handed to the Backend, and answered when its result arrives
 // or when its deadline passes first (deferred_answers.hpp).
@@ -9,6 +11,7 @@
 
 #include <coap3/coap.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -21,11 +24,13 @@
 
 #include "common/dtls_credentials.hpp"
 #include "common/est.hpp"
+#include "common/file_descriptor.hpp"
 #include "common/log.hpp"
 #include "common/result.hpp"
 #include "gateway/backend.hpp"
 #include "gateway/coap_block1.hpp"
 #include "gateway/deferred_answers.hpp"
+#include "gateway/dtls_handshakes.hpp"
 #include "gateway/dtls_hello_gate.hpp"
 #include "gateway/dtls_new_association.hpp"
 #include "gateway/event_queue.hpp"
@@ -46,6 +51,18 @@ struct FrontConfig {
     std::chrono::seconds drain_timeout{35};
     SessionLimits sessions;
     std::chrono::seconds block_timeout{30};  // an incomplete Block1 body with no new block is dropped
+    // --io-threads: this front's index (its thread's name, coap-io-<index>, and its metrics label), and
+    // whether other fronts share its addresses (then every socket is bound with SO_REUSEPORT).
+    unsigned index = 0;
+    bool shared_addresses = false;
+};
+
+// What the fronts of one process share: the handshakes in progress, which --max-handshakes and
+// --max-handshakes-per-address limit in total, and each front's open sessions for the summed gauge.
+struct FrontsShared {
+    explicit FrontsShared(std::size_t fronts) : sessions_open(fronts) {}
+    HandshakeTotals handshakes;
+    std::vector<std::atomic<std::size_t>> sessions_open;  // by front index
 };
 
 struct CoapContextDeleter {
@@ -55,7 +72,7 @@ using CoapContextPtr = std::unique_ptr<coap_context_t, CoapContextDeleter>;
 
 class CoapFront {
   public:
-    CoapFront(FrontConfig config, Backend& backend);
+    CoapFront(FrontConfig config, Backend& backend, FrontsShared& shared);
     ~CoapFront();
     CoapFront(const CoapFront&) = delete;
     CoapFront& operator=(const CoapFront&) = delete;
@@ -63,13 +80,13 @@ class CoapFront {
     // Creates the context, DTLS set-up, endpoints and resources. Errors name what failed.
     Result<void> start();
 
-    // Called on the I/O thread when the drain begins, with the time it ends.
-    using DrainStarted = std::function<void(std::chrono::steady_clock::time_point drain_deadline)>;
-
-    // Serves until SIGTERM or SIGINT (which the caller must have blocked in every thread), then drains:
-    // new requests get 5.03 + Max-Age, and the requests in flight their answers until drain_timeout has
+    // Serves on the calling thread (which it names coap-io-<index>) until request_drain, then drains: new
+    // requests get 5.03 + Max-Age, and the requests in flight their answers until the drain deadline has
     // passed; those still waiting then get 5.03 + Max-Age. Returns once all these answers have been sent.
-    Result<void> run(const DrainStarted& drain_started);
+    Result<void> run();
+
+    // Any thread: begins the drain, which ends at `deadline`. Later calls change nothing.
+    void request_drain(std::chrono::steady_clock::time_point deadline);
 
   private:
     struct Completion {
@@ -99,10 +116,19 @@ class CoapFront {
     void handle_new_associations();
     const PeerIdentity& peer_for(coap_session_t* session);
     Result<void> add_resources();
-    void start_hello_gate(const coap_address_t& address);
+    // The start-up handshake (dtls_self_handshake.hpp) on a throw-away endpoint of its own on loopback, made
+    // before the --listen endpoints: another front's socket in the SO_REUSEPORT group could receive it
+    // there. Afterwards the gate is active (unless it failed, which is logged) and the endpoint gone.
+    void knock_on_self(int family);
+    Result<void> listen_on(const ListenAddress& listen, std::vector<int>& sockets);
+    void count_request();
 
     FrontConfig config_;
     Backend& backend_;
+    FrontsShared& shared_;
+    FileDescriptor drain_fd_;  // an eventfd: request_drain's wake-up
+    std::atomic<bool> drain_requested_{false};
+    std::atomic<std::chrono::steady_clock::rep> drain_deadline_{0};  // set before drain_requested_
     std::optional<DtlsCredentials> credentials_;  // before context_: sessions may use them until it is freed
     CoapContextPtr context_;
     std::vector<std::string> resource_paths_;  // storage that outlives the resources' str_const copies

@@ -9,12 +9,29 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
 #include "common/bytes.hpp"
 
 namespace estgw::gateway {
+
+// The handshakes in progress on every I/O thread (--io-threads): each thread's DtlsHandshakes adds its own,
+// so that --max-handshakes and --max-handshakes-per-address are totals of the process. A lock per handshake
+// start and end costs nothing next to the handshake.
+class HandshakeTotals {
+  public:
+    void started(const Bytes& address);
+    void ended(const Bytes& address);
+    std::size_t total() const;
+    std::size_t from_address(const Bytes& address) const;
+
+  private:
+    mutable std::mutex mutex_;
+    std::size_t total_ = 0;
+    std::map<Bytes, std::size_t> per_address_;
+};
 
 class DtlsHandshakes {
   public:
@@ -25,7 +42,15 @@ class DtlsHandshakes {
     void started(Session session, Bytes address, Bytes peer, Clock::time_point now);
     void ended(Session session);  // connected, failed, or gone; unknown sessions are ignored
 
+    // Reports every start and end to `totals` too (which must outlive this), and all_total() and
+    // all_from_address() read them from there.
+    void share(HandshakeTotals* totals) { totals_ = totals; }
+
     std::size_t total() const { return sessions_.size(); }
+    std::size_t all_total() const { return totals_ ? totals_->total() : total(); }
+    std::size_t all_from_address(const Bytes& address) const {
+        return totals_ ? totals_->from_address(address) : from_address(address);
+    }
     bool contains(Session session) const { return sessions_.count(session) != 0; }
     std::size_t from_address(const Bytes& address) const;
     bool in_progress(const Bytes& peer) const { return peers_.count(peer) != 0; }
@@ -43,6 +68,7 @@ class DtlsHandshakes {
     std::multimap<Clock::time_point, Session> by_start_;
     std::map<Bytes, std::size_t> per_address_;
     std::map<Bytes, Session> peers_;
+    HandshakeTotals* totals_ = nullptr;
 };
 
 }  // namespace estgw::gateway

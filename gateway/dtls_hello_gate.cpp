@@ -192,7 +192,8 @@ void DtlsHelloGate::report(std::chrono::steady_clock::time_point now) {
     const Counters& c = counters_;
     if (c.verify_requests == reported_.verify_requests &&
         c.refused_per_address == reported_.refused_per_address && c.evicted == reported_.evicted &&
-        c.expired == reported_.expired && c.malformed == reported_.malformed) {
+        c.expired == reported_.expired && c.malformed == reported_.malformed &&
+        c.refused_total == reported_.refused_total) {
         return;
     }
     log::info("dtls-handshakes",
@@ -200,6 +201,7 @@ void DtlsHelloGate::report(std::chrono::steady_clock::time_point now) {
                {"verify_requests", c.verify_requests - reported_.verify_requests},
                {"cookies_accepted", c.passed - reported_.passed},
                {"refused_per_address", c.refused_per_address - reported_.refused_per_address},
+               {"refused_total", c.refused_total - reported_.refused_total},
                {"evicted", c.evicted - reported_.evicted},
                {"timed_out", c.expired - reported_.expired},
                {"malformed", c.malformed - reported_.malformed},
@@ -226,7 +228,7 @@ DtlsHelloGate::Verdict DtlsHelloGate::filter_one(int fd, std::chrono::steady_clo
         cookies_.check(peer, classified.hello.cookie, seconds)) {
         if (!handshakes_.in_progress(peer)) {
             const Bytes address = address_key(source);
-            if (handshakes_.from_address(address) >= limits_.max_per_address) {
+            if (handshakes_.all_from_address(address) >= limits_.max_per_address) {
                 discard(fd);
                 ++counters_.refused_per_address;
                 if (throttle_.admit("dtls-handshake-refused", now)) {
@@ -238,8 +240,23 @@ DtlsHelloGate::Verdict DtlsHelloGate::filter_one(int fd, std::chrono::steady_clo
                 }
                 return Verdict::Consumed;
             }
-            if (handshakes_.total() >= limits_.max_handshakes) {
+            if (handshakes_.all_total() >= limits_.max_handshakes) {
                 auto* oldest = static_cast<coap_session_t*>(handshakes_.oldest());
+                if (!oldest) {
+                    // The limit is a total (HandshakeTotals) and all of it is on other I/O threads, whose
+                    // sessions only they can end: dropped, as one over the per-address limit is. The client
+                    // sends its ClientHello again after its retransmission timeout.
+                    discard(fd);
+                    ++counters_.refused_total;
+                    if (throttle_.admit("dtls-handshake-refused-total", now)) {
+                        log::warn("dtls-handshake-refused",
+                                  {{"peer", address_text(source)},
+                                   {"reason", "--max-handshakes reached, all of them on other I/O threads"},
+                                   {"limit", limits_.max_handshakes},
+                                   {"option", "--max-handshakes"}});
+                    }
+                    return Verdict::Consumed;
+                }
                 ++counters_.evicted;
                 if (throttle_.admit("dtls-handshake-evicted", now)) {
                     log::warn("dtls-handshake-evicted",

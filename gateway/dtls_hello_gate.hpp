@@ -73,7 +73,12 @@ class DtlsHelloGate {
     // Ends the handshakes older than the handshake timeout (outside libcoap's processing).
     void expire(std::chrono::steady_clock::time_point now);
 
+    // --io-threads: the limits count the handshakes of every I/O thread's gate (HandshakeTotals). When the
+    // total is reached and none of it is this gate's, a new ClientHello is dropped instead of evicting.
+    void share_totals(HandshakeTotals* totals) { handshakes_.share(totals); }
+
     std::size_t handshakes() const { return handshakes_.total(); }
+    std::size_t all_handshakes() const { return handshakes_.all_total(); }
     bool handshaking(coap_session_t* session) const { return handshakes_.contains(session); }
 
     // True when many handshakes have ended since the last time it said so and their memory should go back
@@ -85,7 +90,7 @@ class DtlsHelloGate {
 
     struct Counters {
         std::uint64_t verify_requests = 0, passed = 0, malformed = 0, refused_per_address = 0, evicted = 0,
-                      expired = 0;
+                      expired = 0, refused_total = 0;
     };
     const Counters& counters() const { return counters_; }
 
