@@ -639,6 +639,16 @@ void CoapFront::close_sessions_after_answers() {
     to_close_.clear();
 }
 
+std::size_t CoapFront::drop_early_datagrams() {
+    std::size_t dropped = 0;
+    std::uint8_t byte;
+    for (int fd : hello_gate_.sockets()) {
+        while (::recv(fd, &byte, sizeof byte, MSG_DONTWAIT | MSG_TRUNC) >= 0)
+            ++dropped;
+    }
+    return dropped;
+}
+
 void CoapFront::request_drain(std::chrono::steady_clock::time_point deadline) {
     if (drain_requested_.load(std::memory_order_acquire)) return;
     drain_deadline_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);

@@ -85,6 +85,13 @@ class CoapFront {
     // passed; those still waiting then get 5.03 + Max-Age. Returns once all these answers have been sent.
     Result<void> run();
 
+    // Drops the datagrams already waiting in the listening sockets. CoapFronts calls it once every front
+    // has bound its sockets: until the SO_REUSEPORT group is complete the kernel may deliver a client's
+    // datagram to a socket whose front would not see that client's next ones, and a client answered from
+    // there would be stuck (its cookie-bearing ClientHello reaching another front). Dropped, it sends its
+    // datagram again, and from then on the client's address and port map to one socket.
+    std::size_t drop_early_datagrams();
+
     // Any thread: begins the drain, which ends at `deadline`. Later calls change nothing.
     void request_drain(std::chrono::steady_clock::time_point deadline);
 

@@ -46,6 +46,13 @@ Result<void> CoapFronts::start() {
         m.coap_front_requests.add({std::to_string(i)}, 0);
         m.coap_front_sessions.add({std::to_string(i)}, 0);
     }
+    // The SO_REUSEPORT group is complete only now (CoapFront::drop_early_datagrams says why).
+    if (fronts_.size() > 1) {
+        std::size_t dropped = 0;
+        for (auto& front : fronts_)
+            dropped += front->drop_early_datagrams();
+        if (dropped > 0) log::debug("early-datagrams-dropped", {{"datagrams", dropped}});
+    }
     log::info("io-threads", {{"count", fronts_.size()},
                              {"shared_addresses", fronts_.size() > 1 ? "SO_REUSEPORT" : "no"},
                              {"max_idle_sessions_each",

@@ -2,10 +2,11 @@
 
 namespace estgw::gateway {
 
-void DtlsHandshakes::started(Session session, Bytes address, Bytes peer, Clock::time_point now) {
+void DtlsHandshakes::started(Session session, Bytes address, Bytes peer, Clock::time_point now,
+                             bool reserved) {
     ended(session);  // libcoap reuses freed memory: a new session at a known pointer starts afresh
     ++per_address_[address];
-    if (totals_) totals_->started(address);
+    if (totals_ && !reserved) totals_->started(address);
     peers_[peer] = session;
     by_start_.emplace(now, session);
     sessions_.emplace(session, Entry{std::move(address), std::move(peer), now});
@@ -28,6 +29,17 @@ void DtlsHandshakes::ended(Session session) {
         }
     }
     sessions_.erase(found);
+}
+
+HandshakeTotals::Admission HandshakeTotals::reserve(const Bytes& address, std::size_t max_total,
+                                                    std::size_t max_per_address) {
+    std::lock_guard lock(mutex_);
+    auto found = per_address_.find(address);
+    if (found != per_address_.end() && found->second >= max_per_address) return Admission::AddressFull;
+    if (total_ >= max_total) return Admission::TotalFull;
+    ++total_;
+    ++per_address_[address];
+    return Admission::Admitted;
 }
 
 void HandshakeTotals::started(const Bytes& address) {

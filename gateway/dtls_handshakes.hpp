@@ -22,6 +22,10 @@ namespace estgw::gateway {
 // start and end costs nothing next to the handshake.
 class HandshakeTotals {
   public:
+    enum class Admission { Admitted, AddressFull, TotalFull };
+    // Counts a handshake about to start from `address` unless either limit is reached (checked and counted
+    // under one lock, so that two threads cannot both take the last place). Undo with ended().
+    Admission reserve(const Bytes& address, std::size_t max_total, std::size_t max_per_address);
     void started(const Bytes& address);
     void ended(const Bytes& address);
     std::size_t total() const;
@@ -39,7 +43,8 @@ class DtlsHandshakes {
     using Session = void*;
 
     // `address`: the client's IP address alone; `peer`: address and port (one handshake each).
-    void started(Session session, Bytes address, Bytes peer, Clock::time_point now);
+    // `reserved`: the shared totals already count it (HandshakeTotals::reserve).
+    void started(Session session, Bytes address, Bytes peer, Clock::time_point now, bool reserved = false);
     void ended(Session session);  // connected, failed, or gone; unknown sessions are ignored
 
     // Reports every start and end to `totals` too (which must outlive this), and all_total() and
