@@ -55,6 +55,19 @@ void HandshakeTotals::ended(const Bytes& address) {
     if (count != per_address_.end() && --count->second == 0) per_address_.erase(count);
 }
 
+void HandshakeTotals::want_eviction(std::size_t cap) {
+    std::lock_guard lock(mutex_);
+    if (evictions_wanted_ < cap) ++evictions_wanted_;
+}
+
+bool HandshakeTotals::claim_eviction(std::size_t max_total) {
+    std::lock_guard lock(mutex_);
+    if (total_ < max_total) evictions_wanted_ = 0;
+    if (evictions_wanted_ == 0) return false;
+    --evictions_wanted_;
+    return true;
+}
+
 std::size_t HandshakeTotals::total() const {
     std::lock_guard lock(mutex_);
     return total_;

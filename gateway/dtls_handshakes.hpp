@@ -28,12 +28,17 @@ class HandshakeTotals {
     Admission reserve(const Bytes& address, std::size_t max_total, std::size_t max_per_address);
     void started(const Bytes& address);
     void ended(const Bytes& address);
+    // A front whose new handshake found the total reached while none of it was its own asks the others to
+    // end their oldest (at most `cap` requests pending); a front with handshakes claims one request at a
+    // time. Requests lapse once the total is below `max_total` again.
+    void want_eviction(std::size_t cap);
+    bool claim_eviction(std::size_t max_total);
     std::size_t total() const;
     std::size_t from_address(const Bytes& address) const;
 
   private:
     mutable std::mutex mutex_;
-    std::size_t total_ = 0;
+    std::size_t total_ = 0, evictions_wanted_ = 0;
     std::map<Bytes, std::size_t> per_address_;
 };
 

@@ -233,14 +233,18 @@ DtlsHelloGate::Verdict DtlsHelloGate::filter_one(int fd, std::chrono::steady_clo
             }
             if (admission == Admission::TotalFull) {
                 // The limit is a total (--io-threads) and the handshakes holding it are other I/O threads',
-                // which only they can end: dropped like one over the per-address limit. The client sends
-                // its ClientHello again after its retransmission timeout.
+                // which only they can end: they are asked to end their oldest (expire()), and this one is
+                // dropped. Its client sends the ClientHello again after its retransmission timeout (1 s),
+                // by when the place is free.
+                totals_->want_eviction(limits_.max_handshakes);
                 discard(fd);
                 ++counters_.refused_total;
                 if (throttle_.admit("dtls-handshake-refused-total", now)) {
                     log::warn("dtls-handshake-refused",
                               {{"peer", address_text(source)},
-                               {"reason", "--max-handshakes reached, all of them on other I/O threads"},
+                               {"reason",
+                                "--max-handshakes reached, all of them on other I/O threads: asked them to "
+                                "end their oldest"},
                                {"limit", limits_.max_handshakes},
                                {"option", "--max-handshakes"}});
                 }
@@ -304,6 +308,11 @@ void DtlsHelloGate::end(coap_session_t* session) {
 }
 
 void DtlsHelloGate::expire(std::chrono::steady_clock::time_point now) {
+    // Other I/O threads' new handshakes that found --max-handshakes held here (HandshakeTotals).
+    while (handshakes_.oldest() && totals_->claim_eviction(limits_.max_handshakes)) {
+        ++counters_.evicted;
+        end(static_cast<coap_session_t*>(handshakes_.oldest()));
+    }
     for (auto* session : handshakes_.expired(now, limits_.timeout)) {
         ++counters_.expired;
         log::debug("dtls-handshake-timeout", {{"timeout_s", limits_.timeout.count()}});

@@ -113,5 +113,23 @@ TEST(HandshakeTotals, ReserveRefusesAtEitherLimitAndAReservedStartIsNotCountedTw
     EXPECT_EQ(totals.reserve(kA, 3, 2), Admission::Admitted);
 }
 
+TEST(HandshakeTotals, EvictionRequestsAreCappedClaimedOnceAndLapseBelowTheLimit) {
+    HandshakeTotals totals;
+    EXPECT_FALSE(totals.claim_eviction(2));
+    totals.started(kA);
+    totals.started(kB);
+    totals.want_eviction(2);
+    totals.want_eviction(2);
+    totals.want_eviction(2);  // over the cap
+    EXPECT_TRUE(totals.claim_eviction(2));
+    EXPECT_TRUE(totals.claim_eviction(2));
+    EXPECT_FALSE(totals.claim_eviction(2));
+    totals.want_eviction(2);
+    totals.ended(kA);  // room again: the request lapses
+    EXPECT_FALSE(totals.claim_eviction(2));
+    totals.started(kA);
+    EXPECT_FALSE(totals.claim_eviction(2));
+}
+
 }  // namespace
 }  // namespace estgw::gateway
