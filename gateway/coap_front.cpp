@@ -93,6 +93,12 @@ constexpr std::chrono::milliseconds kDrainSendLimit{500};
 
 }  // namespace
 
+unsigned idle_session_share(unsigned total, std::size_t count, std::size_t index) {
+    if (total == 0 || count == 0) return total;
+    const auto share = static_cast<unsigned>(total / count + (index < total % count ? 1 : 0));
+    return std::max(1u, share);
+}
+
 CoapFront::CoapFront(FrontConfig config, Backend& backend, FrontsShared& shared)
     : config_(std::move(config)),
       backend_(backend),
@@ -101,8 +107,7 @@ CoapFront::CoapFront(FrontConfig config, Backend& backend, FrontsShared& shared)
       hello_gate_(HandshakeLimits{config_.sessions.max_handshakes,
                                   config_.sessions.max_handshakes_per_address,
                                   config_.sessions.handshake_timeout}),
-      blocks_(
-          block1_limits(config_.routes.max_body, config_.block_timeout, config_.sessions.max_idle_sessions)) {
+      blocks_(block1_limits(config_.routes.max_body, config_.block_timeout, idle_sessions())) {
     if (drain_fd_.get() < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
     hello_gate_.share_totals(&shared_.handshakes);
 }
@@ -166,7 +171,7 @@ Result<void> CoapFront::start() {
     coap_register_event_handler(ctx, handle_event);
     coap_register_nack_handler(ctx, handle_nack);
     coap_context_set_max_handshake_sessions(ctx, config_.sessions.max_handshakes);
-    coap_context_set_max_idle_sessions(ctx, config_.sessions.max_idle_sessions);
+    coap_context_set_max_idle_sessions(ctx, idle_sessions());
     coap_context_set_session_timeout(ctx, static_cast<unsigned>(config_.sessions.idle_timeout.count()));
 
     if (!config_.keylog_file.empty()) {
@@ -238,7 +243,7 @@ Result<void> CoapFront::listen_on(const ListenAddress& listen, std::vector<int>&
     const std::set<int> before = own_sockets(SOCK_DGRAM);
     {
         std::optional<ReusePortBinds> reuse_port;
-        if (config_.shared_addresses) reuse_port.emplace();
+        if (shares_addresses()) reuse_port.emplace();
         if (!coap_new_endpoint(context_.get(), &*addr, COAP_PROTO_DTLS)) {
             return make_error(Status::BadRequest,
                               "cannot listen on " + listen.text() + " (UDP): " + std::strerror(errno));
@@ -247,7 +252,7 @@ Result<void> CoapFront::listen_on(const ListenAddress& listen, std::vector<int>&
     std::size_t receive_buffer = 0;
     for (int fd : own_sockets(SOCK_DGRAM)) {
         if (before.count(fd) != 0) continue;
-        if (config_.shared_addresses && !has_reuseport(fd)) {
+        if (shares_addresses() && !has_reuseport(fd)) {
             return make_error(Status::Internal, "--io-threads: the socket for " + listen.text() +
                                                     " was bound without SO_REUSEPORT (reuseport_bind.hpp)");
         }
@@ -713,7 +718,10 @@ Result<void> CoapFront::run() {
         if (drain_deadline && now >= *drain_deadline && !drain_timed_out) {
             drain_timed_out = true;
             const auto answered = deferred_.answer_all(shutting_down_answer());
-            if (answered > 0) log::warn("drain-timeout", {{"answered", "5.03"}, {"requests", answered}});
+            drain_timeout_answers_ = answered;
+            if (answered > 0)
+                log::debug("front-drain-timeout",
+                           {{"front", config_.index}, {"answered", "5.03"}, {"requests", answered}});
         }
         // ClientHellos first (dtls_hello_gate.hpp); then libcoap, which reads only what the gate let through,
         // handles retransmissions, and the asyncs just triggered (it sends their answers from inside this
@@ -731,7 +739,7 @@ Result<void> CoapFront::run() {
         flush_libcoap_log_summaries();
         if (drain_deadline && deferred_.empty()) break;
         if (drain_timed_out && now >= *drain_deadline + kDrainSendLimit) {
-            log::warn("drain-unsent", {{"requests", deferred_.size()}});
+            drain_unsent_ = deferred_.size();
             break;
         }
     }

@@ -51,10 +51,11 @@ struct FrontConfig {
     std::chrono::seconds drain_timeout{35};
     SessionLimits sessions;
     std::chrono::seconds block_timeout{30};  // an incomplete Block1 body with no new block is dropped
-    // --io-threads: this front's index (its thread's name, coap-io-<index>, and its metrics label), and
-    // whether other fronts share its addresses (then every socket is bound with SO_REUSEPORT).
+    // --io-threads: this front's index (its thread's name, coap-io-<index>, and its metrics label) and how
+    // many fronts there are. With more than one, every socket is bound with SO_REUSEPORT and this front
+    // holds its share of sessions.max_idle_sessions (idle_session_share).
     unsigned index = 0;
-    bool shared_addresses = false;
+    unsigned fronts = 1;
 };
 
 // What the fronts of one process share: the handshakes in progress, which --max-handshakes and
@@ -64,6 +65,10 @@ struct FrontsShared {
     HandshakeTotals handshakes;
     std::vector<std::atomic<std::size_t>> sessions_open;  // by front index
 };
+
+// Front `index`'s share of `total` idle sessions out of `count` fronts: the shares add up to `total`, each
+// at least 1 (0 stays 0: no limit).
+unsigned idle_session_share(unsigned total, std::size_t count, std::size_t index);
 
 struct CoapContextDeleter {
     void operator()(coap_context_t* c) const noexcept { coap_free_context(c); }
@@ -91,6 +96,11 @@ class CoapFront {
     // there would be stuck (its cookie-bearing ClientHello reaching another front). Dropped, it sends its
     // datagram again, and from then on the client's address and port map to one socket.
     std::size_t drop_early_datagrams();
+
+    // After run(): the requests answered 5.03 when the drain timeout passed, and those whose answers could
+    // not be sent before the loop gave up (CoapFronts logs the totals).
+    std::size_t drain_timeout_answers() const { return drain_timeout_answers_; }
+    std::size_t drain_unsent() const { return drain_unsent_; }
 
     // Any thread: begins the drain, which ends at `deadline`. Later calls change nothing.
     void request_drain(std::chrono::steady_clock::time_point deadline);
@@ -129,6 +139,10 @@ class CoapFront {
     void knock_on_self(int family);
     Result<void> listen_on(const ListenAddress& listen, std::vector<int>& sockets);
     void count_request();
+    bool shares_addresses() const { return config_.fronts > 1; }
+    unsigned idle_sessions() const {
+        return idle_session_share(config_.sessions.max_idle_sessions, config_.fronts, config_.index);
+    }
 
     FrontConfig config_;
     Backend& backend_;
@@ -147,7 +161,8 @@ class CoapFront {
     EventQueue<Completion> completions_;
     Block1Receiver blocks_;
     bool draining_ = false;
-    std::vector<coap_session_t*> to_close_;  // each holds a reference until it is closed
+    std::size_t drain_timeout_answers_ = 0, drain_unsent_ = 0;  // for CoapFronts' summary
+    std::vector<coap_session_t*> to_close_;                     // each holds a reference until it is closed
 };
 
 }  // namespace estgw::gateway

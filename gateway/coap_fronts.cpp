@@ -20,19 +20,12 @@
 
 namespace estgw::gateway {
 
-unsigned idle_session_share(unsigned total, std::size_t count, std::size_t index) {
-    if (total == 0 || count == 0) return total;
-    const auto share = static_cast<unsigned>(total / count + (index < total % count ? 1 : 0));
-    return std::max(1u, share);
-}
-
 CoapFronts::CoapFronts(const FrontConfig& config, std::size_t count, Backend& backend)
     : config_(config), shared_(count) {
     for (std::size_t i = 0; i < count; ++i) {
         FrontConfig own = config;
         own.index = static_cast<unsigned>(i);
-        own.shared_addresses = count > 1;
-        own.sessions.max_idle_sessions = idle_session_share(config.sessions.max_idle_sessions, count, i);
+        own.fronts = static_cast<unsigned>(count);
         fronts_.push_back(std::make_unique<CoapFront>(std::move(own), backend, shared_));
     }
 }
@@ -128,6 +121,14 @@ Result<void> CoapFronts::run(const DrainStarted& drain_started) {
     }
     for (auto& thread : threads)
         thread.join();
+    // One line each for the process, as with a single front (the fronts log theirs at debug level).
+    std::size_t timed_out = 0, unsent = 0;
+    for (auto& front : fronts_) {
+        timed_out += front->drain_timeout_answers();
+        unsent += front->drain_unsent();
+    }
+    if (timed_out > 0) log::warn("drain-timeout", {{"answered", "5.03"}, {"requests", timed_out}});
+    if (unsent > 0) log::warn("drain-unsent", {{"requests", unsent}});
     for (auto& result : results) {
         if (result && !*result) return *result;
     }

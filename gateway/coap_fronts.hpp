@@ -32,7 +32,7 @@ namespace estgw::gateway {
 
 class CoapFronts {
   public:
-    // `config` is every front's but for its index and its share of --max-idle-sessions.
+    // `config` is every front's but for its index.
     CoapFronts(const FrontConfig& config, std::size_t count, Backend& backend);
     ~CoapFronts();
     CoapFronts(const CoapFronts&) = delete;
@@ -54,9 +54,5 @@ class CoapFronts {
     FrontsShared shared_;
     std::vector<std::unique_ptr<CoapFront>> fronts_;
 };
-
-// Front `index`'s share of `total` idle sessions out of `count` fronts: the shares add up to `total`, each
-// at least 1 (0 stays 0: no limit).
-unsigned idle_session_share(unsigned total, std::size_t count, std::size_t index);
 
 }  // namespace estgw::gateway
