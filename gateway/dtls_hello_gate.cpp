@@ -76,7 +76,9 @@ Bytes peer_key(const sockaddr* address) {
     return key(address, true);
 }
 
-DtlsHelloGate::DtlsHelloGate(HandshakeLimits limits) : limits_(limits) {}
+DtlsHelloGate::DtlsHelloGate(HandshakeLimits limits) : limits_(limits) {
+    handshakes_.share(totals_);  // its own until share_totals
+}
 
 void DtlsHelloGate::install_cookie_check(SSL_CTX* ctx) {
     if (active_) return;

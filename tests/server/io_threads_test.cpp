@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <optional>
@@ -200,6 +202,27 @@ TEST_F(IoThreads, SigtermDuringLoadDrainsBothFrontsAnswersEveryRequestInFlightAn
     const std::size_t recorded = count_lines(records, {"\tenroll\t"});
     EXPECT_GT(answered, 0u);
     EXPECT_EQ(answered, recorded) << records;
+}
+
+TEST_F(IoThreads, OneIoThreadServesAloneAndHoldsItsAddressAlone) {
+    start({"--io-threads", "1"});
+    RunResult r = run_command(bench_argv({"--op", "sen", "--concurrency", "4", "--requests", "20"}), 120s);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto after = scrape();
+    EXPECT_GE(value(after, front_series("estgw_coap_front_requests_total", 0)), 20);
+    EXPECT_EQ(after.count(front_series("estgw_coap_front_requests_total", 1)), 0u);
+    // Without SO_REUSEPORT (as before --io-threads), no other socket can bind the address, even one that
+    // asks for SO_REUSEPORT itself.
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    ASSERT_GE(fd, 0);
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(server.port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_NE(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+    ::close(fd);
 }
 
 }  // namespace
