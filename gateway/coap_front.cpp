@@ -220,9 +220,8 @@ Result<void> CoapFront::start() {
     if (!first) return first.error();
     knock_on_self(first->addr.sa.sa_family);
 
-    std::vector<int> sockets;
     for (const auto& listen : config_.listen) {
-        if (auto listening = listen_on(listen, sockets); !listening) return listening;
+        if (auto listening = listen_on(listen); !listening) return listening;
     }
     if (hello_gate_.active()) {
         if (hello_gate_.take_over(coap_context_get_coap_fd(ctx))) {
@@ -236,7 +235,7 @@ Result<void> CoapFront::start() {
     return add_resources();
 }
 
-Result<void> CoapFront::listen_on(const ListenAddress& listen, std::vector<int>& sockets) {
+Result<void> CoapFront::listen_on(const ListenAddress& listen) {
     auto addr = resolve(listen);
     if (!addr) return addr.error();
     // libcoap 4.3.1 has no call that returns an endpoint's socket: the new one is the one not there before.
@@ -256,7 +255,6 @@ Result<void> CoapFront::listen_on(const ListenAddress& listen, std::vector<int>&
             return make_error(Status::Internal, "--io-threads: the socket for " + listen.text() +
                                                     " was bound without SO_REUSEPORT (reuseport_bind.hpp)");
         }
-        sockets.push_back(fd);
         hello_gate_.watch_socket(fd);
         if (config_.sessions.udp_receive_buffer != 0)
             receive_buffer = set_receive_buffer(fd, config_.sessions.udp_receive_buffer);
@@ -312,12 +310,13 @@ void CoapFront::knock_on_self(int family) {
             [ctx](const sockaddr*) { coap_io_process(ctx, 10); }, [this] { return hello_gate_.active(); },
             std::chrono::seconds(3));
     }
-    // Every session so far is the start-up handshake's: ended here, so that their events clean up after
-    // them before the endpoint (which frees them without events) goes.
+    // Every session so far is the start-up handshake's: ended and forgotten here, before the endpoint goes
+    // (coap_free_endpoint frees its sessions without an event).
     const std::vector<coap_session_t*> started(sessions_.begin(), sessions_.end());
     for (coap_session_t* session : started) {
         hello_gate_.session_gone(session);
         coap_session_disconnected(session, COAP_NACK_TLS_FAILED);
+        forget(session);
     }
     coap_io_process(ctx, COAP_IO_NO_WAIT);
     if (endpoint) coap_free_endpoint(endpoint);
@@ -435,15 +434,19 @@ int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
             if (handshake_failed) handshakes.add({"failed"});
             // libcoap 4.3.1 reports the end of every DTLS server session as DTLS_CLOSED (also when it frees
             // an idle one, which has no event of its own), possibly besides SERVER_SESSION_DEL.
-            self->sessions_.erase(session);
-            self->peers_.erase(session);
-            self->new_associations_.forget(session);
-            self->blocks_.forget(session);
+            self->forget(session);
             break;
         default:
             break;
     }
     return 0;
+}
+
+void CoapFront::forget(coap_session_t* session) {
+    sessions_.erase(session);
+    peers_.erase(session);
+    new_associations_.forget(session);
+    blocks_.forget(session);
 }
 
 const PeerIdentity& CoapFront::peer_for(coap_session_t* session) {

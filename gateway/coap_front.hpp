@@ -137,7 +137,9 @@ class CoapFront {
     // before the --listen endpoints: another front's socket in the SO_REUSEPORT group could receive it
     // there. Afterwards the gate is active (unless it failed, which is logged) and the endpoint gone.
     void knock_on_self(int family);
-    Result<void> listen_on(const ListenAddress& listen, std::vector<int>& sockets);
+    Result<void> listen_on(const ListenAddress& listen);
+    // Drops what this front keeps for a session that libcoap ends.
+    void forget(coap_session_t* session);
     void count_request();
     bool shares_addresses() const { return config_.fronts > 1; }
     unsigned idle_sessions() const {
