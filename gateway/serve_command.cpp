@@ -78,7 +78,7 @@ bool stop_workers(Backend& backend, WorkerPool& pool) {
         pool.stop();
         return true;
     }
-    return pool.stop_within(kAbandonAfter);
+    return pool.stop_within(kAbandonAfter) && !backend.work_left_behind();
 }
 
 // estgw_worker_queue_depth reads the pool while it serves, and nothing after.
@@ -195,6 +195,8 @@ int serve_gateway(const ServeOptions& o) {
     }
     WorkerPool pool(o.workers, o.queue_limit);
     UpstreamBackendConfig config;
+    config.upstream_threads = o.upstream_connections;
+    config.queue_limit = o.queue_limit;
     config.mapping = o.upstream_mapping;
     config.crts_refresh = o.crts_refresh;
     config.labels = o.routes.labels;
