@@ -100,5 +100,30 @@ TEST(GatewayUpstreamConnections, DiscoveryAndCachedAnswersKeepAnsweringWhileTheU
     }
 }
 
+// An upstream that says it is overloaded gets fewer requests at once: three 503s halve four connections'
+// worth to one, and from there each answer lets one more through. Four enrollments sent at once then find
+// at most two in the upstream's hands, where without the back-off all four would be.
+TEST(GatewayUpstreamConnections, UpstreamOverloadAnswersReduceTheRequestsInFlight) {
+    GatewayEnv env;
+    env.start_gateway({"--upstream-connections", "4"});
+    wait_for_cache_and_slow_down(env, std::chrono::milliseconds(0));
+    const std::string csr = env.write_csr("overload", "CN=pledge-1,O=estgw tests", {"DNS:pledge-1.example"});
+    for (int i = 0; i < 3; ++i) {
+        env.upstream->script("simpleenroll", FakeReply{503, {{"Retry-After", "1"}}, "busy"});
+        auto r = env.coap("/est/sen", {"-m", "post", "-t", "286", "-f", csr});
+        EXPECT_EQ(r.code, "5.03") << r.output;
+        EXPECT_EQ(r.options["Max-Age"], "1") << r.output;
+    }
+    EXPECT_NE(env.gateway_log().find("upstream-backing-off in_flight_allowed=1"), std::string::npos)
+        << env.gateway_log();
+    env.upstream->set_delay(std::chrono::milliseconds(1000));
+    env.upstream->reset_max_concurrent_requests();
+    auto runs = start_enrollments(env, 4, "after-overload");
+    auto codes = codes_of(runs);
+    EXPECT_EQ(codes["2.04"], 4) << env.gateway_log();
+    EXPECT_LE(env.upstream->max_concurrent_requests(), 2) << env.gateway_log();
+    EXPECT_EQ(env.upstream->calls("simpleenroll"), 7);  // nothing repeated by the gateway itself
+}
+
 }  // namespace
 }  // namespace estgw::test
