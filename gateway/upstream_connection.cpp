@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 
 #include "common/tls_events.hpp"
@@ -39,8 +38,8 @@ bool UpstreamConnection::closed_by_peer() const {
 
 void UpstreamConnection::close() {
     if (ssl_) {
-        SSL_set_quiet_shutdown(ssl_.get(),
-                               1);  // no close_notify: nothing waits on it, and the peer may be gone
+        // No close_notify: nothing waits for it, and the peer may be gone.
+        SSL_set_quiet_shutdown(ssl_.get(), 1);
         ssl_.reset();
     }
     {
