@@ -53,6 +53,9 @@ class Backend {
     // After abandon_work(): true when threads of the backend's own were left running (it then must not be
     // destroyed; the process ends without destructors).
     virtual bool work_left_behind() const { return false; }
+    // Requests waiting in queues of the backend's own (gateway mode: for an upstream thread), for
+    // estgw_worker_queue_depth.
+    virtual std::size_t queued_jobs() const { return 0; }
 };
 
 }  // namespace estgw::gateway

@@ -50,6 +50,7 @@ class UpstreamBackend final : public Backend {
     // period, those a name look-up still holds) and joins the refresher.
     void abandon_work() override;
     bool work_left_behind() const override { return left_behind_; }
+    std::size_t queued_jobs() const override { return upstream_pool_->queued(); }
     // Every job here is one upstream call, and the gateway keeps nothing of its own: the upstream CA records
     // what it issues, and the pledge, answered 5.03 + Max-Age when the drain ended, asks again. So a call
     // still in progress at shutdown may be abandoned, its late answer discarded.
