@@ -3,11 +3,14 @@
 // keep-alive, optionally writing each answer's head and body in two writes with Nagle's algorithm on, as
 // cisco/libest does (--split). Runs until SIGTERM or SIGINT.
 //
-// Usage: est_upstream --cert F --key F --client-ca F --ca-cert F --ca-key F [--split] [--port-file F]
+// Usage: est_upstream --cert F --key F --client-ca F --ca-cert F --ca-key F [--split] [--delay-ms N]
+//                     [--port-file F]
+//   --delay-ms: each answer waits N ms first (a server that takes that long, without using the CPU for it).
 //   Listens on 127.0.0.1, on a free port, which it prints (and writes to --port-file) once it accepts.
 #include <signal.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -55,6 +58,8 @@ int main(int argc, char** argv) {
     test::FakeEstServer server(args["--cert"], args["--key"], args["--client-ca"], ca->front().get(),
                                ca_key->get());
     server.set_split_writes(split);
+    if (args.count("--delay-ms"))
+        server.set_delay(std::chrono::milliseconds(std::atoi(args["--delay-ms"].c_str())));
     const int port = server.start();
     if (args.count("--port-file")) std::ofstream(args["--port-file"]) << port << "\n";
     std::printf("%d\n", port);

@@ -3,6 +3,7 @@
 # issue 18). For each upstream, the tests' EST server as a process of its own (build/bench/est_upstream):
 #   lenient  answers in one write (TCP_NODELAY)
 #   split    writes the head, then the body, with Nagle's algorithm on, as cisco/libest does
+#   split-10ms  the same, each answer 10 ms late: a server that takes time (without the CPU) sets the pace
 # and at each concurrency (10 and 50), in the same run:
 #   direct   build/bench/direct_enroll: N threads on N kept-alive HTTPS connections (the gateway's own client)
 #   gateway  `estgw bench` through estgw gateway in front of the same upstream, a new DTLS session per
@@ -77,10 +78,11 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WO
 RESULTS="$OUT/upstream.jsonl"
 : >"$RESULTS"
 ROWS=()
-for mode in lenient split; do
+for mode in lenient split split-10ms; do
     log "upstream: $mode"
     flag=()
     [[ $mode == split ]] && flag=(--split)
+    [[ $mode == split-10ms ]] && flag=(--split --delay-ms 10)
     "$UPSTREAM" --cert "$PKI/server.crt" --key "$PKI/server.key" --client-ca "$PKI/ca.crt" --ca-cert "$PKI/ca.crt" \
         --ca-key "$PKI/ca.key" --port-file "$WORK/upstream.port" "${flag[@]}" >/dev/null &
     up_pid=$!
@@ -128,7 +130,7 @@ for mode in lenient split; do
             d_ops="$(json_number "$direct" ops_per_s)"
             g_ops="$(json_number "$gw" ops_per_s)"
             share="$(awk -v g="$g_ops" -v d="$d_ops" 'BEGIN { printf "%.0f", (d > 0 ? 100 * g / d : 0) }')"
-            ROWS+=("$(printf '| %-7s | %3d | %-11s | %8.0f | %7.2f | %7.2f | %8.0f | %7.2f | %7.2f | %4s %% | %6s | %5s |' \
+            ROWS+=("$(printf '| %-10s | %3d | %-11s | %8.0f | %7.2f | %7.2f | %8.0f | %7.2f | %7.2f | %4s %% | %6s | %5s |' \
                 "$mode" "$n" "$s" "$d_ops" "$(json_number "$direct" p50)" "$(json_number "$direct" p99)" \
                 "$g_ops" "$(json_number "$gw" p50)" "$(json_number "$gw" p99)" "$share" "$cpu_ms" "$busy")")
         done
