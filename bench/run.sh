@@ -6,6 +6,7 @@
 #   4. the crypto bound from `openssl speed` (ecdsap256, ecdhp256) and the share of it reached
 #   5. server RSS with 0, 1000 and 5000 idle DTLS sessions
 #   6. the latency the gateway adds over calling the upstream directly
+#   7. the gateway in front of a lenient and a split-write upstream, next to a direct client (bench/upstream.sh)
 # Usage: bench/run.sh [--quick] [--out DIR]     (--quick: small counts, under two minutes)
 # Loopback only; every server it starts is stopped at the end. Needs ./estgw.sh build (and gnuplot for the plot).
 set -euo pipefail
@@ -161,6 +162,11 @@ log "6. latency the gateway adds ($LAT_N requests each way)"
 LAT="$("$LATENCY" "$LAT_N" | tail -3)" || LAT="gateway_latency failed (see above)"
 echo "$LAT" >"$OUT/gateway_latency.txt"
 record "gateway-latency" "\"$(tr '\n' ';' <<<"$LAT" | sed 's/"/\\"/g')\""
+
+log "7. the gateway at the speed of its upstream (bench/upstream.sh)"
+UPSTREAM_FLAGS=(--out "$OUT")
+[[ $QUICK -eq 1 ]] && UPSTREAM_FLAGS+=(--quick)
+"$ROOT/bench/upstream.sh" "${UPSTREAM_FLAGS[@]}" >&2 || log "bench/upstream.sh failed (see above)"
 
 log "plot"
 # Columns: concurrency, ops/s and p99 ms for each of server/gateway x persistent/new-session.

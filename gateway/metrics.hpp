@@ -116,7 +116,9 @@ struct EstgwMetrics {
         "estgw_dtls_sessions_open", "DTLS sessions libcoap holds, established or in their handshake", {}};
     Gauge dtls_handshakes_in_progress{
         "estgw_dtls_handshakes_in_progress", "DTLS handshakes in progress after the cookie exchange", {}};
-    Gauge worker_queue_depth{"estgw_worker_queue_depth", "jobs waiting for a worker thread", {}};
+    Gauge worker_queue_depth{"estgw_worker_queue_depth",
+                             "jobs waiting for a worker thread (gateway mode: or for an upstream thread)",
+                             {}};
     Counter upstream_requests{"estgw_upstream_requests_total",
                               "gateway: calls to the RFC 7030 upstream, by HTTP status, or by how the call "
                               "failed (connect, tls, timeout, io, aborted)",

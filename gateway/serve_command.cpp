@@ -78,15 +78,16 @@ bool stop_workers(Backend& backend, WorkerPool& pool) {
         pool.stop();
         return true;
     }
-    return pool.stop_within(kAbandonAfter);
+    return pool.stop_within(kAbandonAfter) && !backend.work_left_behind();
 }
 
-// estgw_worker_queue_depth reads the pool while it serves, and nothing after.
+// estgw_worker_queue_depth reads the pool (and the backend's own queues: the gateway's upstream threads')
+// while it serves, and nothing after.
 class QueueDepthGauge {
   public:
-    explicit QueueDepthGauge(const WorkerPool& pool) {
+    QueueDepthGauge(const WorkerPool& pool, const Backend& backend) {
         metrics::estgw_metrics().worker_queue_depth.read_from(
-            [&pool] { return static_cast<double>(pool.queued()); });
+            [&pool, &backend] { return static_cast<double>(pool.queued() + backend.queued_jobs()); });
     }
     ~QueueDepthGauge() { metrics::estgw_metrics().worker_queue_depth.read_from({}); }
     QueueDepthGauge(const QueueDepthGauge&) = delete;
@@ -148,7 +149,7 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
     // /healthz: the fronts run (and have not begun to stop), and the backend reaches what it depends on.
     std::atomic<bool> draining{false};
     metrics::estgw_metrics().build_info.set({ESTGW_VERSION_STRING}, 1);
-    QueueDepthGauge queue_depth(pool);
+    QueueDepthGauge queue_depth(pool, backend);
     std::unique_ptr<MetricsServer> metrics_server;  // stopped before the gauge's source goes
     if (o.metrics_listen) {
         metrics_server = std::make_unique<MetricsServer>(*o.metrics_listen, [&]() -> Health {
@@ -197,6 +198,8 @@ int serve_gateway(const ServeOptions& o) {
     }
     WorkerPool pool(o.workers, o.queue_limit);
     UpstreamBackendConfig config;
+    config.upstream_threads = o.upstream_connections;
+    config.queue_limit = o.queue_limit;
     config.mapping = o.upstream_mapping;
     config.crts_refresh = o.crts_refresh;
     config.labels = o.routes.labels;

@@ -151,7 +151,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("label", po::value<std::vector<std::string>>(), "CA label served as <root>/<label>/<op> and passed upstream, repeatable")
         ("max-body", po::value<std::size_t>()->default_value(16384), "largest request body in bytes; larger ones get 4.13 with Size1, at the first Block1 block that shows it")
         ("block-timeout", po::value<unsigned>()->default_value(30), "seconds an incomplete Block1 body is kept without a new block before it is dropped")
-        ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for upstream calls and signing (default: cores)")
+        ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for signing and CSR checks (default: cores); in gateway mode the upstream calls run on --upstream-connections threads of their own")
         ("io-threads", po::value<std::size_t>()->default_value(cores), "CoAP I/O threads, each with its own libcoap context and sockets on every --listen address (SO_REUSEPORT: the kernel keeps a client address:port on one of them); DTLS handshakes run on these. The limits on handshakes and idle sessions are totals (default: cores)")
         ("queue-limit", po::value<std::size_t>()->default_value(1024), "requests waiting for a worker before new ones get 5.03 + Max-Age")
         ("drain-timeout", po::value<unsigned>(), "seconds after SIGTERM/SIGINT for the requests in flight to be answered; those left then get 5.03 + Max-Age (default: --upstream-timeout + 5 in gateway mode, 35 in server mode)")
@@ -168,6 +168,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("upstream-user", po::value<std::string>(), "gateway: HTTP Basic user, sent pre-emptively")
         ("upstream-password-file", po::value<std::string>(), "gateway: file holding the HTTP Basic password (first line)")
         ("forward-client-cert", po::value<std::string>(), "gateway: header that carries the pledge certificate upstream (URL-encoded PEM)")
+        ("upstream-connections", po::value<std::size_t>()->default_value(32), "gateway: upstream requests in flight at once, each on a kept-alive HTTPS connection opened when first needed; more wait in the queue (--queue-limit)")
         ("upstream-timeout", po::value<unsigned>()->default_value(30), "gateway: seconds from a request's arrival (its wait for a worker included) to its answer; then 5.04, or 5.03 + Max-Age when too many requests were queued")
         ("crts-refresh", po::value<unsigned>()->default_value(300), "gateway: seconds between refreshes of the cached /crts and /att answers")
         ("ca-cert", po::value<std::string>(), "server: issuing CA certificate (PEM; may be followed by its chain)")
@@ -178,7 +179,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("https-header-timeout", po::value<unsigned>()->default_value(https.header_timeout.count()), "server: seconds for an HTTPS request head to arrive in full, from the handshake's end or the head's first byte; the body then has as long again, and so has the client to take the answer")
         ("https-keepalive-timeout", po::value<unsigned>()->default_value(https.keepalive_timeout.count()), "server: seconds an HTTPS connection may wait between requests before it is closed")
         ("https-max-connections", po::value<unsigned>()->default_value(https.max_connections), "server: HTTPS connections open at once, in any stage; more are refused (lowered to what the open file limit allows)")
-        ("https-max-connections-per-address", po::value<unsigned>()->default_value(https.max_connections_per_address), "server: HTTPS connections open at once from one IPv4 address or IPv6 /64; more from there are refused (an RA or gateway in front needs its pool: estgw gateway opens --workers + 1)")
+        ("https-max-connections-per-address", po::value<unsigned>()->default_value(https.max_connections_per_address), "server: HTTPS connections open at once from one IPv4 address or IPv6 /64; more from there are refused (an RA or gateway in front needs its pool: estgw gateway opens --upstream-connections + 1)")
         ("trust-forwarded-client-cert", po::value<std::string>(), "server: header in which an RA (TLS client with id-kp-cmcRA) forwards its client's certificate, verified against --client-ca (a gateway's --forward-client-cert)")
         ("validity-days", po::value<unsigned>()->default_value(365), "server: lifetime of issued certificates in days")
         ("csrattrs", po::value<std::string>(), "server: DER or PEM CsrAttrs answered on /att (default: P-256 key, extensionRequest)")
@@ -453,7 +454,11 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
         unsigned timeout = vm["upstream-timeout"].as<unsigned>();
         if (timeout == 0) return option_error("upstream-timeout", "must be at least 1 second");
         o.upstream.timeout = std::chrono::seconds(timeout);
-        o.upstream.max_connections = o.workers + 1;  // each worker, and the /crts and /att refresher
+        o.upstream_connections = vm["upstream-connections"].as<std::size_t>();
+        if (o.upstream_connections == 0 || o.upstream_connections > 4096)
+            return option_error("upstream-connections", "must be between 1 and 4096");
+        // Each upstream thread's, and the /crts and /att refresher's.
+        o.upstream.max_connections = o.upstream_connections + 1;
         unsigned refresh = vm["crts-refresh"].as<unsigned>();
         if (refresh == 0) return option_error("crts-refresh", "must be at least 1 second");
         o.crts_refresh = std::chrono::seconds(refresh);

@@ -72,6 +72,7 @@ struct ServeOptions {
     UpstreamClientConfig upstream;
     mapping::UpstreamConfig upstream_mapping;
     std::chrono::seconds crts_refresh{300};
+    std::size_t upstream_connections = 32;  // upstream requests in flight at once (threads and connections)
 
     // server mode
     std::string ca_cert_file, ca_key_file;  // the issuing CA (PEM; the certificate file may carry its chain)
