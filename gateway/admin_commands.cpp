@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "certs/database.hpp"
 #include "certs/demo_pki.hpp"
-#include "certs/sqlite_store.hpp"
 #include "common/command_line.hpp"
 #include "gateway/commands.hpp"
 
@@ -60,22 +60,22 @@ int run_certs_list(const std::vector<std::string>& args) {
     po::options_description desc("estgw certs list options");
     desc.add_options()("help,h", "print this help and exit")(
         "db", po::value<std::string>()->default_value("./estgw.db"),
-        "the issuance database of `estgw serve --mode server`")(
+        "the issuance database of `estgw serve --mode server`: an SQLite file or a postgresql:// URI")(
         "limit", po::value<std::size_t>()->default_value(0), "show at most this many, newest first (0: all)")(
         "json", po::bool_switch(), "print a JSON array of objects with every field, for scripts");
     po::variables_map vm;
     const char* usage =
-        "Usage: estgw certs list [--db FILE] [--limit N] [--json]\n"
+        "Usage: estgw certs list [--db FILE|postgresql://URI] [--limit N] [--json]\n"
         "One line per issued certificate, newest first, after a line naming the tab-separated columns:\n"
         "serial, subject, not-after, operation, client subject, RA subject ('-' when the client came "
         "directly), issued at.";
     if (auto stop = parse_command_line(args, desc, vm, usage)) return *stop;
     std::string db = vm["db"].as<std::string>();
-    if (!std::filesystem::exists(db)) {
+    if (!certs::is_postgres_uri(db) && !std::filesystem::exists(db)) {
         std::cerr << "estgw certs list: no database at " << db << " (see --db)\n";
         return kExitUsage;
     }
-    auto store = certs::SqliteStore::open(db, certs::SqliteOptions{.read_only = true});
+    auto store = certs::open_database(db, certs::DatabaseOptions{.read_only = true, .connections = 1});
     if (!store) {
         std::cerr << "estgw certs list: " << store.error().message << "\n";
         return kExitFailure;

@@ -10,7 +10,7 @@
 
 #include "certs/ca.hpp"
 #include "certs/csrattrs.hpp"
-#include "certs/sqlite_store.hpp"
+#include "certs/database.hpp"
 #include "common/log.hpp"
 #include "common/pem_file.hpp"
 #include "gateway/coap_front.hpp"
@@ -260,12 +260,13 @@ int serve_server(const ServeOptions& o) {
         }
         keks = std::move(*loaded);
     }
-    auto store = certs::SqliteStore::open(o.db_file);
+    // One database connection per worker at most: the workers are what insert at once.
+    auto store = certs::open_database(o.db_file, certs::DatabaseOptions{.connections = o.workers});
     if (!store) {
         std::cerr << "estgw serve: --db: " << store.error().message << "\n";
         return kExitUsage;
     }
-    // The SQLite store keeps the pledge journal too (certs/journal.hpp).
+    // The database keeps the pledge journal too (certs/journal.hpp).
     certs::PledgeJournal* journal = store->get();
     auto registrar = voucher_registrar(o, journal);
     if (!registrar) {
@@ -288,7 +289,8 @@ int serve_server(const ServeOptions& o) {
         return kExitFailure;
     }
     // serve_fronts stops the pool: every job that started finishes (and records) before the store closes.
-    return serve_fronts(o, **backend, pool, "server", "db=" + o.db_file, store_health(**store));
+    return serve_fronts(o, **backend, pool, "server", "db=" + certs::redact_database(o.db_file),
+                        store_health(**store));
 }
 
 }  // namespace

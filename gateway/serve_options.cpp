@@ -171,7 +171,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("crts-refresh", po::value<unsigned>()->default_value(300), "gateway: seconds between refreshes of the cached /crts and /att answers")
         ("ca-cert", po::value<std::string>(), "server: issuing CA certificate (PEM; may be followed by its chain)")
         ("ca-key", po::value<std::string>(), "server: private key of --ca-cert")
-        ("db", po::value<std::string>()->default_value("./estgw.db"), "server: SQLite file recording every issued certificate")
+        ("db", po::value<std::string>()->default_value("./estgw.db"), "server: the database recording every issued certificate and pledge journey: an SQLite file, or a postgresql://USER:PASSWORD@HOST:PORT/DB URI (libpq; several servers may share one PostgreSQL, docs/SCALING.md)")
         ("https-listen", po::value<std::string>(), "server: also serve RFC 7030 over HTTPS on HOST:PORT (client certificates required)")
         ("https-handshake-timeout", po::value<unsigned>()->default_value(https.handshake_timeout.count()), "server: seconds from accepting an HTTPS connection to the end of its TLS handshake; then it is closed")
         ("https-header-timeout", po::value<unsigned>()->default_value(https.header_timeout.count()), "server: seconds for an HTTPS request head to arrive in full, from the handshake's end or the head's first byte; the body then has as long again, and so has the client to take the answer")
@@ -463,7 +463,7 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
         o.ca_key_file = vm["ca-key"].as<std::string>();
         // Read once, when serve loads the CA (exit 2 naming --ca-cert/--ca-key), not here too.
         o.db_file = vm["db"].as<std::string>();
-        if (o.db_file.empty()) return option_error("db", "needs a file name");
+        if (o.db_file.empty()) return option_error("db", "needs a file name or a postgresql:// URI");
         if (vm.count("https-listen")) {
             auto a = parse_listen_address(vm["https-listen"].as<std::string>());
             if (!a) return option_error("https-listen", a.error().message);
