@@ -249,16 +249,26 @@ struct PostgresStore::Pool {
 
     Result<Connection> connect() const {
         // Defaults a URI may override: keywords after dbname (the expanded URI) would override the URI's.
+        // Keepalives and tcp_user_timeout bound how long a worker can wait on a database that vanished from
+        // the network (rather than closing its connections): about a minute instead of TCP's quarter hour.
         const std::string timeout = std::to_string(options.connect_timeout.count());
-        const std::array<const char*, 8> keys = {"application_name",
-                                                 "connect_timeout",
-                                                 "keepalives_idle",
-                                                 "keepalives_interval",
-                                                 "keepalives_count",
-                                                 "dbname",
-                                                 nullptr};
-        const std::array<const char*, 8> values = {"estgw", timeout.c_str(), "30",   "10",
-                                                   "3",     uri.c_str(),     nullptr};
+        struct Default {
+            const char* key;
+            const char* value;
+        };
+        const Default defaults[] = {
+            {"application_name", "estgw"}, {"connect_timeout", timeout.c_str()},
+            {"keepalives_idle", "30"},     {"keepalives_interval", "10"},
+            {"keepalives_count", "3"},     {"tcp_user_timeout", "60000"},
+            {"dbname", uri.c_str()},
+        };
+        std::vector<const char*> keys, values;
+        for (const Default& d : defaults) {
+            keys.push_back(d.key);
+            values.push_back(d.value);
+        }
+        keys.push_back(nullptr);
+        values.push_back(nullptr);
         ConnectionPtr connection(PQconnectdbParams(keys.data(), values.data(), 1));
         if (!connection)
             return make_error(Status::ServiceUnavailable, "database " + name + ": out of memory");

@@ -15,11 +15,12 @@ set -euo pipefail
 die() { printf 'postgres.sh: %s\n' "$*" >&2; exit 1; }
 
 bindir() {
-    local dir
+    local dir="${ESTGW_PG_BINDIR:-}"
     # The newest installed server version: Debian keeps the binaries off PATH, one folder per version.
-    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
+    # ESTGW_PG_BINDIR names another (a PostgreSQL built elsewhere).
+    [[ -n "$dir" ]] || dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
     [[ -n "$dir" && -x "$dir/initdb" && -x "$dir/pg_ctl" ]] ||
-        die "PostgreSQL server not installed (no /usr/lib/postgresql/*/bin/initdb): run ./estgw.sh deps"
+        die "PostgreSQL server not installed (no initdb in ${dir:-/usr/lib/postgresql/*/bin}): run ./estgw.sh deps"
     printf '%s\n' "$dir"
 }
 
