@@ -6,6 +6,7 @@
 #   direct   straight to server 0 (server 1 idle)
 #   nginx    through nginx, hashed over both servers
 #   gateway  through `estgw serve --mode gateway` to server 0's HTTPS front (RFC 7030)
+# then direct-c1 and nginx-c1: 300 enrollments one at a time, the latency nginx adds without queueing.
 # For each: enrollments/s, latency p50/p99, and CPU time per enrollment of the servers (both together), of
 # nginx (master and workers), of PostgreSQL (the postmaster and its backends) and of the gateway, from
 # /proc/PID/stat.
@@ -71,13 +72,13 @@ CLUSTER_PIDS+=("$GATEWAY_PID")
 cluster_wait_ready "$GATEWAY_PORT" "$GATEWAY_PID" gateway
 HZ="$(getconf CLK_TCK)"
 
-measure() {  # label port
-    local label="$1" port="$2" servers nginx pg gateway report ok
+measure() {  # label port concurrency requests
+    local label="$1" port="$2" concurrency="$3" requests="$4" servers nginx pg gateway report ok
     servers="$(ticks_of "${SERVER_PIDS[@]}")"
     nginx="$(ticks_of $(nginx_pids))"
     pg="$(ticks_of $(postgres_pids))"
     gateway="$(ticks_of "$GATEWAY_PID")"
-    report="$(cluster_bench "$port" --op sen --concurrency "$CONCURRENCY" --requests "$REQUESTS" \
+    report="$(cluster_bench "$port" --op sen --concurrency "$concurrency" --requests "$requests" \
         --new-session-per-request --timeout 60)" || true
     servers=$(($(ticks_of "${SERVER_PIDS[@]}") - servers))
     nginx=$(($(ticks_of $(nginx_pids)) - nginx))
@@ -89,16 +90,19 @@ measure() {  # label port
         -v p99="$(grep -oE '"p99":[0-9.]+' <<<"$report" | cut -d: -f2)" \
         -v s="$servers" -v n="$nginx" -v pg="$pg" -v g="$gateway" -v hz="$HZ" 'BEGIN {
             us = 1e6 / hz / (ok > 0 ? ok : 1)
-            printf "%-7s %7.1f/s  ok %d errors %d  p50 %6.1f ms  p99 %7.1f ms  CPU per enrollment: servers %5.0f us, nginx %4.0f us, postgres %4.0f us, gateway %5.0f us\n",
+            printf "%-10s %7.1f/s  ok %d errors %d  p50 %6.1f ms  p99 %7.1f ms  CPU per enrollment: servers %5.0f us, nginx %4.0f us, postgres %4.0f us, gateway %5.0f us\n",
                    l, ops, ok, e, p50, p99, s * us, n * us, pg * us, g * us }'
 }
 
 cluster_log "store $STORE; $REQUESTS new-session enrollments, $CONCURRENCY at a time, each way"
 report="$(
     echo "# bench/nginx.sh --store $STORE --requests $REQUESTS --concurrency $CONCURRENCY, $(date -u +%FT%TZ), $(nproc) cores, nginx $(nginx -v 2>&1 | cut -d/ -f2)"
-    measure direct "${SERVER_PORTS[0]}"
-    measure nginx "$NGINX_PORT"
-    measure gateway "$GATEWAY_PORT"
+    measure direct "${SERVER_PORTS[0]}" "$CONCURRENCY" "$REQUESTS"
+    measure nginx "$NGINX_PORT" "$CONCURRENCY" "$REQUESTS"
+    measure gateway "$GATEWAY_PORT" "$CONCURRENCY" "$REQUESTS"
+    # One at a time: the latency nginx adds without queueing.
+    measure direct-c1 "${SERVER_PORTS[0]}" 1 300
+    measure nginx-c1 "$NGINX_PORT" 1 300
 )"
 echo "$report"
 if [[ -n "$OUT" ]]; then
