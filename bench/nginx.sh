@@ -46,12 +46,18 @@ ticks_of() {  # pid...: utime + stime of the processes (all their threads), cloc
     done
     echo "$sum"
 }
-nginx_pids() { echo "$NGINX_PID" $(pgrep -P "$NGINX_PID" || true); }
-postgres_pids() {
-    [[ -n "$CLUSTER_PG_DIR" ]] || return 0
-    local postmaster
+# nginx's master and workers; the postmaster and its backends (0 on SQLite).
+nginx_ticks() {
+    local pids
+    mapfile -t pids < <(echo "$NGINX_PID"; pgrep -P "$NGINX_PID" || true)
+    ticks_of "${pids[@]}"
+}
+postgres_ticks() {
+    [[ -n "$CLUSTER_PG_DIR" ]] || { echo 0; return; }
+    local postmaster pids
     postmaster="$(head -1 "$CLUSTER_PG_DIR/data/postmaster.pid")"
-    echo "$postmaster" $(pgrep -P "$postmaster" || true)
+    mapfile -t pids < <(echo "$postmaster"; pgrep -P "$postmaster" || true)
+    ticks_of "${pids[@]}"
 }
 
 cluster_pki
@@ -75,14 +81,14 @@ HZ="$(getconf CLK_TCK)"
 measure() {  # label port concurrency requests
     local label="$1" port="$2" concurrency="$3" requests="$4" servers nginx pg gateway report ok
     servers="$(ticks_of "${SERVER_PIDS[@]}")"
-    nginx="$(ticks_of $(nginx_pids))"
-    pg="$(ticks_of $(postgres_pids))"
+    nginx="$(nginx_ticks)"
+    pg="$(postgres_ticks)"
     gateway="$(ticks_of "$GATEWAY_PID")"
     report="$(cluster_bench "$port" --op sen --concurrency "$concurrency" --requests "$requests" \
         --new-session-per-request --timeout 60)" || true
     servers=$(($(ticks_of "${SERVER_PIDS[@]}") - servers))
-    nginx=$(($(ticks_of $(nginx_pids)) - nginx))
-    pg=$(($(ticks_of $(postgres_pids)) - pg))
+    nginx=$(($(nginx_ticks) - nginx))
+    pg=$(($(postgres_ticks) - pg))
     gateway=$(($(ticks_of "$GATEWAY_PID") - gateway))
     ok="$(json_number ok "$report")"
     awk -v l="$label" -v ops="$(json_number ops_per_s "$report")" -v ok="$ok" -v e="$(json_number errors "$report")" \

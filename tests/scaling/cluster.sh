@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by tests/scaling/two_servers_nginx.sh and bench/nginx.sh: several `estgw serve --mode server` on one
 # store (a PostgreSQL cluster of tests/support/postgres.sh, or one SQLite file) behind nginx's UDP stream
 # proxy rendered from docs/nginx-estgw-stream.conf, all on free loopback ports. Every process started here is
