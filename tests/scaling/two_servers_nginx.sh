@@ -90,21 +90,25 @@ check "run 1: the servers' counts add up to the rows" equals "$((issued0 + issue
 # ---- 2. the same again, and server 1 killed in the middle
 cluster_log "run 2: 2000 more, server 1 SIGKILLed once 300 of them are in the database"
 rows_before="$(db_rows)"
-bench_via_nginx --concurrency 50 --requests 2000 --new-session-per-request --timeout 10 \
+# --timeout 20: long enough for a handshake that met the dead server and was served by the survivor 7 s late
+# (docs/SCALING.md), so that only the requests in flight on the dead server fail.
+bench_via_nginx --concurrency 50 --requests 2000 --new-session-per-request --timeout 20 \
     --serials "$CLUSTER_WORK/run2.serials" >"$CLUSTER_WORK/run2.json" 2>"$CLUSTER_WORK/run2.err" &
 BENCH_PID=$!
 CLUSTER_PIDS+=("$BENCH_PID")
 killed=0
 for _ in $(seq 300); do  # at most 30 s
+    kill -0 "$BENCH_PID" 2>/dev/null || break  # the run ended before the kill: that is a failure below
     if [[ "$(db_rows)" -ge $((rows_before + 300)) ]]; then
+        issued1_at_kill="$(cluster_issued_by 1)"
         kill -KILL "${SERVER_PIDS[1]}"
         killed=1
         break
     fi
-    kill -0 "$BENCH_PID" 2>/dev/null || break
     sleep 0.1
 done
 check "run 2: server 1 was killed in the middle of the run" equals "$killed" 1
+check "run 2: server 1 was serving this run when it was killed" positive "$((${issued1_at_kill:-0} - issued1))"
 wait "${SERVER_PIDS[1]}" 2>/dev/null || true
 rc=0
 wait "$BENCH_PID" || rc=$?
@@ -114,6 +118,14 @@ ok2="$(json_number ok "$report")"
 cluster_log "run 2: the bench exited $rc; ok $ok2, errors $(grep -o '"errors":{[^}]*}' <<<"$report")"
 check "run 2: the bench finished its run (exit 0 or 1)" test "$rc" -le 1
 check "run 2: enrollments succeeded" positive "$ok2"
+# What the pledges see: the requests in flight on the killed server get no answer, and so do handshakes that
+# keep meeting it through an nginx session still pinned to it (all clients here share one address, so a new
+# client port often matches one of run 1's sessions to server 1); the survivor refuses nothing. Without
+# failover about half the rest of the run would fail (850); seen: 8-41.
+errors2="$(json_number errors "$report")"
+check "run 2: at most 200 of 2000 requests failed (failover worked)" test "$errors2" -le 200
+check "run 2: failures are timeouts or failed handshakes only" \
+    equals "$(grep -o '"errors":{[^}]*}' <<<"$report" | grep -oE '"[^"]+":[0-9]+' | grep -vE '^"(timeout|dtls)":' | tr '\n' ' ')" ""
 check "run 2: one serial written per success" equals "$(wc -l <"$CLUSTER_WORK/run2.serials")" "$ok2"
 cluster_db_serials >"$CLUSTER_WORK/db2.serials"
 check "run 2: every certificate a client received is in the database" \
