@@ -122,15 +122,17 @@ constexpr std::array<const char*, kStatementCount> kStatements = {
 #undef ESTGW_EVENT_COLUMNS
 #undef ESTGW_EVENT_FIELDS
 
-// libpq's messages end in a newline and may span lines ("connection to server ... failed: FATAL: ..."):
-// one line for logs and the command line.
+// libpq's messages end in a newline and may span lines, the later ones indented by a tab ("connection to
+// server ... failed: Connection refused\n\tIs the server running ..."): one line for logs and the command
+// line, every run of white space one blank.
 std::string one_line(const char* message) {
     std::string out;
     for (const char* c = message; c != nullptr && *c != '\0'; ++c) {
-        if (*c == '\n') {
-            if (!out.empty() && out.back() != ' ') out += ' ';
-        } else {
+        const bool blank = *c == '\n' || *c == '\t' || *c == '\r' || *c == ' ';
+        if (!blank) {
             out += *c;
+        } else if (!out.empty() && out.back() != ' ') {
+            out += ' ';
         }
     }
     while (!out.empty() && out.back() == ' ')

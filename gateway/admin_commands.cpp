@@ -24,8 +24,9 @@ int run_pki_init(const std::vector<std::string>& args) {
         "masa-authority", po::value<std::string>()->default_value(certs::kDemoMasaAuthority),
         "HOST:PORT or [IPv6]:PORT of the demo MASA, written into the pledge certificate's id-pe-masa-url "
         "(RFC 8995 §2.3.2) in authority form; where `estgw masa --listen` serves");
-    desc.add_options()("db", po::value<std::string>(),
-                       "the database estgw.conf names (default: DIR/estgw.db)");
+    desc.add_options()(
+        "db", po::value<std::string>(),
+        "the database estgw.conf names: an SQLite file (default: DIR/estgw.db) or a postgresql:// URI");
     po::variables_map vm;
     const char* usage =
         "Usage: estgw pki init --dir DIR [--force] [--masa-authority HOST:PORT] [--db FILE]\n"

@@ -135,6 +135,15 @@ struct EstgwMetrics {
         "server: voucher-requests taken to a MASA, by result (voucher, retry-later, refused: "
         "a 403/404/406/415 for the pledge, failed: any other answer or none)",
         {"result"}};
+    // --io-threads: which I/O thread (CoAP front, by index) served what; every series starts at 0.
+    Counter coap_front_requests{
+        "estgw_coap_front_requests_total",
+        "CoAP requests received by each I/O thread (--io-threads), by its index; each "
+        "block of a Block1 body counts",
+        {"front"}};
+    Counter coap_front_sessions{"estgw_coap_front_sessions_total",
+                                "DTLS sessions established by each I/O thread (--io-threads), by its index",
+                                {"front"}};
 
     std::vector<const Family*> families() const;
     std::string render() const;

@@ -13,7 +13,7 @@
 #include "certs/database.hpp"
 #include "common/log.hpp"
 #include "common/pem_file.hpp"
-#include "gateway/coap_front.hpp"
+#include "gateway/coap_fronts.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/https_front.hpp"
 #include "gateway/libcoap_log.hpp"
@@ -117,14 +117,14 @@ HealthCheck store_health(certs::IssuanceStore& store) {
     };
 }
 
-// Runs the CoAP front (and the HTTPS front when configured) until a signal; returns the exit code. In
+// Runs the CoAP fronts (and the HTTPS front when configured) until a signal; returns the exit code. In
 // order: the drain (the fronts answer every request, the background work stops), the HTTPS front's
 // connections closed, the workers stopped, then "stopped", which is the last line the process logs.
 int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, const char* mode_name,
                  const std::string& detail, const HealthCheck& backend_health) {
     const FrontConfig coap_config = front_config(o, backend);
-    CoapFront front(coap_config, backend);
-    if (auto started = front.start(); !started) {
+    CoapFronts fronts(coap_config, o.io_threads, backend);
+    if (auto started = fronts.start(); !started) {
         std::cerr << "estgw serve: " << started.error().message << "\n";
         return started.error().status == Status::BadRequest ? kExitUsage : kExitFailure;
     }
@@ -160,10 +160,12 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
             return kExitFailure;
         }
     }
-    log::info(
-        "started",
-        {{"mode", mode_name}, {"detail", detail}, {"workers", o.workers}, {"version", ESTGW_VERSION_STRING}});
-    auto ran = front.run([&](std::chrono::steady_clock::time_point drain_deadline) {
+    log::info("started", {{"mode", mode_name},
+                          {"detail", detail},
+                          {"workers", o.workers},
+                          {"io_threads", o.io_threads},
+                          {"version", ESTGW_VERSION_STRING}});
+    auto ran = fronts.run([&](std::chrono::steady_clock::time_point drain_deadline) {
         draining.store(true);
         if (https) https->begin_drain(drain_deadline);
         backend.stop_background_work();
@@ -327,7 +329,7 @@ int run_serve(const std::vector<std::string>& args) {
         }
     }
 
-    // SIGTERM/SIGINT are read from a signalfd by the I/O thread; block them before any thread starts so that
+    // SIGTERM/SIGINT are read from a signalfd by CoapFronts::run; block them before any thread starts so that
     // every thread inherits the mask.
     sigset_t signals;
     sigemptyset(&signals);

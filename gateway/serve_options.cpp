@@ -152,6 +152,7 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("max-body", po::value<std::size_t>()->default_value(16384), "largest request body in bytes; larger ones get 4.13 with Size1, at the first Block1 block that shows it")
         ("block-timeout", po::value<unsigned>()->default_value(30), "seconds an incomplete Block1 body is kept without a new block before it is dropped")
         ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for upstream calls and signing (default: cores)")
+        ("io-threads", po::value<std::size_t>()->default_value(cores), "CoAP I/O threads, each with its own libcoap context and sockets on every --listen address (SO_REUSEPORT: the kernel keeps a client address:port on one of them); DTLS handshakes run on these. The limits on handshakes and idle sessions are totals (default: cores)")
         ("queue-limit", po::value<std::size_t>()->default_value(1024), "requests waiting for a worker before new ones get 5.03 + Max-Age")
         ("drain-timeout", po::value<unsigned>(), "seconds after SIGTERM/SIGINT for the requests in flight to be answered; those left then get 5.03 + Max-Age (default: --upstream-timeout + 5 in gateway mode, 35 in server mode)")
         ("max-handshakes", po::value<unsigned>()->default_value(1000), "DTLS handshakes in progress at once (after the cookie exchange); beyond it the oldest gives way to a new one")
@@ -362,6 +363,9 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
 
     o.workers = vm["workers"].as<std::size_t>();
     if (o.workers == 0 || o.workers > 1024) return option_error("workers", "must be between 1 and 1024");
+    o.io_threads = vm["io-threads"].as<std::size_t>();
+    if (o.io_threads == 0 || o.io_threads > 256)
+        return option_error("io-threads", "must be between 1 and 256");
     o.queue_limit = vm["queue-limit"].as<std::size_t>();
     if (o.queue_limit == 0) return option_error("queue-limit", "must be at least 1");
     if (vm.count("drain-timeout")) {

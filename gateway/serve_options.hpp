@@ -58,6 +58,7 @@ struct ServeOptions {
     mapping::RouteConfig routes;  // roots, body limit and the RFC 7030 §3.2.2 labels served under every root
     std::chrono::seconds block_timeout{30};  // an incomplete Block1 body with no new block is dropped
     std::size_t workers = 2;
+    std::size_t io_threads = 1;  // CoAP fronts, each a libcoap context on its own thread (coap_fronts.hpp)
     std::size_t queue_limit = 1024;  // jobs waiting for a worker before 5.03 + Max-Age
     // After SIGTERM/SIGINT, how long the requests in flight get to be answered; unset: the request
     // deadline plus 5 s.

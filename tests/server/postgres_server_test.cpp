@@ -41,6 +41,17 @@ TEST(PostgresServer, AnEnrollmentIsRecordedInPostgresql) {
         run_command({ESTGW_BINARY, "certs", "list", "--db", database.uri()}, std::chrono::seconds(10));
     EXPECT_EQ(listed.exit_code, 0) << listed.output;
     EXPECT_NE(listed.output.find(serial + "\tCN=pg-ldevid-1\t"), std::string::npos) << listed.output;
+    // The enrollment over the IDevID's session is a step of that pledge's journey, in the same database.
+    const RunResult pledges =
+        run_command({ESTGW_BINARY, "pledges", "list", "--db", database.uri()}, std::chrono::seconds(10));
+    ASSERT_EQ(pledges.exit_code, 0) << pledges.output;
+    const std::size_t line = pledges.output.find('\n') + 1;
+    const std::string device_serial = pledges.output.substr(line, pledges.output.find('\t', line) - line);
+    EXPECT_NE(pledges.output.find("\tenrolled\t"), std::string::npos) << pledges.output;
+    const RunResult journey = run_command(
+        {ESTGW_BINARY, "pledges", "show", device_serial, "--db", database.uri()}, std::chrono::seconds(10));
+    EXPECT_EQ(journey.exit_code, 0) << journey.output;
+    EXPECT_NE(journey.output.find("ldevid_serial=" + serial), std::string::npos) << journey.output;
     EXPECT_EQ(env.stop(), 0);
     // The server names its database in the log, never with the password.
     EXPECT_NE(env.log().find(":***@127.0.0.1"), std::string::npos) << env.log();

@@ -97,9 +97,9 @@ cmd_start() {
 cmd_stop() {
     local dir="$1" bin
     [[ -d "$dir" ]] || return 0
-    bin="$(bindir)"
     OWNER="$(cat "$dir/owner" 2>/dev/null || id -un)"
-    if [[ -f "$dir/data/postmaster.pid" ]]; then
+    # Without a running cluster (a start that failed early) there is only the folder to remove.
+    if [[ -f "$dir/data/postmaster.pid" ]] && bin="$(bindir)"; then
         as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 ||
             printf 'postgres.sh: pg_ctl stop failed for %s\n' "$dir" >&2
     fi

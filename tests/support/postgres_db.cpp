@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <random>
 #include <stdexcept>
 
 #include "support/process.hpp"
@@ -98,8 +99,11 @@ std::vector<std::string> postgres_query(const std::string& uri, const std::strin
 }
 
 PostgresDatabase::PostgresDatabase() {
+    // Unique among the processes of a run (a PID is reused only after the process is gone, but a process
+    // killed mid-test leaves its database behind): the PID, a counter and a random part.
     static std::atomic<int> counter{0};
-    name_ = "t" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+    name_ = "t" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" +
+            std::to_string(std::random_device{}() % 1'000'000);
     const std::string& cluster = postgres_cluster_uri();
     postgres_query(cluster, "CREATE DATABASE " + name_);
     uri_ = with_database(cluster, name_);
