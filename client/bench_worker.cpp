@@ -4,9 +4,7 @@
 #include <memory>
 
 #include "certs/ca.hpp"
-#include "common/est.hpp"
-#include "common/x509.hpp"
-#include "mapping/cert_formats.hpp"
+#include "client/enroll_results.hpp"
 
 namespace estgw::client {
 
@@ -146,20 +144,10 @@ class Worker {
         slot.busy = true;
     }
 
-    // The serial of the certificate a successful sen or sren answer carries (281 certs-only, the default,
-    // or 287 pkix-cert); empty when the body holds no readable certificate.
+    // The serial of the certificate a successful sen or sren answer carries; empty when the body holds no
+    // readable certificate.
     static std::string issued_serial(const coap_pdu_t* received) {
-        CoapAnswer answer = read_answer(received);
-        Bytes der;
-        if (answer.content_format.value_or(static_cast<unsigned>(ContentFormat::CertsOnly)) ==
-            static_cast<unsigned>(ContentFormat::PkixCert)) {
-            der = std::move(answer.body);
-        } else {
-            auto issued = mapping::issued_certificate_from_certs_only(answer.body);
-            if (!issued) return {};
-            der = std::move(*issued);
-        }
-        auto cert = parse_certificate_der(der);
+        auto cert = issued_certificate(read_answer(received));
         return cert ? certs::serial_hex(cert->get()) : std::string();
     }
 
