@@ -29,6 +29,7 @@ PACKAGES=(
     iproute2  # ss: tests read socket buffers, bench/run.sh finds free ports
     prometheus  # promtool and a real Prometheus server for the metrics tests
     postgresql  # the PostgreSQL store tests start their own cluster (tests/support/postgres.sh)
+    nginx libnginx-mod-stream  # the UDP load balancer of the scale-out test (tests/scaling/, docs/SCALING.md)
 )
 # Only for `./estgw.sh docker` and `docker-test`: the Docker engine and what builds a base image without a
 # registry.

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #include <boost/program_options.hpp>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -26,7 +27,7 @@ namespace {
 constexpr const char* kUsage =
     "Usage: estgw bench --server coaps://HOST[:PORT][/root] --cert FILE --key FILE --ca FILE\n"
     "                   [--op sen|crts|sren] [--concurrency N] [--requests M] [--new-session-per-request]\n"
-    "                   [--hold SECONDS]\n"
+    "                   [--hold SECONDS] [--serials FILE]\n"
     "                   [--block SIZE] [--timeout SECONDS] [--json]\n"
     "\n"
     "Keeps N DTLS client sessions busy at once, each with one request in flight, until M requests have been\n"
@@ -38,7 +39,9 @@ constexpr const char* kUsage =
     "request and counts its handshake in the latency. sen sends one CSR per thread (subject and\n"
     "subjectAltName of --cert, a P-256 key made up front) again and again; sren sends a renewal CSR signed\n"
     "with --key, so --cert must be a certificate the server issued. --json prints the same report as one JSON\n"
-    "object.\n"
+    "object. --serials FILE (sen, sren) writes the serial number of every certificate received, one per line\n"
+    "in uppercase hex as `openssl x509 -serial` and `estgw certs list` print it; an answer with a success code\n"
+    "but no readable certificate then counts as the error no-certificate.\n"
     "\n"
     "Exit status: 0 every request succeeded; 1 some failed (the report says which); 2 bad usage or\n"
     "configuration; 3 the server name does not resolve.";
@@ -97,7 +100,8 @@ int run_bench(const std::vector<std::string>& args) {
         ("requests", po::value<unsigned long>()->default_value(100), "M: requests in all")
         ("new-session-per-request", po::bool_switch(), "a new DTLS session (handshake) for every request")
         ("hold", po::value<unsigned>()->default_value(0), "keep the sessions open and idle this many seconds after the run (memory measurements)")
-        ("json", po::bool_switch(), "print the report as one JSON object");
+        ("json", po::bool_switch(), "print the report as one JSON object")
+        ("serials", po::value<std::string>(), "FILE: write the serial of every certificate received (sen, sren), one per line, uppercase hex");
     // clang-format on
     po::variables_map vm;
     if (auto stop = parse_command_line(args, desc, vm, kUsage)) return *stop;
@@ -113,6 +117,15 @@ int run_bench(const std::vector<std::string>& args) {
     if (concurrency == 0 || concurrency > kMaxConcurrency)
         return fail(kExitUsage, "--concurrency: 1 to " + std::to_string(kMaxConcurrency));
     if (requests == 0) return fail(kExitUsage, "--requests: at least 1");
+    const std::string serials_file = vm.count("serials") ? vm["serials"].as<std::string>() : std::string();
+    if (!serials_file.empty() && resource.op == Operation::CaCerts)
+        return fail(kExitUsage, "--serials: only sen and sren answer with a certificate");
+    std::ofstream serials_out;
+    if (!serials_file.empty()) {
+        // Opened before the run, so that a path that cannot be written fails before any request.
+        serials_out.open(serials_file, std::ios::trunc);
+        if (!serials_out) return fail(kExitUsage, "--serials: cannot write " + serials_file);
+    }
 
     CoapLibrary library(LOG_ERR);
     raise_descriptor_limit();
@@ -123,7 +136,8 @@ int run_bench(const std::vector<std::string>& args) {
                    resource.success_code,
                    vm["new-session-per-request"].as<bool>(),
                    client->timeout,
-                   std::chrono::seconds(vm["hold"].as<unsigned>())};
+                   std::chrono::seconds(vm["hold"].as<unsigned>()),
+                   !serials_file.empty()};
 
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const unsigned threads = std::min(concurrency, 4 * cores);
@@ -171,6 +185,12 @@ int run_bench(const std::vector<std::string>& args) {
         for (const auto& [key, count] : o.errors)
             report.errors[key] += count;
         report.causes.insert(o.causes.begin(), o.causes.end());
+        for (const auto& serial : o.serials)
+            serials_out << serial << '\n';
+    }
+    if (!serials_file.empty()) {
+        serials_out.close();
+        if (!serials_out) return fail(kExitFailure, "--serials: writing " + serials_file + " failed");
     }
     std::cout << (vm["json"].as<bool>() ? format_json(report) + "\n" : format_text(report));
     return report.errors.empty() ? kExitOk : kExitFailure;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <memory>
 
+#include "certs/ca.hpp"
+#include "client/enroll_results.hpp"
+
 namespace estgw::client {
 
 namespace {
@@ -141,6 +144,13 @@ class Worker {
         slot.busy = true;
     }
 
+    // The serial of the certificate a successful sen or sren answer carries; empty when the body holds no
+    // readable certificate.
+    static std::string issued_serial(const coap_pdu_t* received) {
+        auto cert = issued_certificate(read_answer(received));
+        return cert ? certs::serial_hex(cert->get()) : std::string();
+    }
+
     void finish(Slot& slot, bool ok, const std::string& error_key) {
         slot.busy = false;
         if (ok) {
@@ -161,7 +171,19 @@ class Worker {
             Slot* slot = slot_of(session);
             if (!worker || !slot || !slot->busy || !token_matches(*slot, received)) return COAP_RESPONSE_OK;
             auto code = static_cast<std::uint8_t>(coap_pdu_get_code(received));
-            worker->finish(*slot, code == worker->plan_.success_code, code_string(code));
+            bool ok = code == worker->plan_.success_code;
+            std::string error_key = code_string(code);
+            if (ok && worker->plan_.collect_serials) {
+                std::string serial = issued_serial(received);
+                // A success without a readable certificate is no success for a run that checks them.
+                if (serial.empty()) {
+                    ok = false;
+                    error_key = "no-certificate";
+                } else {
+                    worker->outcome_.serials.push_back(std::move(serial));
+                }
+            }
+            worker->finish(*slot, ok, error_key);
         } catch (...) {
         }
         return COAP_RESPONSE_OK;

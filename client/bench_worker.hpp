@@ -25,6 +25,9 @@ struct BenchPlan {
     // After the run, keep the (idle) sessions open this long before releasing them: lets bench/run.sh measure
     // the server's memory per idle DTLS session.
     std::chrono::seconds hold{0};
+    // Read the issued certificate of every successful answer and keep its serial (WorkerOutcome::serials):
+    // lets a test check that every certificate a client received is in the server's database.
+    bool collect_serials = false;
 };
 
 // Requests left to hand out, across all workers.
@@ -40,6 +43,7 @@ class RequestBudget {
 struct WorkerOutcome {
     unsigned long ok = 0;
     std::vector<double> latencies_ms;  // successful operations
+    std::vector<std::string> serials;  // with BenchPlan::collect_serials: one per ok, uppercase hex
     std::map<std::string, unsigned long> errors;
     std::map<std::string, std::string> causes;       // "dtls" → the first cause OpenSSL gave for one
     std::optional<Error> setup_error;                // the context could not be made: nothing ran

@@ -84,6 +84,31 @@ TEST_F(Bench, SenRunReportsEveryRequestAsJson) {
     EXPECT_EQ(logged_peers(log_from, "sen", 20).size(), 4u);  // four sessions, reused
 }
 
+// --serials: what a scale-out test compares with the servers' database (tests/scaling/).
+TEST_F(Bench, SerialsFileListsEveryCertificateReceivedOnceAndAllAreRecorded) {
+    std::string file = env_->dir.file("bench-sen-serials.txt");
+    RunResult r =
+        bench({"--op", "sen", "--concurrency", "3", "--requests", "12", "--serials", file, "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(json_report(r)["ok"].number(), 12);
+    std::istringstream lines(read_file(file));
+    std::set<std::string> serials;
+    std::string line;
+    std::size_t count = 0;
+    while (std::getline(lines, line)) {
+        ++count;
+        serials.insert(line);
+    }
+    EXPECT_EQ(count, 12u);
+    EXPECT_EQ(serials.size(), 12u);  // each certificate has a serial of its own
+    const std::string listed = env_->certs_list();
+    for (const auto& serial : serials) {
+        EXPECT_FALSE(serial.empty());
+        EXPECT_EQ(serial.find_first_not_of("0123456789ABCDEF"), std::string::npos) << serial;
+        EXPECT_NE(listed.find("\n" + serial + "\t"), std::string::npos) << serial << " not in:\n" << listed;
+    }
+}
+
 TEST_F(Bench, NewSessionPerRequestOpensOneSessionPerRequest) {
     std::size_t log_from = env_->log().size();
     RunResult r = bench(
@@ -143,7 +168,11 @@ TEST_F(Bench, TextReportNamesThroughputAndLatencies) {
 
 TEST_F(Bench, UsageErrorsExit2) {
     for (const auto& args : std::vector<std::vector<std::string>>{
-             {"--concurrency", "0"}, {"--requests", "0"}, {"--op", "skg"}, {"--block", "2048"}}) {
+             {"--concurrency", "0"},
+             {"--requests", "0"},
+             {"--op", "skg"},
+             {"--block", "2048"},
+             {"--serials", env_->dir.file("bench-crts-serials.txt"), "--op", "crts"}}) {
         RunResult r = bench(args);
         EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.output;
         EXPECT_NE(r.output.find(args[0]), std::string::npos) << r.output;
