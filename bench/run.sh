@@ -6,6 +6,7 @@
 #   4. the crypto bound from `openssl speed` (ecdsap256, ecdhp256) and the share of it reached
 #   5. server RSS with 0, 1000 and 5000 idle DTLS sessions
 #   6. the latency the gateway adds over calling the upstream directly
+#   7. CPU per enrollment against its cryptography (bench/cpu_per_enrollment.sh, its own fresh server)
 # Usage: bench/run.sh [--quick] [--out DIR]     (--quick: small counts, under two minutes)
 # Loopback only; every server it starts is stopped at the end. Needs ./estgw.sh build (and gnuplot for the plot).
 set -euo pipefail
@@ -161,6 +162,18 @@ log "6. latency the gateway adds ($LAT_N requests each way)"
 LAT="$("$LATENCY" "$LAT_N" | tail -3)" || LAT="gateway_latency failed (see above)"
 echo "$LAT" >"$OUT/gateway_latency.txt"
 record "gateway-latency" "\"$(tr '\n' ';' <<<"$LAT" | sed 's/"/\\"/g')\""
+
+log "7. CPU per enrollment (bench/cpu_per_enrollment.sh: ratios, s_server floor, callgrind)"
+cpu_per_enrollment() {  # its own servers, so that the load of items 1-6 does not count
+    local args=(--out "$OUT")
+    [[ $QUICK -eq 1 ]] && args+=(--quick)
+    if ESTGW="$ESTGW" "$ROOT/bench/cpu_per_enrollment.sh" "${args[@]}"; then
+        record "cpu-per-enrollment" "$(tail -1 "$OUT/cpu.jsonl" | sed 's/^{"item":"cpu-target","result":\(.*\)}$/\1/')"
+    else
+        record "cpu-per-enrollment" "\"failed (see above)\""
+    fi
+}
+cpu_per_enrollment
 
 log "plot"
 # Columns: concurrency, ops/s and p99 ms for each of server/gateway x persistent/new-session.
