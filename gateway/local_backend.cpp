@@ -58,6 +58,24 @@ Result<std::optional<PledgeSession>> pledge_session(const PeerIdentity& peer, co
     return std::optional<PledgeSession>(PledgeSession{pledge_key_of(cert), "", "other"});
 }
 
+// The issuance store's record of a certificate issued for `peer`.
+certs::IssuanceRecord issuance_record(certs::IssuedCertificate cert, certs::IssuanceOperation operation,
+                                      const PeerIdentity& peer) {
+    certs::IssuanceRecord record;
+    record.serial = std::move(cert.serial_hex);
+    record.subject = std::move(cert.subject);
+    record.not_before = cert.not_before;
+    record.not_after = cert.not_after;
+    record.operation = operation;
+    record.client_subject = peer.subject;
+    record.ra_subject = peer.forwarded_by;
+    record.issued_at =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    record.certificate_der = std::move(cert.der);
+    return record;
+}
+
 std::int64_t unix_ms_now() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -175,27 +193,26 @@ Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY
     // The serial is 128 random bits; a collision is astronomically rare, but the store's uniqueness
     // constraint is what guarantees it, so a duplicate is simply issued again.
     for (int attempt = 0; attempt < 3; ++attempt) {
-        auto cert = key ? ca_.issue(csr, key, config_.profile) : ca_.issue(csr, config_.profile);
+        // As DER: an X509 object would cost a decode of the public key just written.
+        auto cert = ca_.issue_der(csr, key, config_.profile);
         if (!cert) return cert.error();
-        auto record = certs::make_issuance_record(cert->get(), operation, peer.subject);
-        if (!record) return record.error();
-        record->ra_subject = peer.forwarded_by;
-        auto inserted = store_.insert(*record);
+        const certs::IssuanceRecord record = issuance_record(std::move(*cert), operation, peer);
+        auto inserted = store_.insert(record);
         if (!inserted)
             return make_error(Status::Internal, "cannot record the certificate: " + inserted.error().message);
         if (*inserted == certs::InsertOutcome::Inserted) {
             metrics::estgw_metrics().certificates_issued.add({std::string(certs::operation_name(operation))});
-            log::info("issued", {{"serial", record->serial},
-                                 {"subject", record->subject},
+            log::info("issued", {{"serial", record.serial},
+                                 {"subject", record.subject},
                                  {"operation", std::string(certs::operation_name(operation))},
                                  {"client", peer.subject.empty() ? std::string("-") : peer.subject},
                                  {"ra", peer.forwarded_by.empty() ? std::string("-") : peer.forwarded_by}});
             // After the issuance record is committed, so that the journal never names an LDevID the store
             // does not hold.
             record_step(peer, certs::JourneyStep::Enrolled,
-                        {{"ldevid_serial", record->serial},
+                        {{"ldevid_serial", record.serial},
                          {"operation", std::string(certs::operation_name(operation))}});
-            return make_certs_only_from_parsed({cert->get()});
+            return certs::certs_only_der(record.certificate_der);
         }
     }
     return make_error(Status::Internal, "could not draw a unique serial number");
