@@ -10,6 +10,7 @@
 #include <ctime>
 
 #include "certs/der_writer.hpp"
+#include "common/csr_with_key.hpp"
 #include "common/der.hpp"
 #include "common/keys.hpp"
 #include "common/pem.hpp"
@@ -465,20 +466,19 @@ Result<X509Ptr> IssuingCa::issue(const IssueRequest& request, const IssuanceProf
 }
 
 Result<IssuedCertificate> IssuingCa::issue_der(const X509_REQ* csr, const EVP_PKEY* public_key,
-                                               const IssuanceProfile& profile) const {
+                                               const IssuanceProfile& profile, bool key_is_the_csrs) const {
     if (csr == nullptr) return make_error(Status::Internal, "certificate issuance: no CSR");
     ESTGW_TRY(names, requested_subject_alt_names(csr));
     IssueRequest request{X509_REQ_get_subject_name(csr), names.get(), public_key, {}};
     Bytes csr_key_der;
-    if (public_key == nullptr) {
+    if (key_is_the_csrs || public_key == nullptr) {
         // OpenSSL 3.0 takes the request non-const; it decoded the key once, when the CSR was parsed.
-        auto* unconst = const_cast<X509_REQ*>(csr);
-        request.public_key = X509_REQ_get0_pubkey(unconst);
+        if (public_key == nullptr) request.public_key = X509_REQ_get0_pubkey(const_cast<X509_REQ*>(csr));
         if (request.public_key == nullptr)
             return openssl_error(Status::BadRequest, "CSR", "public key unreadable");
         // The CSR's SubjectPublicKeyInfo as it came: X509_set_pubkey would encode the key afresh, and
         // decode it again (half the cost of an issuance in OpenSSL 3.0).
-        ESTGW_TRY(spki, i2d_bytes(X509_REQ_get_X509_PUBKEY(unconst), i2d_X509_PUBKEY));
+        ESTGW_TRY(spki, csr_public_key_der(csr));
         csr_key_der = std::move(spki);
         request.public_key_der = csr_key_der;
     }
@@ -516,7 +516,11 @@ Result<Bytes> IssuingCa::cacerts_response() const {
 Result<bool> same_public_key(const X509_REQ* csr, const X509* current) {
     if (csr == nullptr || current == nullptr)
         return make_error(Status::Internal, "same_public_key: no input");
-    const EVP_PKEY* requested = X509_REQ_get0_pubkey(const_cast<X509_REQ*>(csr));
+    return same_public_key(X509_REQ_get0_pubkey(const_cast<X509_REQ*>(csr)), current);
+}
+
+Result<bool> same_public_key(const EVP_PKEY* requested, const X509* current) {
+    if (current == nullptr) return make_error(Status::Internal, "same_public_key: no input");
     const EVP_PKEY* existing = X509_get0_pubkey(current);
     if (requested == nullptr || existing == nullptr) {
         return openssl_error(Status::BadRequest, "re-enrollment", "public key unreadable");

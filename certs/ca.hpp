@@ -91,9 +91,10 @@ class IssuingCa {
                           const IssuanceProfile& profile) const;
     Result<X509Ptr> issue(const IssueRequest& request, const IssuanceProfile& profile) const;
     // The same certificates, as DER with the fields of the issuance record: what full-server enrollment uses.
-    // `public_key` null: the CSR's.
+    // `public_key` null: the CSR's. With `key_is_the_csrs` the given key is the CSR's own (made by
+    // parse_csr_with_key), and the CSR's SubjectPublicKeyInfo is copied as received.
     Result<IssuedCertificate> issue_der(const X509_REQ* csr, const EVP_PKEY* public_key,
-                                        const IssuanceProfile& profile) const;
+                                        const IssuanceProfile& profile, bool key_is_the_csrs = false) const;
     Result<IssuedCertificate> issue_der(const IssueRequest& request, const IssuanceProfile& profile) const;
 
     const X509* certificate() const { return certificate_.get(); }
@@ -123,6 +124,8 @@ Bytes certs_only_der(ByteView certificate_der);
 
 // RFC 7030 §4.2.2: a re-enrollment with the same SubjectPublicKeyInfo is a renewal, otherwise a rekey.
 Result<bool> same_public_key(const X509_REQ* csr, const X509* current);
+// The same for the CSR's key given (parse_csr_with_key).
+Result<bool> same_public_key(const EVP_PKEY* requested, const X509* current);
 
 // The certificate's serial number in uppercase hex, as `openssl x509 -serial` prints it ("4F1C...").
 std::string serial_hex(const X509* cert);

@@ -188,13 +188,13 @@ EstResponse LocalBackend::process(const EstRequest& request) {
     return EstResponse::error(Status::Internal, "unknown operation");
 }
 
-Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
+Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY* key, bool key_is_the_csrs,
                                              certs::IssuanceOperation operation, const PeerIdentity& peer) {
     // The serial is 128 random bits; a collision is astronomically rare, but the store's uniqueness
     // constraint is what guarantees it, so a duplicate is simply issued again.
     for (int attempt = 0; attempt < 3; ++attempt) {
         // As DER: an X509 object would cost a decode of the public key just written.
-        auto cert = ca_.issue_der(csr, key, config_.profile);
+        auto cert = ca_.issue_der(csr, key, config_.profile, key_is_the_csrs);
         if (!cert) return cert.error();
         const certs::IssuanceRecord record = issuance_record(std::move(*cert), operation, peer);
         auto inserted = store_.insert(record);
@@ -230,7 +230,8 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
         if (error.status == Status::Forbidden) error = for_unforwarded_ra(std::move(error), request.peer);
         return EstResponse::from_error(error);
     }
-    const EVP_PKEY* csr_key = X509_REQ_get0_pubkey(csr->get());
+    // Made from the CSR's public point: X509_REQ_get0_pubkey on this request is null.
+    const EVP_PKEY* csr_key = csr->public_key.get();
 
     certs::IssuanceOperation operation = certs::IssuanceOperation::Enroll;
     if (request.op == Operation::SimpleReenroll) {
@@ -246,7 +247,7 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
                 make_error(Status::Forbidden, "re-enrollment needs a client certificate issued by this CA"),
                 request.peer));
         }
-        auto same = certs::same_public_key(csr->get(), current);
+        auto same = certs::same_public_key(csr_key, current);
         if (!same) return EstResponse::from_error(same.error());
         operation = *same ? certs::IssuanceOperation::Renew : certs::IssuanceOperation::Rekey;
     }
@@ -256,7 +257,7 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
         if (auto allowed = config_.key_policy.check(csr_key); !allowed) {
             return EstResponse::error(Status::BadRequest, allowed.error().message);
         }
-        auto certs_only = issue_and_record(csr->get(), nullptr, operation, request.peer);
+        auto certs_only = issue_and_record(csr->request.get(), csr_key, true, operation, request.peer);
         if (!certs_only) return EstResponse::from_error(certs_only.error());
         EstResponse r;
         r.format = ContentFormat::CertsOnly;
@@ -268,12 +269,12 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
     // alone, so a protection we cannot give is refused before a key (seconds for RSA-4096) is generated.
     certs::EnvelopeKeys envelope{config_.symmetric_keys, {}};
     if (request.peer.certificate) envelope.recipient_certificates.push_back(request.peer.certificate.get());
-    auto protection = certs::resolve_key_protection(csr->get(), envelope);
+    auto protection = certs::resolve_key_protection(csr->request.get(), envelope);
     if (!protection) {
         Error error = protection.error();
         // Of the protections, only a key encrypted to the client's certificate (RFC 7030 §4.4.1.2) depends on
         // who the client is.
-        auto asked = certs::requested_key_protection(csr->get());
+        auto asked = certs::requested_key_protection(csr->request.get());
         if (asked && asked->kind == certs::KeyProtection::Asymmetric) {
             error = for_unforwarded_ra(std::move(error), request.peer);
         }
@@ -284,8 +285,8 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
     if (!key) return EstResponse::from_error(key.error());
     auto key_part = certs::server_key_part(*protection, key->get(), ca_);
     if (!key_part) return EstResponse::from_error(key_part.error());
-    auto certs_only =
-        issue_and_record(csr->get(), key->get(), certs::IssuanceOperation::ServerKeyGen, request.peer);
+    auto certs_only = issue_and_record(csr->request.get(), key->get(), false,
+                                       certs::IssuanceOperation::ServerKeyGen, request.peer);
     if (!certs_only) return EstResponse::from_error(certs_only.error());
     EstResponse r;
     r.format = ContentFormat::MultipartCore;
