@@ -27,6 +27,7 @@ PACKAGES=(
     lcov
     iproute2  # ss: tests read socket buffers, bench/run.sh finds free ports
     prometheus  # promtool and a real Prometheus server for the metrics tests
+    valgrind  # callgrind: instructions per enrollment in bench/cpu_per_enrollment.sh (bench/run.sh item 7)
 )
 # Only for `./estgw.sh docker` and `docker-test`: the Docker engine and what builds a base image without a
 # registry.
