@@ -168,7 +168,7 @@ cpu_per_enrollment() {  # its own servers, so that the load of items 1-6 does no
     local args=(--out "$OUT")
     [[ $QUICK -eq 1 ]] && args+=(--quick)
     if ESTGW="$ESTGW" "$ROOT/bench/cpu_per_enrollment.sh" "${args[@]}"; then
-        record "cpu-per-enrollment" "$(tail -1 "$OUT/cpu.jsonl" | sed 's/^{"item":"cpu-target","result":\(.*\)}$/\1/')"
+        record "cpu-per-enrollment" "[$(paste -sd, "$OUT/cpu.jsonl")]"  # its items, verdict last
     else
         record "cpu-per-enrollment" "\"failed (see above)\""
     fi
