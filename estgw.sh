@@ -16,6 +16,7 @@ BUILD_PACKAGES=(
     libcpp-httplib-dev
     libboost-program-options-dev
     libsqlite3-dev
+    libpq-dev  # --db postgresql://…: several servers on one PostgreSQL (certs/postgres_store.cpp)
 )
 # Debian 12 packages the project needs; each later feature appends its own.
 PACKAGES=(
@@ -27,7 +28,8 @@ PACKAGES=(
     lcov
     iproute2  # ss: tests read socket buffers, bench/run.sh finds free ports
     prometheus  # promtool and a real Prometheus server for the metrics tests
-    valgrind  # callgrind: instructions per enrollment in bench/cpu_per_enrollment.sh (bench/run.sh item 7)
+    postgresql  # the PostgreSQL store tests start their own cluster (tests/support/postgres.sh)
+    valgrind  # callgrind: instructions per enrollment in bench/cpu_per_enrollment.sh (bench/run.sh item 8)
 )
 # Only for `./estgw.sh docker` and `docker-test`: the Docker engine and what builds a base image without a
 # registry.

@@ -1,4 +1,6 @@
 #include "certs/demo_pki.hpp"
+
+#include "certs/database.hpp"
 #include "common/file_descriptor.hpp"
 
 #include <arpa/inet.h>
@@ -249,7 +251,9 @@ Result<DemoPki> init_demo_pki(const std::filesystem::path& dir, bool force, std:
                               const std::filesystem::path& db) {
     if (auto r = check_masa_authority(masa_authority); !r) return r.error();
     DemoPki pki = demo_pki_paths(dir);
-    if (!db.empty()) {
+    if (is_postgres_uri(db.string())) {
+        pki.db = db;  // a URI, not a path to make absolute
+    } else if (!db.empty()) {
         std::error_code ec;
         const std::filesystem::path absolute = std::filesystem::absolute(db, ec);
         pki.db = (ec ? db : absolute).lexically_normal();

@@ -7,7 +7,8 @@
 // look-up and display. An LDevID issued to a pledge over its IDevID session is linked to the pledge by its
 // serial, so that an /es sent over a session authenticated with the new LDevID lands in the same journey.
 //
-// Implemented by the SQL stores (certs/sqlite_store.hpp); nothing here depends on a database.
+// Implemented by the SQL stores (certs/sqlite_store.hpp, certs/postgres_store.hpp); nothing here depends on
+// a database.
 #pragma once
 
 #include <cstdint>

@@ -2,13 +2,11 @@
 
 #include <sqlite3.h>
 
-#include <algorithm>
-#include <cctype>
 #include <climits>
 #include <cstdint>
 #include <utility>
 
-#include "common/json.hpp"
+#include "certs/sql_rows.hpp"
 #include "common/log.hpp"
 
 namespace estgw::certs {
@@ -155,13 +153,6 @@ class Transaction {
     sqlite3* db_;
 };
 
-std::string uppercase(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return out;
-}
-
 bool bind_text(sqlite3_stmt* statement, int index, const std::string& text) {
     return sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC) ==
            SQLITE_OK;
@@ -258,20 +249,6 @@ Result<void> create_schema(sqlite3* db) {
     const std::string set_version = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
     if (auto r = exec(db, set_version.c_str(), "schema version"); !r) return r;
     return transaction.commit();
-}
-
-// The journal's fields as stored: a JSON object of strings in the order given. SQLite's own JSON functions
-// (json_each, built in since 3.38) read it back in that order, so no JSON parser is needed here.
-std::string fields_json(const std::vector<std::pair<std::string, std::string>>& fields) {
-    std::string out = "{";
-    for (const auto& [name, value] : fields) {
-        if (out.size() > 1) out += ',';
-        append_json_string(out, name);
-        out += ':';
-        append_json_string(out, value);
-    }
-    out += '}';
-    return out;
 }
 
 // What the journal queries select first, one row per field of each event (and one, with a NULL key, for an
@@ -387,7 +364,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
 Result<InsertOutcome> SqliteStore::insert(const IssuanceRecord& record) {
     const std::lock_guard lock(mutex_);
     sqlite3* db = connection_->db.get();
-    const std::string serial = uppercase(record.serial);
+    const std::string serial = uppercase_serial(record.serial);
     const std::string operation(operation_name(record.operation));
     if (record.certificate_der.size() > static_cast<std::size_t>(INT_MAX)) {
         return make_error(Status::Internal, "issuance store: certificate too large");
@@ -428,7 +405,7 @@ Result<std::vector<IssuanceRecord>> SqliteStore::list(std::size_t limit) {
 Result<std::optional<IssuanceRecord>> SqliteStore::find(std::string_view serial) {
     const std::lock_guard lock(mutex_);
     sqlite3* db = connection_->db.get();
-    const std::string wanted = uppercase(serial);
+    const std::string wanted = uppercase_serial(serial);
     ESTGW_TRY(statement, prepare(db, std::string("SELECT ") + connection_->columns +
                                          " FROM issuance WHERE serial = ?1"));
     if (!bind_text(statement.get(), 1, wanted)) return database_error(db, "bind");
@@ -449,15 +426,10 @@ Result<void> SqliteStore::record(const JourneyEvent& event) {
     }
     const std::lock_guard lock(mutex_);
     sqlite3* db = connection_->db.get();
-    const std::string idevid_serial = uppercase(event.pledge.idevid_serial);
+    const std::string idevid_serial = uppercase_serial(event.pledge.idevid_serial);
     const std::string step(journey_step_name(event.step));
-    const std::string fields = fields_json(event.fields);
-    std::string ldevid_serial;
-    if (event.step == JourneyStep::Enrolled) {
-        for (const auto& [name, value] : event.fields) {
-            if (name == "ldevid_serial") ldevid_serial = uppercase(value);
-        }
-    }
+    const std::string fields = journey_fields_json(event.fields);
+    const std::string ldevid_serial = linked_ldevid_serial(event);
     ESTGW_TRY(transaction, Transaction::begin_immediate(db));
     ESTGW_TRY(prepared, connection_->insert_journey.get(db));
     ReusedStatement::Use statement(prepared);
@@ -510,7 +482,7 @@ Result<std::vector<JourneyEvent>> SqliteStore::journey(std::string_view serial) 
     if (!connection_->has_journal || serial.empty()) return std::vector<JourneyEvent>{};
     sqlite3* db = connection_->db.get();
     const std::string device_serial(serial);
-    const std::string idevid_serial = uppercase(serial);
+    const std::string idevid_serial = uppercase_serial(serial);
     ESTGW_TRY(
         statement,
         prepare(db, std::string("WITH wanted AS (SELECT idevid_issuer, idevid_serial, MIN(id) AS first_id "
@@ -530,7 +502,7 @@ Result<std::optional<PledgeKey>> SqliteStore::pledge_of_ldevid(std::string_view 
     const std::lock_guard lock(mutex_);
     if (!connection_->has_journal || ldevid_serial.empty()) return std::optional<PledgeKey>{};
     sqlite3* db = connection_->db.get();
-    const std::string wanted = uppercase(ldevid_serial);
+    const std::string wanted = uppercase_serial(ldevid_serial);
     ESTGW_TRY(statement, prepare(db,
                                  "SELECT idevid_issuer, idevid_serial FROM journey WHERE ldevid_serial = ?1 "
                                  "ORDER BY id DESC LIMIT 1"));
@@ -546,7 +518,7 @@ Result<bool> SqliteStore::voucher_issued(const PledgeKey& pledge) {
     const std::lock_guard lock(mutex_);
     if (!connection_->has_journal) return false;
     sqlite3* db = connection_->db.get();
-    const std::string idevid_serial = uppercase(pledge.idevid_serial);
+    const std::string idevid_serial = uppercase_serial(pledge.idevid_serial);
     const std::string step(journey_step_name(JourneyStep::VoucherIssued));
     ESTGW_TRY(statement, prepare(db,
                                  "SELECT 1 FROM journey WHERE idevid_serial = ?1 AND idevid_issuer = ?2 AND "

@@ -12,8 +12,7 @@
 #include <memory>
 #include <mutex>
 
-#include "certs/journal.hpp"
-#include "certs/store.hpp"
+#include "certs/database.hpp"
 
 namespace estgw::certs {
 
@@ -22,7 +21,7 @@ struct SqliteOptions {
     int busy_timeout_ms = 5000;
 };
 
-class SqliteStore final : public IssuanceStore, public PledgeJournal {
+class SqliteStore final : public Database {
   public:
     // Creates the file and schema when missing (read-write only). A file with a newer schema is refused; an
     // older one is migrated when opened read-write, and read as it is when opened read-only (a file from

@@ -1,6 +1,7 @@
 // Where full-server mode records what it issued. The interface is shaped for SQL back ends: SQLite
-// (certs/sqlite_store.hpp, the embedded default) now, PostgreSQL later so that several servers share one CA
-// database (DESIGN.md "Scale-out"). Nothing here depends on a particular database.
+// (certs/sqlite_store.hpp, the embedded default) and PostgreSQL (certs/postgres_store.hpp, so that several
+// servers share one CA database; DESIGN.md "Scale-out"), both opened by certs::open_database
+// (certs/database.hpp). Nothing here depends on a particular database.
 #pragma once
 
 #include <chrono>

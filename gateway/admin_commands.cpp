@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "certs/database.hpp"
 #include "certs/demo_pki.hpp"
-#include "certs/sqlite_store.hpp"
 #include "common/command_line.hpp"
 #include "gateway/commands.hpp"
 
@@ -24,8 +24,9 @@ int run_pki_init(const std::vector<std::string>& args) {
         "masa-authority", po::value<std::string>()->default_value(certs::kDemoMasaAuthority),
         "HOST:PORT or [IPv6]:PORT of the demo MASA, written into the pledge certificate's id-pe-masa-url "
         "(RFC 8995 §2.3.2) in authority form; where `estgw masa --listen` serves");
-    desc.add_options()("db", po::value<std::string>(),
-                       "the database estgw.conf names (default: DIR/estgw.db)");
+    desc.add_options()(
+        "db", po::value<std::string>(),
+        "the database estgw.conf names: an SQLite file (default: DIR/estgw.db) or a postgresql:// URI");
     po::variables_map vm;
     const char* usage =
         "Usage: estgw pki init --dir DIR [--force] [--masa-authority HOST:PORT] [--db FILE]\n"
@@ -60,22 +61,22 @@ int run_certs_list(const std::vector<std::string>& args) {
     po::options_description desc("estgw certs list options");
     desc.add_options()("help,h", "print this help and exit")(
         "db", po::value<std::string>()->default_value("./estgw.db"),
-        "the issuance database of `estgw serve --mode server`")(
+        "the issuance database of `estgw serve --mode server`: an SQLite file or a postgresql:// URI")(
         "limit", po::value<std::size_t>()->default_value(0), "show at most this many, newest first (0: all)")(
         "json", po::bool_switch(), "print a JSON array of objects with every field, for scripts");
     po::variables_map vm;
     const char* usage =
-        "Usage: estgw certs list [--db FILE] [--limit N] [--json]\n"
+        "Usage: estgw certs list [--db FILE|postgresql://URI] [--limit N] [--json]\n"
         "One line per issued certificate, newest first, after a line naming the tab-separated columns:\n"
         "serial, subject, not-after, operation, client subject, RA subject ('-' when the client came "
         "directly), issued at.";
     if (auto stop = parse_command_line(args, desc, vm, usage)) return *stop;
     std::string db = vm["db"].as<std::string>();
-    if (!std::filesystem::exists(db)) {
+    if (!certs::is_postgres_uri(db) && !std::filesystem::exists(db)) {
         std::cerr << "estgw certs list: no database at " << db << " (see --db)\n";
         return kExitUsage;
     }
-    auto store = certs::SqliteStore::open(db, certs::SqliteOptions{.read_only = true});
+    auto store = certs::open_database(db, certs::DatabaseOptions{.read_only = true, .connections = 1});
     if (!store) {
         std::cerr << "estgw certs list: " << store.error().message << "\n";
         return kExitFailure;

@@ -50,6 +50,12 @@ class Backend {
     virtual void abandon_work() {}
     // Whether a job still running after abandon_work() may be left unfinished when the process exits.
     virtual bool jobs_may_be_abandoned() const { return false; }
+    // After abandon_work(): true when threads of the backend's own were left running (it then must not be
+    // destroyed; the process ends without destructors).
+    virtual bool work_left_behind() const { return false; }
+    // Requests waiting in queues of the backend's own (gateway mode: for an upstream thread), for
+    // estgw_worker_queue_depth.
+    virtual std::size_t queued_jobs() const { return 0; }
 };
 
 }  // namespace estgw::gateway

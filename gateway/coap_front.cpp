@@ -3,9 +3,9 @@
 #include <malloc.h>
 #include <netdb.h>
 #include <openssl/ssl.h>
-#include <signal.h>
+#include <pthread.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +28,7 @@
 #include "gateway/own_sockets.hpp"
 #include "gateway/peer_identity.hpp"
 #include "gateway/refused_handshakes.hpp"
+#include "gateway/reuseport_bind.hpp"
 #include "mapping/coap_request.hpp"
 #include "mapping/resources.hpp"
 
@@ -92,14 +93,24 @@ constexpr std::chrono::milliseconds kDrainSendLimit{500};
 
 }  // namespace
 
-CoapFront::CoapFront(FrontConfig config, Backend& backend)
+unsigned idle_session_share(unsigned total, std::size_t count, std::size_t index) {
+    if (total == 0 || count == 0) return total;
+    const auto share = static_cast<unsigned>(total / count + (index < total % count ? 1 : 0));
+    return std::max(1u, share);
+}
+
+CoapFront::CoapFront(FrontConfig config, Backend& backend, FrontsShared& shared)
     : config_(std::move(config)),
       backend_(backend),
+      shared_(shared),
+      drain_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
       hello_gate_(HandshakeLimits{config_.sessions.max_handshakes,
                                   config_.sessions.max_handshakes_per_address,
                                   config_.sessions.handshake_timeout}),
-      blocks_(block1_limits(config_.routes.max_body, config_.block_timeout,
-                            config_.sessions.max_idle_sessions)) {}
+      blocks_(block1_limits(config_.routes.max_body, config_.block_timeout, idle_sessions())) {
+    if (drain_fd_.get() < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+    hello_gate_.share_totals(&shared_.handshakes);
+}
 
 CoapFront::~CoapFront() {
     // Requests whose answers could not be sent hold a session reference each; libcoap asserts that no
@@ -160,7 +171,7 @@ Result<void> CoapFront::start() {
     coap_register_event_handler(ctx, handle_event);
     coap_register_nack_handler(ctx, handle_nack);
     coap_context_set_max_handshake_sessions(ctx, config_.sessions.max_handshakes);
-    coap_context_set_max_idle_sessions(ctx, config_.sessions.max_idle_sessions);
+    coap_context_set_max_idle_sessions(ctx, idle_sessions());
     coap_context_set_session_timeout(ctx, static_cast<unsigned>(config_.sessions.idle_timeout.count()));
 
     if (!config_.keylog_file.empty()) {
@@ -204,34 +215,60 @@ Result<void> CoapFront::start() {
                           "--client-ca: libcoap could not load " + config_.client_ca_file);
     }
 
-    std::optional<coap_address_t> first_address;
+    if (config_.listen.empty()) return make_error(Status::BadRequest, "--listen: no address to listen on");
+    auto first = resolve(config_.listen.front());
+    if (!first) return first.error();
+    knock_on_self(first->addr.sa.sa_family);
+
     for (const auto& listen : config_.listen) {
-        auto addr = resolve(listen);
-        if (!addr) return addr.error();
-        if (!first_address) first_address = *addr;
-        // libcoap 4.3.1 has no call that returns an endpoint's socket: the new one is the one not there
-        // before.
-        const std::set<int> before = own_sockets(SOCK_DGRAM);
-        if (!coap_new_endpoint(ctx, &*addr, COAP_PROTO_DTLS)) {
+        if (auto listening = listen_on(listen); !listening) return listening;
+    }
+    if (hello_gate_.active()) {
+        if (hello_gate_.take_over(coap_context_get_coap_fd(ctx))) {
+            log::debug("dtls-hello-gate", {{"state", "active"}, {"front", config_.index}});
+        } else {
+            log::warn("dtls-hello-gate",
+                      {{"state", "filtering only"},
+                       {"reason", "libcoap's socket registration could not be read from /proc"}});
+        }
+    }
+    return add_resources();
+}
+
+Result<void> CoapFront::listen_on(const ListenAddress& listen) {
+    auto addr = resolve(listen);
+    if (!addr) return addr.error();
+    // libcoap 4.3.1 has no call that returns an endpoint's socket: the new one is the one not there before.
+    const std::set<int> before = own_sockets(SOCK_DGRAM);
+    {
+        std::optional<ReusePortBinds> reuse_port;
+        if (shares_addresses()) reuse_port.emplace();
+        if (!coap_new_endpoint(context_.get(), &*addr, COAP_PROTO_DTLS)) {
             return make_error(Status::BadRequest,
                               "cannot listen on " + listen.text() + " (UDP): " + std::strerror(errno));
         }
-        std::size_t receive_buffer = 0;
-        for (int fd : own_sockets(SOCK_DGRAM)) {
-            if (before.count(fd) != 0) continue;
-            hello_gate_.watch_socket(fd);
-            if (config_.sessions.udp_receive_buffer != 0)
-                receive_buffer = set_receive_buffer(fd, config_.sessions.udp_receive_buffer);
+    }
+    std::size_t receive_buffer = 0;
+    for (int fd : own_sockets(SOCK_DGRAM)) {
+        if (before.count(fd) != 0) continue;
+        if (shares_addresses() && !has_reuseport(fd)) {
+            return make_error(Status::Internal, "--io-threads: the socket for " + listen.text() +
+                                                    " was bound without SO_REUSEPORT (reuseport_bind.hpp)");
         }
-        if (config_.sessions.udp_receive_buffer != 0) {
-            if (receive_buffer < config_.sessions.udp_receive_buffer) {
-                log::warn("udp-receive-buffer",
-                          {{"address", listen.text()},
-                           {"wanted", config_.sessions.udp_receive_buffer},
-                           {"granted", receive_buffer},
-                           {"hint", "raise net.core.rmem_max, or run with CAP_NET_ADMIN"}});
-            }
+        hello_gate_.watch_socket(fd);
+        if (config_.sessions.udp_receive_buffer != 0)
+            receive_buffer = set_receive_buffer(fd, config_.sessions.udp_receive_buffer);
+    }
+    if (config_.sessions.udp_receive_buffer != 0) {
+        if (receive_buffer < config_.sessions.udp_receive_buffer) {
+            log::warn("udp-receive-buffer", {{"address", listen.text()},
+                                             {"wanted", config_.sessions.udp_receive_buffer},
+                                             {"granted", receive_buffer},
+                                             {"hint", "raise net.core.rmem_max, or run with CAP_NET_ADMIN"}});
         }
+    }
+    // The limits are the process's (coap_fronts.hpp): one line, from the first front.
+    if (config_.index == 0) {
         log::info("listening", {{"address", listen.text()},
                                 {"protocol", "coaps"},
                                 {"receive_buffer", receive_buffer},
@@ -241,41 +278,54 @@ Result<void> CoapFront::start() {
                                 {"max_idle_sessions", config_.sessions.max_idle_sessions},
                                 {"idle_timeout_s", config_.sessions.idle_timeout.count()}});
     }
-    if (auto added = add_resources(); !added) return added;
-    if (first_address) start_hello_gate(*first_address);
     return {};
 }
 
-void CoapFront::start_hello_gate(const coap_address_t& address) {
-    // The sockets are held first, and only the start-up handshake's datagrams reach libcoap until the gate
-    // is active: a client whose first ClientHello got libcoap's HelloVerifyRequest meanwhile would come back
-    // with libcoap's cookie, get the gate's HelloVerifyRequest (message_seq 0 again), which OpenSSL clients
-    // drop as a duplicate, and be stuck. Others' datagrams are dropped now; their clients send them again.
-    const bool held = hello_gate_.take_over(coap_context_get_coap_fd(context_.get()));
-    auto pump = [&](const sockaddr* client) {
-        if (held) hello_gate_.admit_only(client);
-        coap_io_process(context_.get(), 10);
-        if (held) hello_gate_.disarm();
-    };
-    auto knocked = handshake_with_self(
-        &address.addr.sa, address.size, pump, [this] { return hello_gate_.active(); },
-        std::chrono::seconds(3));
+void CoapFront::knock_on_self(int family) {
+    coap_context_t* ctx = context_.get();
+    coap_address_t loopback;
+    coap_address_init(&loopback);
+    if (family == AF_INET6) {
+        loopback.addr.sin6.sin6_family = AF_INET6;
+        loopback.addr.sin6.sin6_addr = in6addr_loopback;
+        loopback.size = sizeof(sockaddr_in6);
+    } else {
+        loopback.addr.sin.sin_family = AF_INET;
+        loopback.addr.sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        loopback.size = sizeof(sockaddr_in);
+    }
+    const std::set<int> before = own_sockets(SOCK_DGRAM);
+    coap_endpoint_t* endpoint = coap_new_endpoint(ctx, &loopback, COAP_PROTO_DTLS);
+    sockaddr_storage target{};
+    socklen_t target_length = 0;
+    for (int fd : own_sockets(SOCK_DGRAM)) {
+        if (before.count(fd) != 0) continue;
+        target_length = sizeof target;
+        if (getsockname(fd, reinterpret_cast<sockaddr*>(&target), &target_length) != 0) target_length = 0;
+    }
+    Result<SelfHandshake> knocked = make_error(Status::Internal, "no loopback endpoint for it");
+    if (endpoint && target_length != 0) {
+        knocked = handshake_with_self(
+            reinterpret_cast<const sockaddr*>(&target), target_length,
+            [ctx](const sockaddr*) { coap_io_process(ctx, 10); }, [this] { return hello_gate_.active(); },
+            std::chrono::seconds(3));
+    }
+    // Every session so far is the start-up handshake's: ended and forgotten here, before the endpoint goes
+    // (coap_free_endpoint frees its sessions without an event).
+    const std::vector<coap_session_t*> started(sessions_.begin(), sessions_.end());
+    for (coap_session_t* session : started) {
+        hello_gate_.session_gone(session);
+        coap_session_disconnected(session, COAP_NACK_TLS_FAILED);
+        forget(session);
+    }
+    coap_io_process(ctx, COAP_IO_NO_WAIT);
+    if (endpoint) coap_free_endpoint(endpoint);
     if (!knocked) {
         // Still safe to serve: the first pledge's handshake installs the check instead. Until then a flood of
         // ClientHellos can hold libcoap's handshake slots, as without the gate.
-        if (held) hello_gate_.release();
         log::warn("dtls-hello-gate",
                   {{"state", "waiting for the first handshake"}, {"reason", knocked.error().message}});
-        return;
     }
-    hello_gate_.end_handshakes_from(reinterpret_cast<const sockaddr*>(&knocked->client));
-    if (!held) {
-        log::warn("dtls-hello-gate",
-                  {{"state", "filtering only"},
-                   {"reason", "libcoap's socket registration could not be read from /proc"}});
-        return;
-    }
-    log::debug("dtls-hello-gate", {{"state", "active"}});
 }
 
 Result<void> CoapFront::add_resources() {
@@ -341,6 +391,7 @@ void CoapFront::handle_discovery(coap_resource_t* resource, coap_session_t* sess
                                  const coap_pdu_t* request, const coap_string_t* query,
                                  coap_pdu_t* response) {
     auto* self = static_cast<CoapFront*>(coap_get_app_data(coap_session_get_context(session)));
+    self->count_request();
     auto started = std::chrono::steady_clock::now();
     mapping::CoapResponse answer;
     if (coap_pdu_get_code(request) != COAP_REQUEST_CODE_GET) {
@@ -371,6 +422,7 @@ int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
         case COAP_EVENT_DTLS_CONNECTED:
             self->hello_gate_.session_connected(session);
             handshakes.add({"completed"});
+            metrics::estgw_metrics().coap_front_sessions.add({std::to_string(self->config_.index)});
             break;
         case COAP_EVENT_DTLS_ERROR:
             self->hello_gate_.session_gone(session);
@@ -382,15 +434,19 @@ int CoapFront::handle_event(coap_session_t* session, coap_event_t event) {
             if (handshake_failed) handshakes.add({"failed"});
             // libcoap 4.3.1 reports the end of every DTLS server session as DTLS_CLOSED (also when it frees
             // an idle one, which has no event of its own), possibly besides SERVER_SESSION_DEL.
-            self->sessions_.erase(session);
-            self->peers_.erase(session);
-            self->new_associations_.forget(session);
-            self->blocks_.forget(session);
+            self->forget(session);
             break;
         default:
             break;
     }
     return 0;
+}
+
+void CoapFront::forget(coap_session_t* session) {
+    sessions_.erase(session);
+    peers_.erase(session);
+    new_associations_.forget(session);
+    blocks_.forget(session);
 }
 
 const PeerIdentity& CoapFront::peer_for(coap_session_t* session) {
@@ -410,6 +466,7 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
         finish_async(resource, session, request, query, response);
         return;
     }
+    count_request();
     auto started = std::chrono::steady_clock::now();
     const PeerIdentity& peer = peer_for(session);
     mapping::CoapRequestView view = request_view(request);
@@ -502,10 +559,20 @@ void CoapFront::on_request(coap_resource_t* resource, coap_session_t* session, c
     });
 }
 
+// Sums across the fronts: each stores its own count, then sets the gauges to the totals it sees (at most one
+// loop pass behind another front's).
 void CoapFront::publish_gauges() {
     auto& m = metrics::estgw_metrics();
-    m.dtls_sessions_open.set({}, static_cast<double>(sessions_.size()));
-    m.dtls_handshakes_in_progress.set({}, static_cast<double>(hello_gate_.handshakes()));
+    shared_.sessions_open[config_.index].store(sessions_.size(), std::memory_order_relaxed);
+    std::size_t sessions = 0;
+    for (const auto& open : shared_.sessions_open)
+        sessions += open.load(std::memory_order_relaxed);
+    m.dtls_sessions_open.set({}, static_cast<double>(sessions));
+    m.dtls_handshakes_in_progress.set({}, static_cast<double>(hello_gate_.all_handshakes()));
+}
+
+void CoapFront::count_request() {
+    metrics::estgw_metrics().coap_front_requests.add({std::to_string(config_.index)});
 }
 
 void CoapFront::deliver_completions() {
@@ -580,19 +647,34 @@ void CoapFront::close_sessions_after_answers() {
     to_close_.clear();
 }
 
-Result<void> CoapFront::run(const DrainStarted& drain_started) {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    FileDescriptor signal_fd(signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC));
+std::size_t CoapFront::drop_early_datagrams() {
+    std::size_t dropped = 0;
+    std::uint8_t byte;
+    for (int fd : hello_gate_.sockets()) {
+        while (::recv(fd, &byte, sizeof byte, MSG_DONTWAIT | MSG_TRUNC) >= 0)
+            ++dropped;
+    }
+    return dropped;
+}
+
+void CoapFront::request_drain(std::chrono::steady_clock::time_point deadline) {
+    if (drain_requested_.load(std::memory_order_acquire)) return;
+    drain_deadline_.store(deadline.time_since_epoch().count(), std::memory_order_relaxed);
+    drain_requested_.store(true, std::memory_order_release);
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(drain_fd_.get(), &one, sizeof one);
+}
+
+Result<void> CoapFront::run() {
+    const std::string thread_name = "coap-io-" + std::to_string(config_.index);
+    pthread_setname_np(pthread_self(), thread_name.c_str());
     FileDescriptor epoll_fd(epoll_create1(EPOLL_CLOEXEC));
     int coap_fd = coap_context_get_coap_fd(context_.get());
-    if (signal_fd.get() < 0 || epoll_fd.get() < 0 || coap_fd < 0) {
+    if (epoll_fd.get() < 0 || coap_fd < 0) {
         return make_error(Status::Internal, std::string("event loop set-up failed: ") + std::strerror(errno));
     }
     // The listening sockets too: once the hello gate holds them, libcoap's fd no longer wakes for them.
-    std::vector<int> watched{coap_fd, completions_.fd(), signal_fd.get()};
+    std::vector<int> watched{coap_fd, completions_.fd(), drain_fd_.get()};
     watched.insert(watched.end(), hello_gate_.sockets().begin(), hello_gate_.sockets().end());
     for (int fd : watched) {
         epoll_event ev{};
@@ -624,15 +706,13 @@ Result<void> CoapFront::run(const DrainStarted& drain_started) {
         for (int i = 0; i < n; ++i) {
             if (events[i].data.fd == completions_.fd()) {
                 deliver_completions();
-            } else if (events[i].data.fd == signal_fd.get()) {
-                signalfd_siginfo info;
-                while (::read(signal_fd.get(), &info, sizeof info) == sizeof info) {
-                    if (drain_deadline) continue;
+            } else if (events[i].data.fd == drain_fd_.get()) {
+                std::uint64_t count = 0;
+                [[maybe_unused]] auto read = ::read(drain_fd_.get(), &count, sizeof count);
+                if (!drain_deadline && drain_requested_.load(std::memory_order_acquire)) {
                     draining_ = true;
-                    drain_deadline = Clock::now() + config_.drain_timeout;
-                    log::info("draining", {{"signal", strsignal(static_cast<int>(info.ssi_signo))},
-                                           {"in_flight", deferred_.size()}});
-                    if (drain_started) drain_started(*drain_deadline);
+                    drain_deadline = Clock::time_point(Clock::duration(drain_deadline_.load()));
+                    log::info("front-draining", {{"front", config_.index}, {"in_flight", deferred_.size()}});
                 }
             }
         }
@@ -641,7 +721,10 @@ Result<void> CoapFront::run(const DrainStarted& drain_started) {
         if (drain_deadline && now >= *drain_deadline && !drain_timed_out) {
             drain_timed_out = true;
             const auto answered = deferred_.answer_all(shutting_down_answer());
-            if (answered > 0) log::warn("drain-timeout", {{"answered", "5.03"}, {"requests", answered}});
+            drain_timeout_answers_ = answered;
+            if (answered > 0)
+                log::debug("front-drain-timeout",
+                           {{"front", config_.index}, {"answered", "5.03"}, {"requests", answered}});
         }
         // ClientHellos first (dtls_hello_gate.hpp); then libcoap, which reads only what the gate let through,
         // handles retransmissions, and the asyncs just triggered (it sends their answers from inside this
@@ -659,7 +742,7 @@ Result<void> CoapFront::run(const DrainStarted& drain_started) {
         flush_libcoap_log_summaries();
         if (drain_deadline && deferred_.empty()) break;
         if (drain_timed_out && now >= *drain_deadline + kDrainSendLimit) {
-            log::warn("drain-unsent", {{"requests", deferred_.size()}});
+            drain_unsent_ = deferred_.size();
             break;
         }
     }

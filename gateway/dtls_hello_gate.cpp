@@ -76,7 +76,9 @@ Bytes peer_key(const sockaddr* address) {
     return key(address, true);
 }
 
-DtlsHelloGate::DtlsHelloGate(HandshakeLimits limits) : limits_(limits) {}
+DtlsHelloGate::DtlsHelloGate(HandshakeLimits limits) : limits_(limits) {
+    handshakes_.share(totals_);  // its own until share_totals
+}
 
 void DtlsHelloGate::install_cookie_check(SSL_CTX* ctx) {
     if (active_) return;
@@ -118,36 +120,13 @@ void DtlsHelloGate::filter(std::chrono::steady_clock::time_point now) {
     report(now);
 }
 
-void DtlsHelloGate::admit_only(const sockaddr* peer) {
-    const Bytes wanted = peer_key(peer);
-    for (std::size_t i = 0; i < sockets_.size(); ++i) {
-        std::uint8_t byte;
-        sockaddr_storage from{};
-        socklen_t from_length = sizeof from;
-        while (::recvfrom(sockets_[i], &byte, 1, MSG_PEEK | MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-                          &from_length) >= 0) {
-            if (peer_key(reinterpret_cast<const sockaddr*>(&from)) == wanted) {
-                set_libcoap_events(i, EPOLLIN);
-                armed_.push_back(i);
-                break;
-            }
-            discard(sockets_[i]);
-            from_length = sizeof from;
-        }
-    }
-}
-
-void DtlsHelloGate::release() {
-    disarm();
-    for (std::size_t i = 0; i < sockets_.size(); ++i)
-        set_libcoap_events(i, EPOLLIN);
-    libcoap_epoll_fd_ = -1;
-}
-
 void DtlsHelloGate::disarm() {
     for (std::size_t i : armed_)
         set_libcoap_events(i, 0);
     armed_.clear();
+    for (const auto& [peer, address] : reserved_)
+        totals_->ended(address);
+    reserved_.clear();
 }
 
 void DtlsHelloGate::set_libcoap_events(std::size_t index, std::uint32_t events) {
@@ -192,7 +171,8 @@ void DtlsHelloGate::report(std::chrono::steady_clock::time_point now) {
     const Counters& c = counters_;
     if (c.verify_requests == reported_.verify_requests &&
         c.refused_per_address == reported_.refused_per_address && c.evicted == reported_.evicted &&
-        c.expired == reported_.expired && c.malformed == reported_.malformed) {
+        c.expired == reported_.expired && c.malformed == reported_.malformed &&
+        c.refused_total == reported_.refused_total) {
         return;
     }
     log::info("dtls-handshakes",
@@ -200,6 +180,7 @@ void DtlsHelloGate::report(std::chrono::steady_clock::time_point now) {
                {"verify_requests", c.verify_requests - reported_.verify_requests},
                {"cookies_accepted", c.passed - reported_.passed},
                {"refused_per_address", c.refused_per_address - reported_.refused_per_address},
+               {"refused_total", c.refused_total - reported_.refused_total},
                {"evicted", c.evicted - reported_.evicted},
                {"timed_out", c.expired - reported_.expired},
                {"malformed", c.malformed - reported_.malformed},
@@ -226,7 +207,21 @@ DtlsHelloGate::Verdict DtlsHelloGate::filter_one(int fd, std::chrono::steady_clo
         cookies_.check(peer, classified.hello.cookie, seconds)) {
         if (!handshakes_.in_progress(peer)) {
             const Bytes address = address_key(source);
-            if (handshakes_.from_address(address) >= limits_.max_per_address) {
+            using Admission = HandshakeTotals::Admission;
+            auto admission = totals_->reserve(address, limits_.max_handshakes, limits_.max_per_address);
+            if (admission == Admission::TotalFull) {
+                if (auto* oldest = static_cast<coap_session_t*>(handshakes_.oldest())) {
+                    ++counters_.evicted;
+                    if (throttle_.admit("dtls-handshake-evicted", now)) {
+                        log::warn("dtls-handshake-evicted",
+                                  {{"reason", "--max-handshakes reached: the oldest handshake gives way"},
+                                   {"limit", limits_.max_handshakes}});
+                    }
+                    end(oldest);
+                    admission = totals_->reserve(address, limits_.max_handshakes, limits_.max_per_address);
+                }
+            }
+            if (admission == Admission::AddressFull) {
                 discard(fd);
                 ++counters_.refused_per_address;
                 if (throttle_.admit("dtls-handshake-refused", now)) {
@@ -238,16 +233,26 @@ DtlsHelloGate::Verdict DtlsHelloGate::filter_one(int fd, std::chrono::steady_clo
                 }
                 return Verdict::Consumed;
             }
-            if (handshakes_.total() >= limits_.max_handshakes) {
-                auto* oldest = static_cast<coap_session_t*>(handshakes_.oldest());
-                ++counters_.evicted;
-                if (throttle_.admit("dtls-handshake-evicted", now)) {
-                    log::warn("dtls-handshake-evicted",
-                              {{"reason", "--max-handshakes reached: the oldest handshake gives way"},
-                               {"limit", limits_.max_handshakes}});
+            if (admission == Admission::TotalFull) {
+                // The limit is a total (--io-threads) and the handshakes holding it are other I/O threads',
+                // which only they can end: they are asked to end their oldest (expire()), and this one is
+                // dropped. Its client sends the ClientHello again after its retransmission timeout (1 s),
+                // by when the place is free.
+                totals_->want_eviction(limits_.max_handshakes);
+                discard(fd);
+                ++counters_.refused_total;
+                if (throttle_.admit("dtls-handshake-refused-total", now)) {
+                    log::warn("dtls-handshake-refused",
+                              {{"peer", address_text(source)},
+                               {"reason",
+                                "--max-handshakes reached, all of them on other I/O threads: asked them to "
+                                "end their oldest"},
+                               {"limit", limits_.max_handshakes},
+                               {"option", "--max-handshakes"}});
                 }
-                end(oldest);
+                return Verdict::Consumed;
             }
+            reserved_.emplace_back(peer, address);
         }
         passed_peer_ = std::move(peer);
         ++counters_.passed;
@@ -288,7 +293,12 @@ DtlsHelloGate::Verdict DtlsHelloGate::filter_one(int fd, std::chrono::steady_clo
 void DtlsHelloGate::session_started(coap_session_t* session, std::chrono::steady_clock::time_point now) {
     const coap_address_t* remote = coap_session_get_addr_remote(session);
     if (!remote) return;
-    handshakes_.started(session, address_key(&remote->addr.sa), peer_key(&remote->addr.sa), now);
+    Bytes peer = peer_key(&remote->addr.sa);
+    auto reservation = std::find_if(reserved_.begin(), reserved_.end(),
+                                    [&](const auto& reserved) { return reserved.first == peer; });
+    const bool reserved = reservation != reserved_.end();
+    if (reserved) reserved_.erase(reservation);
+    handshakes_.started(session, address_key(&remote->addr.sa), std::move(peer), now, reserved);
 }
 
 void DtlsHelloGate::end(coap_session_t* session) {
@@ -300,6 +310,11 @@ void DtlsHelloGate::end(coap_session_t* session) {
 }
 
 void DtlsHelloGate::expire(std::chrono::steady_clock::time_point now) {
+    // Other I/O threads' new handshakes that found --max-handshakes held here (HandshakeTotals).
+    while (handshakes_.oldest() && totals_->claim_eviction(limits_.max_handshakes)) {
+        ++counters_.evicted;
+        end(static_cast<coap_session_t*>(handshakes_.oldest()));
+    }
     for (auto* session : handshakes_.expired(now, limits_.timeout)) {
         ++counters_.expired;
         log::debug("dtls-handshake-timeout", {{"timeout_s", limits_.timeout.count()}});
@@ -319,10 +334,6 @@ bool DtlsHelloGate::memory_to_return(std::chrono::steady_clock::time_point now) 
     if (calm) ended_at_last_calm_trim_ = ended;
     last_trim_ = now;
     return true;
-}
-
-void DtlsHelloGate::end_handshakes_from(const sockaddr* peer) {
-    if (auto* session = handshakes_.session_from(peer_key(peer))) end(static_cast<coap_session_t*>(session));
 }
 
 }  // namespace estgw::gateway

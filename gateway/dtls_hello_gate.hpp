@@ -59,12 +59,6 @@ class DtlsHelloGate {
     void filter(std::chrono::steady_clock::time_point now);
     void disarm();
 
-    // Before the gate is active (the start-up handshake, dtls_self_handshake.hpp): arms the held sockets
-    // whose next datagram comes from `peer`, and drops everyone else's.
-    void admit_only(const sockaddr* peer);
-    // Gives the sockets back to libcoap (the start-up handshake failed; the gate then only filters).
-    void release();
-
     // libcoap's session events (CoapFront::handle_event).
     void session_started(coap_session_t* session, std::chrono::steady_clock::time_point now);
     void session_connected(coap_session_t* session) { handshakes_.ended(session); }
@@ -73,19 +67,26 @@ class DtlsHelloGate {
     // Ends the handshakes older than the handshake timeout (outside libcoap's processing).
     void expire(std::chrono::steady_clock::time_point now);
 
+    // --io-threads: the limits count the handshakes of every I/O thread's gate (HandshakeTotals). When the
+    // total is reached and none of it is this gate's, a new ClientHello is dropped instead of evicting.
+    // Call before the first handshake.
+    void share_totals(HandshakeTotals* totals) {
+        totals_ = totals;
+        handshakes_.share(totals);
+    }
+
     std::size_t handshakes() const { return handshakes_.total(); }
+    std::size_t all_handshakes() const { return handshakes_.all_total(); }
     bool handshaking(coap_session_t* session) const { return handshakes_.contains(session); }
 
     // True when many handshakes have ended since the last time it said so and their memory should go back
     // to the system (malloc_trim): glibc keeps the freed heap of thousands of abandoned handshakes otherwise
     // (measured: 88 MB resident after 5 000, 14 MB after a trim, against 13.6 MB before the flood).
     bool memory_to_return(std::chrono::steady_clock::time_point now);
-    // The handshake sessions from `peer` (for the start-up handshake to end its own).
-    void end_handshakes_from(const sockaddr* peer);
 
     struct Counters {
         std::uint64_t verify_requests = 0, passed = 0, malformed = 0, refused_per_address = 0, evicted = 0,
-                      expired = 0;
+                      expired = 0, refused_total = 0;
     };
     const Counters& counters() const { return counters_; }
 
@@ -107,6 +108,11 @@ class DtlsHelloGate {
     bool accept_cookie_in_hand_ = false;
     Bytes passed_peer_;  // the address and port of the ClientHello last left for libcoap
     DtlsHandshakes handshakes_;
+    HandshakeTotals own_totals_;
+    HandshakeTotals* totals_ = &own_totals_;
+    // The ClientHellos (peer, address) left for libcoap in this pass whose handshakes totals_ already counts
+    // (reserve); each becomes its session's in session_started, and disarm() gives back those that did not.
+    std::vector<std::pair<Bytes, Bytes>> reserved_;
     Counters counters_, reported_;
     std::uint64_t ended_at_last_trim_ = 0, ended_at_last_calm_trim_ = 0;
     std::chrono::steady_clock::time_point last_trim_{}, last_end_{};

@@ -142,7 +142,8 @@ std::vector<const Family*> EstgwMetrics::families() const {
     return {&build_info,          &coap_requests,      &coap_request_duration,
             &dtls_handshakes,     &dtls_sessions_open, &dtls_handshakes_in_progress,
             &worker_queue_depth,  &upstream_requests,  &upstream_request_duration,
-            &certificates_issued, &masa_requests};
+            &certificates_issued, &masa_requests,      &coap_front_requests,
+            &coap_front_sessions};
 }
 
 std::string EstgwMetrics::render() const {

@@ -116,7 +116,9 @@ struct EstgwMetrics {
         "estgw_dtls_sessions_open", "DTLS sessions libcoap holds, established or in their handshake", {}};
     Gauge dtls_handshakes_in_progress{
         "estgw_dtls_handshakes_in_progress", "DTLS handshakes in progress after the cookie exchange", {}};
-    Gauge worker_queue_depth{"estgw_worker_queue_depth", "jobs waiting for a worker thread", {}};
+    Gauge worker_queue_depth{"estgw_worker_queue_depth",
+                             "jobs waiting for a worker thread (gateway mode: or for an upstream thread)",
+                             {}};
     Counter upstream_requests{"estgw_upstream_requests_total",
                               "gateway: calls to the RFC 7030 upstream, by HTTP status, or by how the call "
                               "failed (connect, tls, timeout, io, aborted)",
@@ -135,6 +137,15 @@ struct EstgwMetrics {
         "server: voucher-requests taken to a MASA, by result (voucher, retry-later, refused: "
         "a 403/404/406/415 for the pledge, failed: any other answer or none)",
         {"result"}};
+    // --io-threads: which I/O thread (CoAP front, by index) served what; every series starts at 0.
+    Counter coap_front_requests{
+        "estgw_coap_front_requests_total",
+        "CoAP requests received by each I/O thread (--io-threads), by its index; each "
+        "block of a Block1 body counts",
+        {"front"}};
+    Counter coap_front_sessions{"estgw_coap_front_sessions_total",
+                                "DTLS sessions established by each I/O thread (--io-threads), by its index",
+                                {"front"}};
 
     std::vector<const Family*> families() const;
     std::string render() const;

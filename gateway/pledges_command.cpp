@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "certs/sqlite_store.hpp"
+#include "certs/database.hpp"
 #include "common/command_line.hpp"
 #include "common/config_file.hpp"
 #include "gateway/commands.hpp"
@@ -21,7 +21,8 @@ constexpr const char* kDefaultDb = "./estgw.db";
 void add_database_options(po::options_description& desc) {
     desc.add_options()("help,h", "print this help and exit")(
         "db", po::value<std::string>(),
-        "the database of `estgw serve --mode server` (default: the --config file's 'db', else ./estgw.db)")(
+        "the database of `estgw serve --mode server`, an SQLite file or a postgresql:// URI (default: the "
+        "--config file's 'db', else ./estgw.db)")(
         "config", po::value<std::string>(),
         "the server's configuration file, for its 'db' (relative to the current directory, as `estgw serve` "
         "reads it)");
@@ -49,20 +50,20 @@ Result<std::string> database_file(const po::variables_map& vm) {
 
 // The journal of the database `vm` names, opened read-only; prints why not (naming `command`) and sets the
 // exit code otherwise.
-std::unique_ptr<certs::SqliteStore> open_journal(const po::variables_map& vm, std::string_view command,
-                                                 int& exit_code) {
+std::unique_ptr<certs::Database> open_journal(const po::variables_map& vm, std::string_view command,
+                                              int& exit_code) {
     auto db = database_file(vm);
     if (!db) {
         std::cerr << command << ": " << db.error().message << "\n";
         exit_code = kExitUsage;
         return nullptr;
     }
-    if (!std::filesystem::exists(*db)) {
+    if (!certs::is_postgres_uri(*db) && !std::filesystem::exists(*db)) {
         std::cerr << command << ": no database at " << *db << " (see --db and --config)\n";
         exit_code = kExitUsage;
         return nullptr;
     }
-    auto store = certs::SqliteStore::open(*db, certs::SqliteOptions{.read_only = true});
+    auto store = certs::open_database(*db, certs::DatabaseOptions{.read_only = true, .connections = 1});
     if (!store) {
         std::cerr << command << ": " << store.error().message << "\n";
         exit_code = kExitFailure;
@@ -78,7 +79,7 @@ int run_pledges_list(const std::vector<std::string>& args) {
     add_database_options(desc);
     po::variables_map vm;
     const char* usage =
-        "Usage: estgw pledges list [--db FILE] [--config FILE]\n"
+        "Usage: estgw pledges list [--db FILE|postgresql://URI] [--config FILE]\n"
         "One line per pledge that reached the registrar, most recently active first, after a line naming "
         "the\n"
         "tab-separated columns: device serial-number, IDevID serial, IDevID issuer, latest step, its "
@@ -110,7 +111,7 @@ int run_pledges_show(const std::vector<std::string>& args) {
     positional.add("serial", 1);
     po::variables_map vm;
     const char* usage =
-        "Usage: estgw pledges show SERIAL [--db FILE] [--config FILE]\n"
+        "Usage: estgw pledges show SERIAL [--db FILE|postgresql://URI] [--config FILE]\n"
         "The whole journey of the pledge whose device serial-number or IDevID serial is SERIAL: a heading\n"
         "line, then one line per step in the order they happened, with the step's time, name and fields\n"
         "(name=value). Several pledges can share a device serial-number (IDevIDs of different issuers);\n"

@@ -10,10 +10,10 @@
 
 #include "certs/ca.hpp"
 #include "certs/csrattrs.hpp"
-#include "certs/sqlite_store.hpp"
+#include "certs/database.hpp"
 #include "common/log.hpp"
 #include "common/pem_file.hpp"
-#include "gateway/coap_front.hpp"
+#include "gateway/coap_fronts.hpp"
 #include "gateway/commands.hpp"
 #include "gateway/https_front.hpp"
 #include "gateway/libcoap_log.hpp"
@@ -78,15 +78,16 @@ bool stop_workers(Backend& backend, WorkerPool& pool) {
         pool.stop();
         return true;
     }
-    return pool.stop_within(kAbandonAfter);
+    return pool.stop_within(kAbandonAfter) && !backend.work_left_behind();
 }
 
-// estgw_worker_queue_depth reads the pool while it serves, and nothing after.
+// estgw_worker_queue_depth reads the pool (and the backend's own queues: the gateway's upstream threads')
+// while it serves, and nothing after.
 class QueueDepthGauge {
   public:
-    explicit QueueDepthGauge(const WorkerPool& pool) {
+    QueueDepthGauge(const WorkerPool& pool, const Backend& backend) {
         metrics::estgw_metrics().worker_queue_depth.read_from(
-            [&pool] { return static_cast<double>(pool.queued()); });
+            [&pool, &backend] { return static_cast<double>(pool.queued() + backend.queued_jobs()); });
     }
     ~QueueDepthGauge() { metrics::estgw_metrics().worker_queue_depth.read_from({}); }
     QueueDepthGauge(const QueueDepthGauge&) = delete;
@@ -117,14 +118,14 @@ HealthCheck store_health(certs::IssuanceStore& store) {
     };
 }
 
-// Runs the CoAP front (and the HTTPS front when configured) until a signal; returns the exit code. In
+// Runs the CoAP fronts (and the HTTPS front when configured) until a signal; returns the exit code. In
 // order: the drain (the fronts answer every request, the background work stops), the HTTPS front's
 // connections closed, the workers stopped, then "stopped", which is the last line the process logs.
 int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, const char* mode_name,
                  const std::string& detail, const HealthCheck& backend_health) {
     const FrontConfig coap_config = front_config(o, backend);
-    CoapFront front(coap_config, backend);
-    if (auto started = front.start(); !started) {
+    CoapFronts fronts(coap_config, o.io_threads, backend);
+    if (auto started = fronts.start(); !started) {
         std::cerr << "estgw serve: " << started.error().message << "\n";
         return started.error().status == Status::BadRequest ? kExitUsage : kExitFailure;
     }
@@ -148,7 +149,7 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
     // /healthz: the fronts run (and have not begun to stop), and the backend reaches what it depends on.
     std::atomic<bool> draining{false};
     metrics::estgw_metrics().build_info.set({ESTGW_VERSION_STRING}, 1);
-    QueueDepthGauge queue_depth(pool);
+    QueueDepthGauge queue_depth(pool, backend);
     std::unique_ptr<MetricsServer> metrics_server;  // stopped before the gauge's source goes
     if (o.metrics_listen) {
         metrics_server = std::make_unique<MetricsServer>(*o.metrics_listen, [&]() -> Health {
@@ -160,10 +161,12 @@ int serve_fronts(const ServeOptions& o, Backend& backend, WorkerPool& pool, cons
             return kExitFailure;
         }
     }
-    log::info(
-        "started",
-        {{"mode", mode_name}, {"detail", detail}, {"workers", o.workers}, {"version", ESTGW_VERSION_STRING}});
-    auto ran = front.run([&](std::chrono::steady_clock::time_point drain_deadline) {
+    log::info("started", {{"mode", mode_name},
+                          {"detail", detail},
+                          {"workers", o.workers},
+                          {"io_threads", o.io_threads},
+                          {"version", ESTGW_VERSION_STRING}});
+    auto ran = fronts.run([&](std::chrono::steady_clock::time_point drain_deadline) {
         draining.store(true);
         if (https) https->begin_drain(drain_deadline);
         backend.stop_background_work();
@@ -195,6 +198,8 @@ int serve_gateway(const ServeOptions& o) {
     }
     WorkerPool pool(o.workers, o.queue_limit);
     UpstreamBackendConfig config;
+    config.upstream_threads = o.upstream_connections;
+    config.queue_limit = o.queue_limit;
     config.mapping = o.upstream_mapping;
     config.crts_refresh = o.crts_refresh;
     config.labels = o.routes.labels;
@@ -260,12 +265,13 @@ int serve_server(const ServeOptions& o) {
         }
         keks = std::move(*loaded);
     }
-    auto store = certs::SqliteStore::open(o.db_file);
+    // One database connection per worker at most: the workers are what insert at once.
+    auto store = certs::open_database(o.db_file, certs::DatabaseOptions{.connections = o.workers});
     if (!store) {
         std::cerr << "estgw serve: --db: " << store.error().message << "\n";
         return kExitUsage;
     }
-    // The SQLite store keeps the pledge journal too (certs/journal.hpp).
+    // The database keeps the pledge journal too (certs/journal.hpp).
     certs::PledgeJournal* journal = store->get();
     auto registrar = voucher_registrar(o, journal);
     if (!registrar) {
@@ -288,7 +294,8 @@ int serve_server(const ServeOptions& o) {
         return kExitFailure;
     }
     // serve_fronts stops the pool: every job that started finishes (and records) before the store closes.
-    return serve_fronts(o, **backend, pool, "server", "db=" + o.db_file, store_health(**store));
+    return serve_fronts(o, **backend, pool, "server", "db=" + certs::redact_database(o.db_file),
+                        store_health(**store));
 }
 
 }  // namespace
@@ -325,7 +332,7 @@ int run_serve(const std::vector<std::string>& args) {
         }
     }
 
-    // SIGTERM/SIGINT are read from a signalfd by the I/O thread; block them before any thread starts so that
+    // SIGTERM/SIGINT are read from a signalfd by CoapFronts::run; block them before any thread starts so that
     // every thread inherits the mask.
     sigset_t signals;
     sigemptyset(&signals);

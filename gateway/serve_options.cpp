@@ -151,7 +151,8 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("label", po::value<std::vector<std::string>>(), "CA label served as <root>/<label>/<op> and passed upstream, repeatable")
         ("max-body", po::value<std::size_t>()->default_value(16384), "largest request body in bytes; larger ones get 4.13 with Size1, at the first Block1 block that shows it")
         ("block-timeout", po::value<unsigned>()->default_value(30), "seconds an incomplete Block1 body is kept without a new block before it is dropped")
-        ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for upstream calls and signing (default: cores)")
+        ("workers", po::value<std::size_t>()->default_value(cores), "worker threads for signing and CSR checks (default: cores); in gateway mode the upstream calls run on --upstream-connections threads of their own")
+        ("io-threads", po::value<std::size_t>()->default_value(cores), "CoAP I/O threads, each with its own libcoap context and sockets on every --listen address (SO_REUSEPORT: the kernel keeps a client address:port on one of them); DTLS handshakes run on these. The limits on handshakes and idle sessions are totals (default: cores)")
         ("queue-limit", po::value<std::size_t>()->default_value(1024), "requests waiting for a worker before new ones get 5.03 + Max-Age")
         ("drain-timeout", po::value<unsigned>(), "seconds after SIGTERM/SIGINT for the requests in flight to be answered; those left then get 5.03 + Max-Age (default: --upstream-timeout + 5 in gateway mode, 35 in server mode)")
         ("max-handshakes", po::value<unsigned>()->default_value(1000), "DTLS handshakes in progress at once (after the cookie exchange); beyond it the oldest gives way to a new one")
@@ -167,17 +168,18 @@ Result<ParsedCommand> parse_serve_options(const std::vector<std::string>& args, 
         ("upstream-user", po::value<std::string>(), "gateway: HTTP Basic user, sent pre-emptively")
         ("upstream-password-file", po::value<std::string>(), "gateway: file holding the HTTP Basic password (first line)")
         ("forward-client-cert", po::value<std::string>(), "gateway: header that carries the pledge certificate upstream (URL-encoded PEM)")
+        ("upstream-connections", po::value<std::size_t>()->default_value(32), "gateway: upstream requests in flight at once, each on a kept-alive HTTPS connection opened when first needed; more wait in the queue (--queue-limit)")
         ("upstream-timeout", po::value<unsigned>()->default_value(30), "gateway: seconds from a request's arrival (its wait for a worker included) to its answer; then 5.04, or 5.03 + Max-Age when too many requests were queued")
         ("crts-refresh", po::value<unsigned>()->default_value(300), "gateway: seconds between refreshes of the cached /crts and /att answers")
         ("ca-cert", po::value<std::string>(), "server: issuing CA certificate (PEM; may be followed by its chain)")
         ("ca-key", po::value<std::string>(), "server: private key of --ca-cert")
-        ("db", po::value<std::string>()->default_value("./estgw.db"), "server: SQLite file recording every issued certificate")
+        ("db", po::value<std::string>()->default_value("./estgw.db"), "server: the database recording every issued certificate and pledge journey: an SQLite file, or a postgresql://USER:PASSWORD@HOST:PORT/DB URI (libpq; several servers may share one PostgreSQL, docs/SCALING.md)")
         ("https-listen", po::value<std::string>(), "server: also serve RFC 7030 over HTTPS on HOST:PORT (client certificates required)")
         ("https-handshake-timeout", po::value<unsigned>()->default_value(https.handshake_timeout.count()), "server: seconds from accepting an HTTPS connection to the end of its TLS handshake; then it is closed")
         ("https-header-timeout", po::value<unsigned>()->default_value(https.header_timeout.count()), "server: seconds for an HTTPS request head to arrive in full, from the handshake's end or the head's first byte; the body then has as long again, and so has the client to take the answer")
         ("https-keepalive-timeout", po::value<unsigned>()->default_value(https.keepalive_timeout.count()), "server: seconds an HTTPS connection may wait between requests before it is closed")
         ("https-max-connections", po::value<unsigned>()->default_value(https.max_connections), "server: HTTPS connections open at once, in any stage; more are refused (lowered to what the open file limit allows)")
-        ("https-max-connections-per-address", po::value<unsigned>()->default_value(https.max_connections_per_address), "server: HTTPS connections open at once from one IPv4 address or IPv6 /64; more from there are refused (an RA or gateway in front needs its pool: estgw gateway opens --workers + 1)")
+        ("https-max-connections-per-address", po::value<unsigned>()->default_value(https.max_connections_per_address), "server: HTTPS connections open at once from one IPv4 address or IPv6 /64; more from there are refused (an RA or gateway in front needs its pool: estgw gateway opens --upstream-connections + 1)")
         ("trust-forwarded-client-cert", po::value<std::string>(), "server: header in which an RA (TLS client with id-kp-cmcRA) forwards its client's certificate, verified against --client-ca (a gateway's --forward-client-cert)")
         ("validity-days", po::value<unsigned>()->default_value(365), "server: lifetime of issued certificates in days")
         ("csrattrs", po::value<std::string>(), "server: DER or PEM CsrAttrs answered on /att (default: P-256 key, extensionRequest)")
@@ -362,6 +364,9 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
 
     o.workers = vm["workers"].as<std::size_t>();
     if (o.workers == 0 || o.workers > 1024) return option_error("workers", "must be between 1 and 1024");
+    o.io_threads = vm["io-threads"].as<std::size_t>();
+    if (o.io_threads == 0 || o.io_threads > 256)
+        return option_error("io-threads", "must be between 1 and 256");
     o.queue_limit = vm["queue-limit"].as<std::size_t>();
     if (o.queue_limit == 0) return option_error("queue-limit", "must be at least 1");
     if (vm.count("drain-timeout")) {
@@ -449,7 +454,11 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
         unsigned timeout = vm["upstream-timeout"].as<unsigned>();
         if (timeout == 0) return option_error("upstream-timeout", "must be at least 1 second");
         o.upstream.timeout = std::chrono::seconds(timeout);
-        o.upstream.max_connections = o.workers + 1;  // each worker, and the /crts and /att refresher
+        o.upstream_connections = vm["upstream-connections"].as<std::size_t>();
+        if (o.upstream_connections == 0 || o.upstream_connections > 4096)
+            return option_error("upstream-connections", "must be between 1 and 4096");
+        // Each upstream thread's, and the /crts and /att refresher's.
+        o.upstream.max_connections = o.upstream_connections + 1;
         unsigned refresh = vm["crts-refresh"].as<unsigned>();
         if (refresh == 0) return option_error("crts-refresh", "must be at least 1 second");
         o.crts_refresh = std::chrono::seconds(refresh);
@@ -463,7 +472,7 @@ Result<ParsedCommand> read_serve_options(const po::variables_map& vm, const po::
         o.ca_key_file = vm["ca-key"].as<std::string>();
         // Read once, when serve loads the CA (exit 2 naming --ca-cert/--ca-key), not here too.
         o.db_file = vm["db"].as<std::string>();
-        if (o.db_file.empty()) return option_error("db", "needs a file name");
+        if (o.db_file.empty()) return option_error("db", "needs a file name or a postgresql:// URI");
         if (vm.count("https-listen")) {
             auto a = parse_listen_address(vm["https-listen"].as<std::string>());
             if (!a) return option_error("https-listen", a.error().message);

@@ -58,6 +58,7 @@ struct ServeOptions {
     mapping::RouteConfig routes;  // roots, body limit and the RFC 7030 §3.2.2 labels served under every root
     std::chrono::seconds block_timeout{30};  // an incomplete Block1 body with no new block is dropped
     std::size_t workers = 2;
+    std::size_t io_threads = 1;  // CoAP fronts, each a libcoap context on its own thread (coap_fronts.hpp)
     std::size_t queue_limit = 1024;  // jobs waiting for a worker before 5.03 + Max-Age
     // After SIGTERM/SIGINT, how long the requests in flight get to be answered; unset: the request
     // deadline plus 5 s.
@@ -71,6 +72,7 @@ struct ServeOptions {
     UpstreamClientConfig upstream;
     mapping::UpstreamConfig upstream_mapping;
     std::chrono::seconds crts_refresh{300};
+    std::size_t upstream_connections = 32;  // upstream requests in flight at once (threads and connections)
 
     // server mode
     std::string ca_cert_file, ca_key_file;  // the issuing CA (PEM; the certificate file may carry its chain)

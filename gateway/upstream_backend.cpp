@@ -24,7 +24,10 @@ void count_upstream_call(const UpstreamReply& reply, std::chrono::steady_clock::
 }  // namespace
 
 UpstreamBackend::UpstreamBackend(UpstreamBackendConfig config, UpstreamClient& client, WorkerPool& pool)
-    : config_(std::move(config)), client_(client), pool_(pool) {
+    : config_(std::move(config)),
+      client_(client),
+      pool_(pool),
+      upstream_pool_(std::make_unique<WorkerPool>(config_.upstream_threads, config_.queue_limit)) {
     {
         std::lock_guard lock(cache_mutex_);
         for (const std::string& label : [&] {
@@ -41,6 +44,8 @@ UpstreamBackend::UpstreamBackend(UpstreamBackendConfig config, UpstreamClient& c
 
 UpstreamBackend::~UpstreamBackend() {
     abandon_work();
+    // Threads left behind still use the pool: the process ends without destroying it (serve_command.cpp).
+    if (left_behind_) static_cast<void>(upstream_pool_.release());
 }
 
 void UpstreamBackend::stop_background_work() {
@@ -52,9 +57,14 @@ void UpstreamBackend::stop_background_work() {
     stop_cv_.notify_all();
 }
 
+// How long the upstream threads still get once their calls have been aborted (they then return within
+// milliseconds; only a name look-up cannot be interrupted).
+constexpr std::chrono::milliseconds kAbandonAfter{500};
+
 void UpstreamBackend::abandon_work() {
     stop_background_work();
     client_.abort_calls();
+    if (!upstream_pool_->stop_within(kAbandonAfter)) left_behind_ = true;
     if (refresher_.joinable()) refresher_.join();
 }
 
@@ -79,17 +89,28 @@ bool UpstreamBackend::cacheable(const EstResponse& r) {
     }
 }
 
-EstResponse UpstreamBackend::process(const EstRequest& request,
-                                     std::chrono::steady_clock::time_point deadline) {
+std::variant<mapping::HttpRequest, EstResponse> UpstreamBackend::prepare(const EstRequest& request) const {
     if (certs::carries_csr(request.op)) {
         auto checked = certs::check_enrollment_request(request, config_.policy);
         if (!checked) return EstResponse::from_error(checked.error());
     }
     auto http = mapping::to_http_request(request, config_.mapping);
     if (!http) return EstResponse::from_error(http.error());
+    return std::move(*http);
+}
+
+EstResponse UpstreamBackend::process(const EstRequest& request,
+                                     std::chrono::steady_clock::time_point deadline) {
+    auto prepared = prepare(request);
+    if (auto* refused = std::get_if<EstResponse>(&prepared)) return std::move(*refused);
+    return relay(request, std::get<mapping::HttpRequest>(prepared), deadline);
+}
+
+EstResponse UpstreamBackend::relay(const EstRequest& request, const mapping::HttpRequest& http,
+                                   std::chrono::steady_clock::time_point deadline) {
     upstream_calls_.fetch_add(1);
     const auto called = std::chrono::steady_clock::now();
-    UpstreamReply reply = client_.call(*http, deadline);
+    UpstreamReply reply = client_.call(http, deadline);
     const auto now = std::chrono::steady_clock::now();
     if (reply.failure != UpstreamFailure::Timeout)
         last_upstream_answer_.store(now.time_since_epoch().count());
@@ -114,14 +135,14 @@ EstResponse UpstreamBackend::process(const EstRequest& request,
         mapping::from_http_response(request, reply.response, std::chrono::system_clock::now());
     response.upstream_status = reply.response.status;
     const bool pledge_forwarded = config_.mapping.forward_client_cert_header &&
-                                  http->header(*config_.mapping.forward_client_cert_header).has_value();
+                                  http.header(*config_.mapping.forward_client_cert_header).has_value();
     if (reply.response.status == 403 && pledge_forwarded) {
         // The upstream saw the pledge's certificate too (--forward-client-cert): its 403 may be about the
         // pledge (not trusted, identity mismatch on sren), which the pledge learns from the diagnostic; the
         // operator gets both possibilities here.
         log::warn("upstream-refused-request",
                   {{"status", reply.response.status},
-                   {"path", http->path},
+                   {"path", http.path},
                    {"client", request.peer.subject.empty() ? std::string("-") : request.peer.subject},
                    {"reason", response.diagnostic},
                    {"hint",
@@ -134,7 +155,7 @@ EstResponse UpstreamBackend::process(const EstRequest& request,
         // credentials were rejected, which an operator must fix.
         log::warn("upstream-refused-gateway",
                   {{"status", reply.response.status},
-                   {"path", http->path},
+                   {"path", http.path},
                    {"www_authenticate", reply.response.header("WWW-Authenticate").value_or("-")},
                    {"hint", refusal_hint(reply.response)}});
     }
@@ -175,7 +196,7 @@ EstResponse UpstreamBackend::answer_now(const EstRequest& request) {
         }
     }
     if (start_refresh && !background_stopped_.load()) {
-        if (!pool_.try_submit([this, key] { refresh(key); })) {
+        if (!upstream_pool_->try_submit([this, key] { refresh(key); })) {
             std::lock_guard lock(cache_mutex_);
             cache_[key].refreshing = false;
         }
@@ -257,24 +278,36 @@ void UpstreamBackend::refresher_loop() {
 
 void UpstreamBackend::submit(EstRequest request, std::shared_ptr<RequestTicket> ticket,
                              std::function<void(EstResponse)> done) {
-    auto job = [this, request = std::move(request), ticket, done]() mutable {
-        if (!ticket->start()) return;  // answered at its deadline or at the end of the drain
-        EstResponse response = process(request, ticket->deadline());
-        // The pledge gets the reason as its diagnostic; the operator, who can fix it, gets it here (a failed
-        // cache refresh logs its own line).
-        if (response.status == Status::UpstreamFailed || response.status == Status::UpstreamTimeout) {
-            log::warn("upstream-failed",
-                      {{"resource", std::string(mapping::resource_for(request.op).short_name)},
-                       {"peer", request.peer.address},
-                       {"reason", response.diagnostic}});
-        }
-        done(std::move(response));
+    auto busy = [this] {
+        EstResponse answer = EstResponse::error(Status::ServiceUnavailable, "the gateway is busy; retry");
+        answer.retry_after = config_.busy_retry;
+        return answer;
     };
-    if (!pool_.try_submit(std::move(job))) {
-        EstResponse busy = EstResponse::error(Status::ServiceUnavailable, "the gateway is busy; retry");
-        busy.retry_after = config_.busy_retry;
-        done(std::move(busy));
-    }
+    // On a worker: the checks. The ticket stays queued until an upstream thread takes the request, so that a
+    // request still waiting for one at its deadline is answered as waiting (overdue_answer).
+    auto check = [this, request = std::move(request), ticket, done, busy]() mutable {
+        auto prepared = prepare(request);
+        if (auto* refused = std::get_if<EstResponse>(&prepared)) {
+            if (ticket->start()) done(std::move(*refused));
+            return;
+        }
+        auto call = [this, request = std::move(request), http = std::get<mapping::HttpRequest>(prepared),
+                     ticket, done]() mutable {
+            if (!ticket->start()) return;  // answered at its deadline or at the end of the drain
+            EstResponse response = relay(request, http, ticket->deadline());
+            // The pledge gets the reason as its diagnostic; the operator, who can fix it, gets it here (a
+            // failed cache refresh logs its own line).
+            if (response.status == Status::UpstreamFailed || response.status == Status::UpstreamTimeout) {
+                log::warn("upstream-failed",
+                          {{"resource", std::string(mapping::resource_for(request.op).short_name)},
+                           {"peer", request.peer.address},
+                           {"reason", response.diagnostic}});
+            }
+            done(std::move(response));
+        };
+        if (!upstream_pool_->try_submit(std::move(call)) && ticket->start()) done(busy());
+    };
+    if (!pool_.try_submit(std::move(check))) done(busy());
 }
 
 EstResponse UpstreamBackend::overdue_answer(const RequestTicket& ticket, bool started) const {

@@ -1,6 +1,10 @@
 // Gateway mode: each EST request becomes one RFC 7030 HTTPS call on the upstream (mapping/ translates both
 // ways). /crts and /att answers come from a cache filled at start and refreshed in the background, because
 // GETs must be answered at once (see Backend::answer_now).
+//
+// Two stages (issue 18): a worker of the shared pool (--workers, sized for the CPU) checks the CSR and builds
+// the HTTP request; one of the backend's own upstream threads (--upstream-connections, one per request in
+// flight) sends it and waits for the answer. Waiting on the network never holds a worker.
 #pragma once
 
 #include <atomic>
@@ -9,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <variant>
 
 #include "certs/csr_policy.hpp"
 #include "gateway/backend.hpp"
@@ -19,6 +24,8 @@
 namespace estgw::gateway {
 
 struct UpstreamBackendConfig {
+    std::size_t upstream_threads = 32;  // requests in flight on the upstream at once (--upstream-connections)
+    std::size_t queue_limit = 1024;     // requests waiting for an upstream thread before 5.03 + Max-Age
     mapping::UpstreamConfig mapping;
     certs::CsrPolicy policy;
     std::chrono::seconds crts_refresh{300};
@@ -39,8 +46,11 @@ class UpstreamBackend final : public Backend {
     std::vector<Operation> unavailable_operations() const override;
 
     void stop_background_work() override;
-    // Aborts every upstream call in progress and joins the refresher.
+    // Aborts every upstream call in progress, stops the upstream threads (leaving behind, after a grace
+    // period, those a name look-up still holds) and joins the refresher.
     void abandon_work() override;
+    bool work_left_behind() const override { return left_behind_; }
+    std::size_t queued_jobs() const override { return upstream_pool_->queued(); }
     // Every job here is one upstream call, and the gateway keeps nothing of its own: the upstream CA records
     // what it issues, and the pledge, answered 5.03 + Max-Age when the drain ended, asks again. So a call
     // still in progress at shutdown may be abandoned, its late answer discarded.
@@ -49,6 +59,11 @@ class UpstreamBackend final : public Backend {
     // Blocking: one upstream round trip with the gateway's own checks first, ending by `deadline`. Worker
     // threads only.
     EstResponse process(const EstRequest& request, std::chrono::steady_clock::time_point deadline);
+    // The two halves of process(): the gateway's own checks and the HTTP request (CPU only), then the
+    // round trip and the answer's mapping (mostly waiting).
+    std::variant<mapping::HttpRequest, EstResponse> prepare(const EstRequest& request) const;
+    EstResponse relay(const EstRequest& request, const mapping::HttpRequest& http,
+                      std::chrono::steady_clock::time_point deadline);
 
     // Blocking: fetch /crts and /att (unlabelled) once, e.g. before serving. Returns how many succeeded.
     int refresh_now();
@@ -79,6 +94,8 @@ class UpstreamBackend final : public Backend {
     UpstreamBackendConfig config_;
     UpstreamClient& client_;
     WorkerPool& pool_;
+    std::unique_ptr<WorkerPool> upstream_pool_;
+    bool left_behind_ = false;
     std::atomic<std::uint64_t> upstream_calls_{0};
     // When an upstream call last ended other than by timing out (steady clock ticks): a request that ran out
     // of time in the queue without the upstream answering anything meanwhile is the upstream's fault.

@@ -1,11 +1,5 @@
 #include "gateway/upstream_client.hpp"
 
-#include <httplib.h>
-
-#include <fcntl.h>
-#include <strings.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <charconv>
 
@@ -66,7 +60,19 @@ Result<HttpsUrl> parse_https_url(std::string_view url) {
     return out;
 }
 
-UpstreamClient::UpstreamClient(Passkey, UpstreamClientConfig config) : config_(std::move(config)) {}
+UpstreamClient::UpstreamClient(Passkey, UpstreamClientConfig config) : config_(std::move(config)) {
+    const std::string& host = config_.url.host;
+    host_header_ = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    if (config_.url.port != 443) host_header_ += ":" + std::to_string(config_.url.port);
+    const std::size_t slots = std::max<std::size_t>(config_.max_connections, 1);
+    allowed_ = slots;
+    // Slots are cheap until used: a connection is opened when a request finds no idle one open.
+    for (std::size_t i = 0; i < slots; ++i) {
+        auto socket = std::make_shared<AbortableSocket>();
+        sockets_.push_back(socket);
+        idle_.push_back(Slot{std::make_unique<UpstreamConnection>(std::move(socket)), {}});
+    }
+}
 
 UpstreamClient::~UpstreamClient() = default;
 
@@ -105,16 +111,14 @@ Result<std::unique_ptr<UpstreamClient>> UpstreamClient::create(UpstreamClientCon
         }
     }
     auto client = std::make_unique<UpstreamClient>(Passkey{}, std::move(config));
-    if (auto built = client->build_slots(chain, key.get(), trust.get()); !built) return built.error();
+    if (auto built = client->build_context(chain, key.get(), trust.get()); !built) return built.error();
     return client;
 }
 
-// Each slot's TLS context: our identity with its chain (cpp-httplib would send only the leaf of a file), the
-// upstream's trust anchors shared by reference, peer verification and the host name (or IP address) check
-// done by OpenSSL during the handshake. cpp-httplib's own verification stays off: without a CA file it would
-// add the system's default trust paths to the shared store.
-Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, const EVP_PKEY* key,
-                                         X509_STORE* trust) {
+// The TLS context: our identity with its chain, the upstream's trust anchors, peer verification and the
+// host name (or IP address) check done by OpenSSL during the handshake.
+Result<void> UpstreamClient::build_context(const std::vector<X509Ptr>& chain, const EVP_PKEY* key,
+                                           X509_STORE* trust) {
     X509StackPtr extra(sk_X509_new_null());
     if (!extra) return make_error(Status::Internal, "out of memory");
     for (std::size_t i = 1; i < chain.size(); ++i) {
@@ -124,74 +128,76 @@ Result<void> UpstreamClient::build_slots(const std::vector<X509Ptr>& chain, cons
     const std::string& host = config_.url.host;
     const bool ip_literal =
         host.find_first_not_of("0123456789.") == std::string::npos || host.find(':') != std::string::npos;
-    for (std::size_t i = 0; i < std::max<std::size_t>(config_.max_connections, 1); ++i) {
-        auto client = std::make_unique<httplib::SSLClient>(host, config_.url.port);
-        SSL_CTX* ctx = client->ssl_context();
-        if (!ctx)
-            return make_error(Status::Internal, "cannot create a TLS context for " + config_.names.peer);
-        X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
-        const bool name_set = ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
-                                         : X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) == 1;
-        const bool identity_set =
-            chain.empty() || SSL_CTX_use_cert_and_key(ctx, chain.front().get(), const_cast<EVP_PKEY*>(key),
-                                                      extra.get(), 1) == 1;
-        if (!identity_set || !name_set || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-            return openssl_error(Status::BadRequest, "the TLS context for " + config_.names.peer,
-                                 "set-up failed");
-        }
-        SSL_CTX_set1_cert_store(ctx, trust);  // shared: each context holds a reference
-        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        // Recorded for the message when a handshake fails (cpp-httplib reports only that it failed).
-        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, record_tls_verify);
-        SSL_CTX_set_info_callback(ctx, record_tls_info);
-        client->enable_server_certificate_verification(false);  // OpenSSL verifies, see above
-        // Without TCP_NODELAY each keep-alive request waits ~40-80 ms for delayed ACKs (PLATFORM-NOTES).
-        client->set_tcp_nodelay(true);
-        client->set_keep_alive(true);
-        client->set_follow_location(false);  // redirects are followed here, same-origin only
-        // The timeouts are set before each call, from the request's deadline (call_once).
-        auto socket = std::make_shared<SocketHandle>();
-        client->set_socket_options([this, socket](socket_t fd) {
-            std::lock_guard lock(socket->mutex);
-            socket->duplicate = FileDescriptor(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
-            // Shut down before it connects, the socket still fails every send and read at once (Linux keeps
-            // the shutdown through connect()): a call that raced abort_calls() ends too.
-            if (aborted_.load()) ::shutdown(fd, SHUT_RDWR);
-        });
-        sockets_.push_back(socket);
-        idle_.push_back(Slot{std::move(client), std::move(socket), {}});
+    ctx_.reset(SSL_CTX_new(TLS_client_method()));
+    if (!ctx_) return make_error(Status::Internal, "cannot create a TLS context for " + config_.names.peer);
+    SSL_CTX* ctx = ctx_.get();
+    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(ctx);
+    const bool name_set = ip_literal ? X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1
+                                     : X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0) == 1;
+    const bool identity_set =
+        chain.empty() ||
+        SSL_CTX_use_cert_and_key(ctx, chain.front().get(), const_cast<EVP_PKEY*>(key), extra.get(), 1) == 1;
+    if (!identity_set || !name_set || SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+        return openssl_error(Status::BadRequest, "the TLS context for " + config_.names.peer,
+                             "set-up failed");
     }
+    SSL_CTX_set1_cert_store(ctx, trust);  // the context holds a reference
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    // Recorded for the message when a handshake fails.
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, record_tls_verify);
+    SSL_CTX_set_info_callback(ctx, record_tls_info);
     return {};
 }
 
-UpstreamClient::Slot UpstreamClient::acquire(bool& reused) {
+std::optional<UpstreamClient::Slot> UpstreamClient::acquire(std::chrono::steady_clock::time_point deadline) {
     std::unique_lock lock(mutex_);
-    slot_freed_.wait(lock, [this] { return !idle_.empty(); });
+    const bool got = slot_freed_.wait_until(
+        lock, deadline, [this] { return aborted_.load() || (!idle_.empty() && in_flight_ < allowed_); });
+    if (!got || aborted_.load()) return std::nullopt;
     Slot slot = std::move(idle_.back());
     idle_.pop_back();
-    lock.unlock();
-    reused = slot.client->is_socket_open() != 0;
-    if (reused && std::chrono::steady_clock::now() - slot.last_used >= config_.max_idle_age) {
-        slot.client->stop();  // likely closed by the server by now: reconnect rather than fail a write
-        reused = false;
-    }
+    ++in_flight_;
     return slot;
 }
 
-void UpstreamClient::release(Slot slot, bool healthy) {
-    // After a failure the connection is in an unknown state: the slot reconnects on its next use.
-    if (!healthy) slot.client->stop();
-    if (!slot.client->is_socket_open()) {
-        // Our duplicate would keep a closed connection's socket alive (a connect still retrying, say).
-        std::lock_guard lock(slot.socket->mutex);
-        slot.socket->duplicate = FileDescriptor(-1);
-    }
+void UpstreamClient::release(Slot slot) {
     slot.last_used = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
         idle_.push_back(std::move(slot));
+        --in_flight_;
     }
-    slot_freed_.notify_one();
+    slot_freed_.notify_all();
+}
+
+std::size_t UpstreamClient::allowed_in_flight() const {
+    std::lock_guard lock(mutex_);
+    return allowed_;
+}
+
+// Multiplicative decrease on "overloaded", additive increase on anything else: a struggling upstream gets
+// fewer requests at once until it answers normally again. Timeouts say nothing either way.
+void UpstreamClient::adapt(const UpstreamReply& reply) {
+    const bool overloaded = reply.failure == UpstreamFailure::Connect ||
+                            (reply.failure == UpstreamFailure::None &&
+                             (reply.response.status == 503 || reply.response.status == 429));
+    const bool normal = reply.failure == UpstreamFailure::None && !overloaded;
+    std::size_t before = 0, after = 0;
+    {
+        std::lock_guard lock(mutex_);
+        before = allowed_;
+        if (overloaded) allowed_ = std::max<std::size_t>(1, allowed_ / 2);
+        if (normal) allowed_ = std::min(allowed_ + 1, std::max<std::size_t>(config_.max_connections, 1));
+        after = allowed_;
+    }
+    if (after > before) slot_freed_.notify_all();
+    if (after < before) {
+        log::info("upstream-backing-off",
+                  {{"in_flight_allowed", after},
+                   {"reason", reply.failure == UpstreamFailure::None
+                                  ? "the upstream answered " + std::to_string(reply.response.status)
+                                  : std::string("the connection failed")}});
+    }
 }
 
 namespace {
@@ -215,18 +221,7 @@ UpstreamFailure category(ConnectionFailureKind kind) {
     return UpstreamFailure::Io;
 }
 
-// cpp-httplib's timeouts, as seconds and microseconds, for the `left` of a deadline.
-void set_timeouts(httplib::SSLClient& client, std::chrono::steady_clock::duration left) {
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
-    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(left - seconds);
-    const auto s = static_cast<time_t>(seconds.count());
-    const auto us = static_cast<time_t>(micros.count());
-    client.set_connection_timeout(s, us);  // also every wait of the TLS handshake (cpp-httplib 0.11)
-    client.set_read_timeout(s, us);
-    client.set_write_timeout(s, us);
-}
-
-// A failed connection is diagnosed with a second attempt of at most this long (see diagnose_tcp_connect).
+// A failed connection is diagnosed with a second attempt of at most this long (see probe_tls_refusal).
 constexpr std::chrono::milliseconds kDiagnosisLimit{2000};
 
 PeerNaming naming(const UpstreamClientConfig& config) {
@@ -235,49 +230,6 @@ PeerNaming naming(const UpstreamClientConfig& config) {
     const UpstreamNames& names = config.names;
     return {names.peer + " " + address + ":" + std::to_string(config.url.port), names.address_option,
             names.trust_option, names.identity_option, names.timeout_option};
-}
-
-// The handshake ran on this thread: what OpenSSL saw there explains a TLS failure best, whatever cpp-httplib
-// calls it (a TLS 1.3 server refuses our certificate after our side of the handshake is done: "Read").
-ConnectionFailure explain(httplib::Error error, std::chrono::steady_clock::time_point deadline,
-                          const UpstreamClientConfig& config, SSL_CTX* ctx) {
-    const TlsEvents events = take_tls_events();
-    if (auto tls = client_tls_failure(events)) return *tls;
-    const auto now = std::chrono::steady_clock::now();
-    // A diagnosis may outlast the deadline a little: the front has answered by then, and this is for the log.
-    const auto diagnosis_limit =
-        std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now),
-                   std::chrono::milliseconds(100), kDiagnosisLimit);
-    // cpp-httplib 0.11 reports a timeout in the handshake or in reading as a plain failure; the clock tells.
-    const bool ran_out = now + std::chrono::milliseconds(200) >= deadline;
-    const std::string within = "within " + std::to_string(config.timeout.count()) + " s ";
-    switch (error) {
-        case httplib::Error::ConnectionTimeout:
-            return {ConnectionFailureKind::TimedOut, within + "while connecting", ""};
-        case httplib::Error::Connection:
-            return diagnose_tcp_connect(config.url.host, config.url.port, diagnosis_limit);
-        case httplib::Error::SSLConnection: {
-            if (ran_out) return {ConnectionFailureKind::TimedOut, within + "in the TLS handshake", ""};
-            std::string why = openssl_errors();
-            return {ConnectionFailureKind::HandshakeFailed, why.empty() ? "no reason given" : why, ""};
-        }
-        case httplib::Error::Read:
-        case httplib::Error::Write: {
-            const bool reading = error == httplib::Error::Read;
-            if (reading && ran_out)
-                return {ConnectionFailureKind::TimedOut, within + "waiting for the answer", ""};
-            // Right after a handshake, the likely cause is a TLS 1.3 refusal of our certificate that came
-            // too late to be read: ask again, without a request.
-            if (events.handshake_done) {
-                if (auto refusal = probe_tls_refusal(ctx, config.url.host, config.url.port, diagnosis_limit))
-                    return *refusal;
-            }
-            return {ConnectionFailureKind::Broken,
-                    reading ? "while reading the answer" : "while sending the request", ""};
-        }
-        default:
-            return {ConnectionFailureKind::Broken, "(" + httplib::to_string(error) + ")", ""};
-    }
 }
 
 // A Location that names the same scheme, host and port (or is a path), as a path; empty otherwise.
@@ -290,79 +242,89 @@ std::string same_origin_path(const std::string& location, const HttpsUrl& origin
 
 }  // namespace
 
-UpstreamReply UpstreamClient::call_once(httplib::SSLClient& client, const mapping::HttpRequest& request,
-                                        std::chrono::steady_clock::time_point deadline, bool& write_failed) {
-    UpstreamReply reply;
-    const auto left = deadline - std::chrono::steady_clock::now();
-    if (left <= std::chrono::steady_clock::duration::zero()) {
-        reply.failure = UpstreamFailure::Timeout;
-        reply.detail = describe({ConnectionFailureKind::TimedOut,
-                                 "within " + std::to_string(config_.timeout.count()) +
-                                     " s: the time ran out before the request could be sent",
-                                 ""},
-                                naming(config_));
-        return reply;
+UpstreamReply UpstreamClient::call_once(Slot& slot, const mapping::HttpRequest& request,
+                                        std::chrono::steady_clock::time_point deadline) {
+    UpstreamConnection& connection = *slot.connection;
+    const std::string within = "within " + std::to_string(config_.timeout.count()) + " s ";
+    auto failed = [&](ConnectionFailure failure) {
+        if (aborted_.load())
+            return UpstreamReply{UpstreamFailure::Aborted, {}, "the gateway is shutting down"};
+        return UpstreamReply{category(failure.kind), {}, describe(failure, naming(config_))};
+    };
+    if (deadline <= std::chrono::steady_clock::now()) {
+        return failed({ConnectionFailureKind::TimedOut,
+                       "within " + std::to_string(config_.timeout.count()) +
+                           " s: the time ran out before the request could be sent",
+                       ""});
     }
-    set_timeouts(client, left);
-    httplib::Headers headers;
-    std::string content_type;
-    for (const auto& h : request.headers) {
-        if (strcasecmp(h.name.c_str(), "Content-Type") == 0) {
-            content_type = h.value;
-        } else {
-            headers.emplace(h.name, h.value);
+    bool reused = connection.is_open();
+    if (reused && (std::chrono::steady_clock::now() - slot.last_used >= config_.max_idle_age ||
+                   connection.closed_by_peer())) {
+        connection.close();  // likely closed by the server by now: reconnect rather than fail a write
+        reused = false;
+    }
+    const std::string bytes = serialize_request(request, host_header_);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (!connection.is_open()) {
+            if (auto failure =
+                    connection.open(ctx_.get(), config_.url.host, config_.url.port, deadline, within))
+                return failed(*failure);
         }
+        auto exchanged = connection.exchange(bytes, deadline, within);
+        if (auto* response = std::get_if<mapping::HttpResponse>(&exchanged))
+            return UpstreamReply{UpstreamFailure::None, std::move(*response), ""};
+        ExchangeFailure& failure = std::get<ExchangeFailure>(exchanged);
+        if (reused && failure.nothing_received && failure.failure.kind == ConnectionFailureKind::Broken &&
+            !aborted_.load()) {
+            // The server closed the kept-alive connection as the request went out, before reading it (nothing
+            // came back, not even a status line): it never saw the request, so it goes once more on a fresh
+            // connection.
+            log::debug("upstream-stale-connection", {{"path", request.path}});
+            reused = false;
+            continue;
+        }
+        if (connection.just_handshaken() && failure.failure.kind == ConnectionFailureKind::Broken &&
+            !aborted_.load()) {
+            // Right after a handshake, the likely cause is a TLS 1.3 refusal of our certificate that came
+            // too late to be read: ask again, without a request.
+            const auto limit = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              deadline - std::chrono::steady_clock::now()),
+                                          std::chrono::milliseconds(100), kDiagnosisLimit);
+            if (auto refusal = probe_tls_refusal(ctx_.get(), config_.url.host, config_.url.port, limit))
+                failure.failure = *refusal;
+        }
+        return failed(failure.failure);
     }
-    take_tls_events();  // what earlier connections of this thread left
-    httplib::Result res = request.method == "GET" ? client.Get(request.path.c_str(), headers)
-                                                  : client.Post(request.path.c_str(), headers, request.body,
-                                                                content_type.c_str());
-    if (!res && aborted_.load()) {
-        take_tls_events();
-        reply.failure = UpstreamFailure::Aborted;
-        reply.detail = "the gateway is shutting down";
-        return reply;
-    }
-    if (!res) {
-        write_failed = res.error() == httplib::Error::Write;
-        ConnectionFailure failure = explain(res.error(), deadline, config_, client.ssl_context());
-        reply.failure = category(failure.kind);
-        reply.detail = describe(failure, naming(config_));
-        return reply;
-    }
-    reply.response.status = res->status;
-    for (const auto& [name, value] : res->headers)
-        reply.response.headers.push_back({name, value});
-    reply.response.body = std::move(res->body);
-    return reply;
+    return failed({ConnectionFailureKind::Broken, "while sending the request", ""});
 }
 
 void UpstreamClient::abort_calls() {
     aborted_.store(true);
-    for (const auto& socket : sockets_) {
-        std::lock_guard lock(socket->mutex);
-        if (socket->duplicate.get() >= 0) ::shutdown(socket->duplicate.get(), SHUT_RDWR);
-    }
+    for (const auto& socket : sockets_)
+        socket->abort();
+    std::lock_guard lock(mutex_);  // a waiter in acquire() sees the flag
+    slot_freed_.notify_all();
 }
 
 UpstreamReply UpstreamClient::call(const mapping::HttpRequest& request,
                                    std::chrono::steady_clock::time_point deadline) {
     if (aborted_.load()) return UpstreamReply{UpstreamFailure::Aborted, {}, "the gateway is shutting down"};
-    bool reused = false;
-    Slot slot = acquire(reused);
+    std::optional<Slot> slot = acquire(deadline);
+    if (!slot) {
+        if (aborted_.load())
+            return UpstreamReply{UpstreamFailure::Aborted, {}, "the gateway is shutting down"};
+        return UpstreamReply{UpstreamFailure::Timeout,
+                             {},
+                             describe({ConnectionFailureKind::TimedOut,
+                                       "within " + std::to_string(config_.timeout.count()) +
+                                           " s: every connection to it stayed busy",
+                                       ""},
+                                      naming(config_))};
+    }
     mapping::HttpRequest current = request;
     UpstreamReply reply;
     for (int hop = 0; hop <= 3; ++hop) {
-        bool write_failed = false;
-        reply = call_once(*slot.client, current, deadline, write_failed);
-        if (reply.failure != UpstreamFailure::None && write_failed && reused) {
-            // The server closed the idle connection under us. The request was not sent whole, so sending it
-            // again on a fresh connection cannot enroll twice.
-            log::debug("upstream-stale-connection", {{"path", current.path}});
-            slot.client->stop();
-            reused = false;
-            reply = call_once(*slot.client, current, deadline, write_failed);
-        }
+        reply = call_once(*slot, current, deadline);
         if (reply.failure != UpstreamFailure::None) break;
         int status = reply.response.status;
         if (status < 300 || status > 399 || status == 304) break;
@@ -372,7 +334,8 @@ UpstreamReply UpstreamClient::call(const mapping::HttpRequest& request,
         log::debug("upstream-redirect", {{"from", current.path}, {"to", path}, {"status", status}});
         current.path = path;
     }
-    release(std::move(slot), reply.failure == UpstreamFailure::None);
+    release(std::move(*slot));
+    adapt(reply);
     return reply;
 }
 

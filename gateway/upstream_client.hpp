@@ -1,5 +1,6 @@
-// HTTPS connections to the RFC 7030 upstream: a pool of cpp-httplib SSLClients with keep-alive, TCP_NODELAY,
-// mutual TLS and timeouts, so that a request normally costs no TLS handshake (DESIGN.md "Backends").
+// HTTPS connections to the RFC 7030 upstream: a pool of kept-alive connections (upstream_connection.hpp) with
+// mutual TLS and deadlines, so that a request normally costs no TLS handshake (DESIGN.md "Backends"), and
+// that backs off when the upstream says it is overloaded.
 #pragma once
 
 #include <atomic>
@@ -11,14 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "common/file_descriptor.hpp"
 #include "common/openssl.hpp"
 #include "common/result.hpp"
+#include "gateway/upstream_connection.hpp"
 #include "mapping/http_message.hpp"
-
-namespace httplib {
-class SSLClient;
-}
 
 namespace estgw::gateway {
 
@@ -49,7 +46,8 @@ struct UpstreamClientConfig {
     std::string cert_file;  // our RA identity (PEM, the chain after the leaf is sent too)
     std::string key_file;
     std::chrono::seconds timeout{30};  // each request's, from its arrival (the front's RequestTicket)
-    // Connections kept: one per worker thread plus one for the background refresh of /crts and /att.
+    // Requests in flight at once, each on its own connection (--upstream-connections). Connections are
+    // opened when a request finds none idle, and kept alive for the next.
     std::size_t max_connections = 8;
     // Idle connections older than this are not reused: servers close keep-alive connections after a few
     // seconds (cpp-httplib and Apache after 5), and a write on a half-closed connection fails.
@@ -68,9 +66,13 @@ struct UpstreamReply {
     std::string detail;              // what went wrong, for diagnostics and logs
 };
 
-// The certificates, key and trust anchors are read once, by create(); every connection's TLS context is built
-// there too, one per connection slot (cpp-httplib 0.11 gives each client object its own SSL_CTX and has no
-// way to share one), and a slot reconnects through the same context when its connection closed.
+// The certificates, key and trust anchors are read once, by create(), into one TLS context that every
+// connection shares.
+//
+// The upstream's own limits are respected (README "Gateway mode"): the gateway never repeats a request by
+// itself, and each 503 or 429 from the upstream, or a refused connection, halves the number of requests it
+// lets in flight (down to one); each answer of any other kind lets one more through again, up to
+// max_connections. The others wait for their turn within their own deadline.
 class UpstreamClient {
   public:
     // Errors name the file and say what is wrong with it (Status::BadRequest).
@@ -79,10 +81,10 @@ class UpstreamClient {
     UpstreamClient(const UpstreamClient&) = delete;
     UpstreamClient& operator=(const UpstreamClient&) = delete;
 
-    // Blocking; call from worker threads only. Thread-safe: each call borrows its own connection, waiting
-    // for one when all are busy. Same-origin redirects are followed (RFC 7030 §3.2.1), up to three. Each
-    // wait (connecting, every step of the TLS handshake, sending, every read) ends by `deadline`, the
-    // request's own (RequestTicket); when it has passed the call fails as a timeout.
+    // Blocking, for up to max_connections threads at once (more wait for a connection). Same-origin
+    // redirects are followed (RFC 7030 §3.2.1), up to three. Each wait (for a connection, connecting, every
+    // step of the TLS handshake, sending, every read) ends by `deadline`, the request's own (RequestTicket);
+    // when it has passed the call fails as a timeout.
     UpstreamReply call(const mapping::HttpRequest& request, std::chrono::steady_clock::time_point deadline);
 
     // For shutdown, from any thread: every call in progress fails at once, whatever it is waiting for, and
@@ -90,6 +92,8 @@ class UpstreamClient {
     void abort_calls();
 
     const UpstreamClientConfig& config() const { return config_; }
+    // Requests let in flight at once now: max_connections, less after the upstream said it is overloaded.
+    std::size_t allowed_in_flight() const;
 
     class Passkey {  // construction goes through create()
         friend class UpstreamClient;
@@ -98,29 +102,26 @@ class UpstreamClient {
     UpstreamClient(Passkey, UpstreamClientConfig config);
 
   private:
-    // The socket of a slot's connection, duplicated when cpp-httplib creates it: abort_calls() shuts it
-    // down from another thread, and the duplicate keeps its descriptor number ours, so that a socket
-    // cpp-httplib has closed in the meantime cannot be confused with a new one that took its number.
-    struct SocketHandle {
-        std::mutex mutex;
-        FileDescriptor duplicate{-1};
-    };
     struct Slot {
-        std::unique_ptr<httplib::SSLClient> client;
-        std::shared_ptr<SocketHandle> socket;
+        std::unique_ptr<UpstreamConnection> connection;
         std::chrono::steady_clock::time_point last_used{};
     };
-    Result<void> build_slots(const std::vector<X509Ptr>& chain, const EVP_PKEY* key, X509_STORE* trust);
-    Slot acquire(bool& reused);
-    void release(Slot slot, bool healthy);
-    UpstreamReply call_once(httplib::SSLClient& client, const mapping::HttpRequest& request,
-                            std::chrono::steady_clock::time_point deadline, bool& write_failed);
+    Result<void> build_context(const std::vector<X509Ptr>& chain, const EVP_PKEY* key, X509_STORE* trust);
+    std::optional<Slot> acquire(std::chrono::steady_clock::time_point deadline);
+    void release(Slot slot);
+    void adapt(const UpstreamReply& reply);
+    UpstreamReply call_once(Slot& slot, const mapping::HttpRequest& request,
+                            std::chrono::steady_clock::time_point deadline);
 
     UpstreamClientConfig config_;
-    std::mutex mutex_;
+    SslCtxPtr ctx_;
+    std::string host_header_;
+    mutable std::mutex mutex_;
     std::condition_variable slot_freed_;
-    std::vector<Slot> idle_;
-    std::vector<std::shared_ptr<SocketHandle>> sockets_;  // every slot's, for abort_calls()
+    std::vector<Slot> idle_;  // the most recently used last: reused first, so the others may expire
+    std::size_t in_flight_ = 0;
+    std::size_t allowed_ = 1;
+    std::vector<std::shared_ptr<AbortableSocket>> sockets_;  // every slot's, for abort_calls()
     std::atomic<bool> aborted_{false};
 };
 

@@ -267,6 +267,16 @@ TEST_F(DemoPkiTest, ConfigNamesTheDatabaseGivenOutsideTheDirectory) {
               std::string::npos);
 }
 
+// Several servers on one PostgreSQL: the URI is written as given, not made a path.
+TEST_F(DemoPkiTest, ConfigNamesAPostgresqlUriAsGiven) {
+    const TempDir other;
+    const std::string uri = "postgresql://estgw:secret@db.example:5432/estgw?sslmode=verify-full";
+    auto created = init_demo_pki(other.path() / "etc", false, kDemoMasaAuthority, uri);
+    ASSERT_TRUE(created.ok()) << created.error().message;
+    EXPECT_EQ(created->db.string(), uri);
+    EXPECT_NE(read_text(created->config).find("db = " + uri + "\n"), std::string::npos);
+}
+
 TEST_F(DemoPkiTest, RefusesToOverwriteWithoutForce) {
     const std::string ca_before = read_text(pki_.ca_cert);
     auto again = init_demo_pki(pki_.dir, false);

@@ -1,17 +1,17 @@
-// The pledge journal on SQLite (SqliteStore as PledgeJournal): what is recorded comes back per pledge, in
-// order, found by device serial-number, IDevID serial or LDevID serial, from threads and from a second
-// connection as another process would open it.
+// The pledge journal on SQLite and on PostgreSQL (store_backends.hpp): what is recorded comes back per
+// pledge, in order, found by device serial-number, IDevID serial or LDevID serial, from threads and from a
+// second connection as another process would open it.
 #include <gtest/gtest.h>
 
 #include <thread>
 
-#include "certs/sqlite_store.hpp"
-#include "tests/certs/certs_fixtures.hpp"
+#include "tests/certs/store_backends.hpp"
 
 namespace estgw::certs {
 namespace {
 
-using fixtures::TempDir;
+using fixtures::Backend;
+using JournalStore = fixtures::StoreTest;
 
 const PledgeKey kPledge{"CN=estgw demo manufacturer CA,O=estgw demo", "0A1B"};
 const PledgeKey kOther{"CN=estgw demo manufacturer CA,O=estgw demo", "0C2D"};
@@ -22,20 +22,13 @@ JourneyEvent event(const PledgeKey& pledge, JourneyStep step, std::int64_t at_ms
     return JourneyEvent{pledge, std::move(device_serial), step, at_ms, std::move(fields)};
 }
 
-std::unique_ptr<SqliteStore> open_store(const std::filesystem::path& file, bool read_only = false) {
-    auto store = SqliteStore::open(file, SqliteOptions{.read_only = read_only});
-    if (!store) throw std::runtime_error(store.error().message);
-    return std::move(*store);
-}
-
 void record(PledgeJournal& journal, const JourneyEvent& e) {
     auto r = journal.record(e);
     ASSERT_TRUE(r.ok()) << r.error().message;
 }
 
-TEST(JournalStore, AJourneyComesBackWithEveryFieldInTheOrderRecorded) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, AJourneyComesBackWithEveryFieldInTheOrderRecorded) {
+    auto store = database().open();
     const std::vector<JourneyEvent> steps = {
         event(kPledge, JourneyStep::VoucherRequest, 1000, {{"nonce", "A1B2C3D4"}, {"proximity", "cert"}}),
         event(kPledge, JourneyStep::MasaCall, 1100,
@@ -57,9 +50,8 @@ TEST(JournalStore, AJourneyComesBackWithEveryFieldInTheOrderRecorded) {
     EXPECT_EQ(*journey, steps);
 }
 
-TEST(JournalStore, AStepWithoutFieldsKeepsNone) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, AStepWithoutFieldsKeepsNone) {
+    auto store = database().open();
     record(*store, event(kPledge, JourneyStep::VoucherIssued, 5));
     auto journey = store->journey("0A1B");
     ASSERT_TRUE(journey.ok()) << journey.error().message;
@@ -67,9 +59,8 @@ TEST(JournalStore, AStepWithoutFieldsKeepsNone) {
     EXPECT_TRUE(journey->front().fields.empty());
 }
 
-TEST(JournalStore, StepsAreOrderedByTimeThenByInsertion) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, StepsAreOrderedByTimeThenByInsertion) {
+    auto store = database().open();
     record(*store, event(kPledge, JourneyStep::MasaCall, 2000));
     record(*store, event(kPledge, JourneyStep::VoucherRequest, 1000));
     record(*store, event(kPledge, JourneyStep::VoucherIssued, 2000));
@@ -81,9 +72,8 @@ TEST(JournalStore, StepsAreOrderedByTimeThenByInsertion) {
     EXPECT_EQ((*journey)[2].step, JourneyStep::VoucherIssued);
 }
 
-TEST(JournalStore, AJourneyIsFoundByTheIdevidSerialInAnyCaseAndStoredUppercase) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, AJourneyIsFoundByTheIdevidSerialInAnyCaseAndStoredUppercase) {
+    auto store = database().open();
     record(*store, event(PledgeKey{kPledge.idevid_issuer, "0a1b"}, JourneyStep::VoucherRequest, 1));
     auto journey = store->journey("0a1B");
     ASSERT_TRUE(journey.ok()) << journey.error().message;
@@ -91,9 +81,8 @@ TEST(JournalStore, AJourneyIsFoundByTheIdevidSerialInAnyCaseAndStoredUppercase) 
     EXPECT_EQ(journey->front().pledge, kPledge);
 }
 
-TEST(JournalStore, AnUnknownSerialHasNoJourney) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, AnUnknownSerialHasNoJourney) {
+    auto store = database().open();
     record(*store, event(kPledge, JourneyStep::VoucherRequest, 1));
     for (std::string_view serial : {"nobody", "0A1C", ""}) {
         auto journey = store->journey(serial);
@@ -102,9 +91,8 @@ TEST(JournalStore, AnUnknownSerialHasNoJourney) {
     }
 }
 
-TEST(JournalStore, TwoPledgesWithOneDeviceSerialComeOneAfterTheOther) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, TwoPledgesWithOneDeviceSerialComeOneAfterTheOther) {
+    auto store = database().open();
     const PledgeKey other_manufacturer{"CN=another manufacturer", "0A1B"};
     record(*store, event(kPledge, JourneyStep::VoucherRequest, 10));
     record(*store, event(other_manufacturer, JourneyStep::VoucherRequest, 20));
@@ -121,9 +109,8 @@ TEST(JournalStore, TwoPledgesWithOneDeviceSerialComeOneAfterTheOther) {
     EXPECT_EQ((*journey)[3].step, JourneyStep::VoucherRefused);
 }
 
-TEST(JournalStore, PledgesListsEachOnceWithItsLatestStepMostRecentlyActiveFirst) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, PledgesListsEachOnceWithItsLatestStepMostRecentlyActiveFirst) {
+    auto store = database().open();
     record(*store, event(kPledge, JourneyStep::VoucherRequest, 100));
     record(*store, event(kOther, JourneyStep::VoucherRequest, 150, {}, "pledge-0002"));
     record(*store, event(kPledge, JourneyStep::VoucherRefused, 200, {{"code", "4.03"}, {"reason", "no"}}));
@@ -147,17 +134,15 @@ TEST(JournalStore, PledgesListsEachOnceWithItsLatestStepMostRecentlyActiveFirst)
     EXPECT_EQ(second.latest.fields.size(), 2u);
 }
 
-TEST(JournalStore, AnEmptyJournalHasNoPledges) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, AnEmptyJournalHasNoPledges) {
+    auto store = database().open();
     auto pledges = store->pledges();
     ASSERT_TRUE(pledges.ok()) << pledges.error().message;
     EXPECT_TRUE(pledges->empty());
 }
 
-TEST(JournalStore, AnLdevidLeadsBackToThePledgeItWasIssuedTo) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, AnLdevidLeadsBackToThePledgeItWasIssuedTo) {
+    auto store = database().open();
     record(*store,
            event(kPledge, JourneyStep::Enrolled, 1, {{"ldevid_serial", "7f01"}, {"operation", "enroll"}}));
     record(*store, event(kOther, JourneyStep::Enrolled, 2, {{"ldevid_serial", "7F02"}}, "pledge-0002"));
@@ -169,9 +154,8 @@ TEST(JournalStore, AnLdevidLeadsBackToThePledgeItWasIssuedTo) {
     EXPECT_EQ(*found, kOther);
 }
 
-TEST(JournalStore, AnLdevidSerialOutsideAnEnrolledStepLinksNothing) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, AnLdevidSerialOutsideAnEnrolledStepLinksNothing) {
+    auto store = database().open();
     record(*store, event(kPledge, JourneyStep::EnrollStatus, 1, {{"ldevid_serial", "7F01"}}));
     for (std::string_view serial : {"7F01", "0A1B", ""}) {
         auto found = store->pledge_of_ldevid(serial);
@@ -180,9 +164,8 @@ TEST(JournalStore, AnLdevidSerialOutsideAnEnrolledStepLinksNothing) {
     }
 }
 
-TEST(JournalStore, VoucherIssuedOnlyAfterAVoucherIssuedStepOfThatPledge) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, VoucherIssuedOnlyAfterAVoucherIssuedStepOfThatPledge) {
+    auto store = database().open();
     record(*store, event(kPledge, JourneyStep::VoucherRequest, 1));
     record(*store, event(kOther, JourneyStep::VoucherRefused, 1, {}, "pledge-0002"));
     EXPECT_FALSE(*store->voucher_issued(kPledge));
@@ -193,40 +176,33 @@ TEST(JournalStore, VoucherIssuedOnlyAfterAVoucherIssuedStepOfThatPledge) {
     EXPECT_FALSE(*store->voucher_issued(PledgeKey{"CN=another manufacturer", "0A1B"}));
 }
 
-TEST(JournalStore, AStepWithoutAPledgeIsRefused) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
+TEST_P(JournalStore, AStepWithoutAPledgeIsRefused) {
+    auto store = database().open();
     EXPECT_FALSE(
         store->record(event(PledgeKey{kPledge.idevid_issuer, ""}, JourneyStep::VoucherRequest, 1)).ok());
     EXPECT_FALSE(store->record(event(PledgeKey{"", "0A1B"}, JourneyStep::VoucherRequest, 1)).ok());
     EXPECT_TRUE(store->pledges()->empty());
 }
 
-TEST(JournalStore, ARecordedStepIsVisibleToAnotherConnectionAtOnce) {
-    const TempDir dir;
-    const auto file = dir.path() / "estgw.db";
-    auto writer = open_store(file);
-    auto reader = open_store(file, true);
+TEST_P(JournalStore, ARecordedStepIsVisibleToAnotherConnectionAtOnce) {
+    auto writer = database().open();
+    auto reader = database().open(true);
     record(*writer, event(kPledge, JourneyStep::VoucherRequest, 1));
     auto journey = reader->journey("pledge-0001");
     ASSERT_TRUE(journey.ok()) << journey.error().message;
     EXPECT_EQ(journey->size(), 1u);
 }
 
-TEST(JournalStore, AReadOnlyConnectionCannotRecord) {
-    const TempDir dir;
-    const auto file = dir.path() / "estgw.db";
-    open_store(file);
-    auto reader = open_store(file, true);
+TEST_P(JournalStore, AReadOnlyConnectionCannotRecord) {
+    database().open();
+    auto reader = database().open(true);
     EXPECT_FALSE(reader->record(event(kPledge, JourneyStep::VoucherRequest, 1)).ok());
 }
 
 // Worker threads of one server and a second server on the same file record at once: every step lands.
-TEST(JournalStore, StepsRecordedConcurrentlyFromThreadsAndConnectionsAreAllKept) {
-    const TempDir dir;
-    const auto file = dir.path() / "estgw.db";
-    auto first = open_store(file);
-    auto second = open_store(file);
+TEST_P(JournalStore, StepsRecordedConcurrentlyFromThreadsAndConnectionsAreAllKept) {
+    auto first = database().open();
+    auto second = database().open();
     constexpr int kThreads = 8;
     constexpr int kStepsEach = 25;
     std::vector<std::thread> threads;
@@ -258,6 +234,9 @@ TEST(JournalStore, StepsRecordedConcurrentlyFromThreadsAndConnectionsAreAllKept)
     for (int i = 0; i < kStepsEach; ++i)
         EXPECT_EQ((*journey)[i].fields[1].second, std::to_string(i));
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, JournalStore, testing::Values(Backend::Sqlite, Backend::Postgres),
+                         fixtures::backend_name);
 
 }  // namespace
 }  // namespace estgw::certs

@@ -1,5 +1,6 @@
-// The issuance store (SQLite): every certificate recorded before it is handed out, listed newest first,
-// unique serials (RFC 5280 §4.1.2.2), durable across restarts, safe for concurrent workers.
+// The issuance store, on SQLite and on PostgreSQL (store_backends.hpp): every certificate recorded before it
+// is handed out, listed newest first, unique serials (RFC 5280 §4.1.2.2), durable across restarts, safe for
+// concurrent workers and for several servers sharing the database.
 #include "certs/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
@@ -15,10 +16,13 @@
 #include "support/mini_json.hpp"
 #include "support/test_pki.hpp"
 #include "tests/certs/certs_fixtures.hpp"
+#include "tests/certs/store_backends.hpp"
 
 namespace estgw::certs {
 namespace {
 
+using fixtures::Backend;
+using fixtures::StoreTest;
 using fixtures::TempDir;
 
 IssuanceRecord record(const std::string& serial, std::int64_t issued_at,
@@ -36,12 +40,6 @@ IssuanceRecord record(const std::string& serial, std::int64_t issued_at,
     return r;
 }
 
-std::unique_ptr<SqliteStore> open_store(const std::filesystem::path& file) {
-    auto store = SqliteStore::open(file);
-    EXPECT_TRUE(store.ok()) << store.error().message;
-    return store.ok() ? std::move(*store) : nullptr;
-}
-
 std::vector<std::string> serials(const std::vector<IssuanceRecord>& records) {
     std::vector<std::string> out;
     for (const IssuanceRecord& r : records)
@@ -49,10 +47,10 @@ std::vector<std::string> serials(const std::vector<IssuanceRecord>& records) {
     return out;
 }
 
-TEST(SqliteStore, ListsNewestFirst) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
-    ASSERT_NE(store, nullptr);
+using IssuanceStoreTest = StoreTest;
+
+TEST_P(IssuanceStoreTest, ListsNewestFirst) {
+    auto store = database().open();
     for (const auto& [serial, time] : std::vector<std::pair<std::string, std::int64_t>>{
              {"0A", 1'700'000'100}, {"0B", 1'700'000'300}, {"0C", 1'700'000'200}}) {
         auto inserted = store->insert(record(serial, time));
@@ -64,10 +62,8 @@ TEST(SqliteStore, ListsNewestFirst) {
     EXPECT_EQ(serials(*listed), (std::vector<std::string>{"0B", "0C", "0A"}));
 }
 
-TEST(SqliteStore, WithinOneSecondTheLaterInsertComesFirst) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
-    ASSERT_NE(store, nullptr);
+TEST_P(IssuanceStoreTest, WithinOneSecondTheLaterInsertComesFirst) {
+    auto store = database().open();
     for (const char* serial : {"01", "02", "03"})
         ASSERT_TRUE(store->insert(record(serial, 1'700'000'000)).ok());
     auto listed = store->list();
@@ -75,10 +71,8 @@ TEST(SqliteStore, WithinOneSecondTheLaterInsertComesFirst) {
     EXPECT_EQ(serials(*listed), (std::vector<std::string>{"03", "02", "01"}));
 }
 
-TEST(SqliteStore, ListLimitKeepsTheNewest) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
-    ASSERT_NE(store, nullptr);
+TEST_P(IssuanceStoreTest, ListLimitKeepsTheNewest) {
+    auto store = database().open();
     for (int i = 0; i < 5; ++i)
         ASSERT_TRUE(store->insert(record("0" + std::to_string(i), 1'700'000'000 + i)).ok());
     auto listed = store->list(2);
@@ -86,10 +80,8 @@ TEST(SqliteStore, ListLimitKeepsTheNewest) {
     EXPECT_EQ(serials(*listed), (std::vector<std::string>{"04", "03"}));
 }
 
-TEST(SqliteStore, RecordsComeBackFieldForField) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
-    ASSERT_NE(store, nullptr);
+TEST_P(IssuanceStoreTest, RecordsComeBackFieldForField) {
+    auto store = database().open();
     const IssuanceRecord original = record("7F3A", 1'700'000'000, IssuanceOperation::Rekey);
     ASSERT_TRUE(store->insert(original).ok());
     auto found = store->find("7f3a");  // any case
@@ -101,10 +93,22 @@ TEST(SqliteStore, RecordsComeBackFieldForField) {
     EXPECT_FALSE(missing->has_value());
 }
 
-TEST(SqliteStore, RejectsADuplicateSerialWithoutWritingAnything) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
-    ASSERT_NE(store, nullptr);
+TEST_P(IssuanceStoreTest, ALargeCertificateAndTimesBeyond2038ComeBackUnchanged) {
+    auto store = database().open();
+    IssuanceRecord large = record("7F3C", 4'102'444'800);  // 2100-01-01
+    large.not_after = 253'402'300'799;                     // 99991231235959Z (RFC 5280 §4.1.2.5)
+    large.certificate_der.assign(70'000, 0);
+    for (std::size_t i = 0; i < large.certificate_der.size(); ++i)
+        large.certificate_der[i] = static_cast<std::uint8_t>(i * 7);
+    ASSERT_EQ(*store->insert(large), InsertOutcome::Inserted);
+    auto found = store->find("7F3C");
+    ASSERT_TRUE(found.ok()) << found.error().message;
+    ASSERT_TRUE(found->has_value());
+    EXPECT_EQ(**found, large);
+}
+
+TEST_P(IssuanceStoreTest, RejectsADuplicateSerialWithoutWritingAnything) {
+    auto store = database().open();
     ASSERT_EQ(*store->insert(record("ABCDEF", 1'700'000'000)), InsertOutcome::Inserted);
     IssuanceRecord again = record("abcdef", 1'700'000'500, IssuanceOperation::Renew);
     auto inserted = store->insert(again);
@@ -118,35 +122,21 @@ TEST(SqliteStore, RejectsADuplicateSerialWithoutWritingAnything) {
     EXPECT_EQ(*store->insert(record("ABCDF0", 1'700'000'600)), InsertOutcome::Inserted);
 }
 
-TEST(SqliteStore, SurvivesReopening) {
-    const TempDir dir;
-    const auto file = dir.path() / "estgw.db";
+TEST_P(IssuanceStoreTest, SurvivesReopening) {
     {
-        auto store = open_store(file);
-        ASSERT_NE(store, nullptr);
+        auto store = database().open();
         ASSERT_TRUE(store->insert(record("01", 1'700'000'000)).ok());
         ASSERT_TRUE(store->insert(record("02", 1'700'000'001)).ok());
     }
-    auto reopened = open_store(file);
-    ASSERT_NE(reopened, nullptr);
+    auto reopened = database().open();
     auto listed = reopened->list();
     ASSERT_TRUE(listed.ok());
     EXPECT_EQ(serials(*listed), (std::vector<std::string>{"02", "01"}));
     EXPECT_EQ(*reopened->insert(record("01", 1'700'000'002)), InsertOutcome::DuplicateSerial);
 }
 
-TEST(SqliteStore, UsesWriteAheadLogging) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
-    ASSERT_NE(store, nullptr);
-    ASSERT_TRUE(store->insert(record("01", 1'700'000'000)).ok());
-    EXPECT_TRUE(std::filesystem::exists(dir.path() / "estgw.db-wal"));
-}
-
-TEST(SqliteStore, EightThreadsTimesFiftyInsertsAreAllPresent) {
-    const TempDir dir;
-    auto store = open_store(dir.path() / "estgw.db");
-    ASSERT_NE(store, nullptr);
+TEST_P(IssuanceStoreTest, EightThreadsTimesFiftyInsertsAreAllPresent) {
+    auto store = database().open();
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 8; ++t) {
@@ -168,17 +158,14 @@ TEST(SqliteStore, EightThreadsTimesFiftyInsertsAreAllPresent) {
     EXPECT_EQ(std::set<std::string>(all.begin(), all.end()).size(), 400u);
 }
 
-TEST(SqliteStore, TwoConnectionsOnOneFileWriteConcurrently) {
-    // Two servers (or processes) sharing the file: SQLite locking plus busy_timeout, no lost writes.
-    const TempDir dir;
-    auto first = open_store(dir.path() / "estgw.db");
-    auto second = open_store(dir.path() / "estgw.db");
-    ASSERT_NE(first, nullptr);
-    ASSERT_NE(second, nullptr);
+TEST_P(IssuanceStoreTest, TwoStoresOnOneDatabaseWriteConcurrently) {
+    // Two servers (or processes) sharing the database: no lost writes.
+    auto first = database().open();
+    auto second = database().open();
     std::atomic<int> failures{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
-        SqliteStore* store = (t % 2 == 0 ? first : second).get();
+        IssuanceStore* store = (t % 2 == 0 ? first : second).get();
         threads.emplace_back([&, store, t] {
             for (int i = 0; i < 25; ++i) {
                 auto inserted =
@@ -195,25 +182,129 @@ TEST(SqliteStore, TwoConnectionsOnOneFileWriteConcurrently) {
     EXPECT_EQ(listed->size(), 100u);
 }
 
+TEST_P(IssuanceStoreTest, ASerialOneStoreInsertedIsADuplicateForTheOther) {
+    auto first = database().open();
+    auto second = database().open();
+    ASSERT_EQ(*first->insert(record("0ABC", 1'700'000'000)), InsertOutcome::Inserted);
+    auto again = second->insert(record("0abc", 1'700'000'001));
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    EXPECT_EQ(*again, InsertOutcome::DuplicateSerial);
+    EXPECT_EQ(first->list()->size(), 1u);
+}
+
+// Both servers draw the same serial at once: exactly one insert wins, the others are told to issue again.
+TEST_P(IssuanceStoreTest, RacingInsertsOfOneSerialInsertItOnce) {
+    auto first = database().open();
+    auto second = database().open();
+    std::atomic<int> inserted{0};
+    std::atomic<int> duplicates{0};
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 6; ++t) {
+        IssuanceStore* store = (t % 2 == 0 ? first : second).get();
+        threads.emplace_back([&, store, t] {
+            for (int i = 0; i < 10; ++i) {
+                auto outcome = store->insert(record("5E" + std::to_string(i), 1'700'000'000 + t));
+                if (!outcome.ok()) {
+                    ++failures;
+                } else if (*outcome == InsertOutcome::Inserted) {
+                    ++inserted;
+                } else {
+                    ++duplicates;
+                }
+            }
+        });
+    }
+    for (std::thread& thread : threads)
+        thread.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(inserted.load(), 10);
+    EXPECT_EQ(duplicates.load(), 50);
+    EXPECT_EQ(first->list()->size(), 10u);
+}
+
+TEST_P(IssuanceStoreTest, OpeningAgainKeepsTheSchemaAndTheRecords) {
+    {
+        auto store = database().open();
+        ASSERT_TRUE(store->insert(record("01", 1'700'000'000)).ok());
+    }
+    for (int i = 0; i < 2; ++i) {
+        auto again = database().open();
+        auto listed = again->list();
+        ASSERT_TRUE(listed.ok()) << listed.error().message;
+        EXPECT_EQ(serials(*listed), std::vector<std::string>{"01"});
+    }
+}
+
+// Several servers started at once on an empty database: every one opens it, none sees a half-made schema.
+TEST_P(IssuanceStoreTest, StoresOpenedTogetherOnAnEmptyDatabaseAllSucceed) {
+    constexpr int kServers = 6;
+    std::vector<std::unique_ptr<Database>> stores(kServers);
+    std::vector<std::string> errors(kServers);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kServers; ++i) {
+        threads.emplace_back([&, i] {
+            auto opened = open_database(database().db());
+            if (opened) {
+                stores[i] = std::move(*opened);
+            } else {
+                errors[i] = opened.error().message;
+            }
+        });
+    }
+    for (std::thread& thread : threads)
+        thread.join();
+    for (int i = 0; i < kServers; ++i) {
+        ASSERT_NE(stores[i], nullptr) << errors[i];
+        auto inserted = stores[i]->insert(record("C" + std::to_string(i), 1'700'000'000));
+        ASSERT_TRUE(inserted.ok()) << inserted.error().message;
+        EXPECT_EQ(*inserted, InsertOutcome::Inserted);
+    }
+    EXPECT_EQ(stores[0]->list()->size(), static_cast<std::size_t>(kServers));
+}
+
+TEST_P(IssuanceStoreTest, ReadOnlyOpenOfAnEmptyDatabaseIsNotFound) {
+    auto store = open_database(database().db(), DatabaseOptions{.read_only = true});
+    ASSERT_FALSE(store.ok());
+    EXPECT_EQ(store.status(), Status::NotFound) << store.error().message;
+}
+
+TEST_P(IssuanceStoreTest, ReadOnlyOpenListsWhatAWriterStored) {
+    auto writer = database().open();
+    ASSERT_TRUE(writer->insert(record("01", 1'700'000'000)).ok());
+    auto reader = database().open(true);
+    auto listed = reader->list();
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+    EXPECT_EQ(serials(*listed), std::vector<std::string>{"01"});
+    EXPECT_EQ(reader->insert(record("02", 1'700'000'000)).status(), Status::Internal);
+    EXPECT_EQ(writer->list()->size(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, IssuanceStoreTest, testing::Values(Backend::Sqlite, Backend::Postgres),
+                         fixtures::backend_name);
+
+// ---- SQLite only ----
+
+std::unique_ptr<SqliteStore> open_store(const std::filesystem::path& file) {
+    auto store = SqliteStore::open(file);
+    EXPECT_TRUE(store.ok()) << store.error().message;
+    return store.ok() ? std::move(*store) : nullptr;
+}
+
+TEST(SqliteStore, UsesWriteAheadLogging) {
+    const TempDir dir;
+    auto store = open_store(dir.path() / "estgw.db");
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->insert(record("01", 1'700'000'000)).ok());
+    EXPECT_TRUE(std::filesystem::exists(dir.path() / "estgw.db-wal"));
+}
+
 TEST(SqliteStore, ReadOnlyOpenOfAMissingFileIsNotFoundAndCreatesNothing) {
     const TempDir dir;
     auto store = SqliteStore::open(dir.path() / "missing.db", SqliteOptions{true});
     ASSERT_FALSE(store.ok());
     EXPECT_EQ(store.status(), Status::NotFound);
     EXPECT_FALSE(std::filesystem::exists(dir.path() / "missing.db"));
-}
-
-TEST(SqliteStore, ReadOnlyOpenListsWhatAWriterStored) {
-    const TempDir dir;
-    auto writer = open_store(dir.path() / "estgw.db");
-    ASSERT_NE(writer, nullptr);
-    ASSERT_TRUE(writer->insert(record("01", 1'700'000'000)).ok());
-    auto reader = SqliteStore::open(dir.path() / "estgw.db", SqliteOptions{true});
-    ASSERT_TRUE(reader.ok()) << reader.error().message;
-    auto listed = (*reader)->list();
-    ASSERT_TRUE(listed.ok()) << listed.error().message;
-    EXPECT_EQ(serials(*listed), std::vector<std::string>{"01"});
-    EXPECT_EQ((*reader)->insert(record("02", 1'700'000'000)).status(), Status::Internal);
 }
 
 TEST(SqliteStore, ReadOnlyOpenWorksAfterTheWriterHasClosed) {

@@ -11,13 +11,13 @@
 namespace estgw::test {
 namespace {
 
-// One worker and an upstream that holds every answer for 30 s: four of the five requests wait for the
-// worker, which is stuck on the first. Before deadlines counted from arrival they got 5.04 at 2, 4, 6, 8 and
-// 10 s.
+// One upstream connection and an upstream that holds every answer for 30 s: four of the five requests wait
+// for the connection, which is stuck on the first. Before deadlines counted from arrival they got 5.04 at 2,
+// 4, 6, 8 and 10 s.
 TEST(GatewayDeadlines, RequestsQueuedBehindAStuckUpstreamAreAll504WithinTheirDeadline) {
     GatewayEnv env;
     env.upstream->set_delay(std::chrono::seconds(30));
-    env.start_gateway({"--workers", "1", "--upstream-timeout", "2"});
+    env.start_gateway({"--upstream-connections", "1", "--upstream-timeout", "2"});
     auto runs = start_enrollments(env, 5, "stuck");
     for (auto& run : runs) {
         const TimedOutcome r = run.get();
@@ -28,13 +28,13 @@ TEST(GatewayDeadlines, RequestsQueuedBehindAStuckUpstreamAreAll504WithinTheirDea
     }
 }
 
-// The upstream answers, in 1.2 s each, and one worker serves six requests that arrive at once with 3 s
-// each: the first two are enrolled, the third runs out of time in its upstream call (5.04), and the rest run
-// out of time in the queue while the upstream was answering: the gateway was busy, retry later.
+// The upstream answers, in 1.2 s each, and one upstream connection serves six requests that arrive at once
+// with 3 s each: the first two are enrolled, the third runs out of time in its upstream call (5.04), and the
+// rest run out of time in the queue while the upstream was answering: the gateway was busy, retry later.
 TEST(GatewayDeadlines, RequestsThatRanOutOfTimeInTheQueueOfAnAnsweringUpstreamGet503WithMaxAge) {
     GatewayEnv env;
     env.upstream->set_delay(std::chrono::milliseconds(1200));
-    env.start_gateway({"--workers", "1", "--upstream-timeout", "3"});
+    env.start_gateway({"--upstream-connections", "1", "--upstream-timeout", "3"});
     auto runs = start_enrollments(env, 6, "busy");
     std::map<std::string, int> codes;
     for (auto& run : runs) {

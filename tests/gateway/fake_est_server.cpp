@@ -23,6 +23,8 @@ std::string last_segment(const std::string& path) {
     return path.substr(path.rfind('/') + 1);
 }
 
+constexpr std::size_t kServerThreads = 128;
+
 std::string der_string(const Bytes& b) {
     return std::string(b.begin(), b.end());
 }
@@ -51,7 +53,14 @@ int FakeEstServer::start() {
     server_ =
         std::make_unique<httplib::SSLServer>(cert_file_.c_str(), key_file_.c_str(), client_ca_file_.c_str());
     if (!server_->is_valid()) throw std::runtime_error("fake EST server: bad certificate/key");
-    server_->set_tcp_nodelay(true);  // as production HTTP servers do; otherwise Nagle adds ~40 ms per answer
+    // As production HTTP servers do; otherwise Nagle adds ~40 ms per answer. cpp-httplib writes the status
+    // line and headers, then the body, in two writes: with Nagle on (split_writes_) that is the stall of
+    // servers such as cisco/libest.
+    server_->set_tcp_nodelay(!split_writes_);
+    // cpp-httplib serves each kept-alive connection on one thread of its pool for as long as it stays open,
+    // and its default pool has 8: the gateway's and the benchmark's clients keep more open than that.
+    // (cpp-httplib 0.11 takes the pool as a raw pointer, which it owns.)
+    server_->new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
     server_->set_keep_alive_max_count(1000);  // nginx's default; cpp-httplib's 5 forces a TLS handshake often
     auto handler = [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); };
     server_->Get(".*", handler);
@@ -108,8 +117,11 @@ void FakeEstServer::apply_profile_from_environment() {
     if (name == "strict") {
         set_strictness(Strictness::Libest);
         set_body_style(BodyStyle::Base64LibestLines);
+    } else if (name == "split") {
+        set_split_writes(true);
     } else if (name != "lenient") {
-        throw std::runtime_error("ESTGW_TEST_UPSTREAM must be 'strict' or 'lenient', not '" + name + "'");
+        throw std::runtime_error("ESTGW_TEST_UPSTREAM must be 'strict', 'lenient' or 'split', not '" + name +
+                                 "'");
     }
 }
 
@@ -239,6 +251,14 @@ std::optional<FakeReply> FakeEstServer::refusal(const httplib::Request& req) con
 }
 
 void FakeEstServer::handle(const httplib::Request& req, httplib::Response& res) {
+    const int now_in_flight = ++in_flight_;
+    for (int seen = max_in_flight_.load(); now_in_flight > seen;) {
+        if (max_in_flight_.compare_exchange_weak(seen, now_in_flight)) break;
+    }
+    struct Leaving {
+        std::atomic<int>& count;
+        ~Leaving() { --count; }
+    } leaving{in_flight_};
     std::string operation = last_segment(req.path);
     RecordedRequest rec;
     rec.method = req.method;

@@ -79,8 +79,17 @@ class FakeEstServer {
     void set_wire_style(WireStyle style);
     // Every request must carry these HTTP Basic credentials; otherwise 401 with WWW-Authenticate (RFC 7617).
     void require_basic(std::string user, std::string password);
-    // Libest strictness and answers, or the lenient defaults, from ESTGW_TEST_UPSTREAM ("strict"/"lenient").
+    // Libest strictness and answers, or the lenient defaults, or the lenient ones written as "split" does,
+    // from ESTGW_TEST_UPSTREAM ("strict"/"lenient"/"split").
     void apply_profile_from_environment();
+    // Each answer in two writes, the status line and headers, then the body, with Nagle's algorithm on, as
+    // cisco/libest and many other servers do: the body waits for the client's ACK of the head (issue 18).
+    // Before start().
+    void set_split_writes(bool split) { split_writes_ = split; }
+    // The most requests that were in the server's hands at once (each kept-alive connection carries one at
+    // a time, so this is also the most connections busy at once).
+    int max_concurrent_requests() const { return max_in_flight_.load(); }
+    void reset_max_concurrent_requests() { max_in_flight_.store(in_flight_.load()); }
     // Back to the profile's body style and the plain wire style, for tests that share one upstream.
     void restore_defaults();
     bool strict() const { return strictness_ == Strictness::Libest; }
@@ -108,6 +117,9 @@ class FakeEstServer {
     std::atomic<BodyStyle> style_{BodyStyle::Base64OneLine};
     std::atomic<int> delay_ms_{0};
     std::atomic<Strictness> strictness_{Strictness::Lenient};
+    bool split_writes_ = false;
+    std::atomic<int> in_flight_{0};
+    std::atomic<int> max_in_flight_{0};
     mutable std::mutex mutex_;
     std::condition_variable stopped_;  // ends the delays when the server stops
     bool stopping_ = false;

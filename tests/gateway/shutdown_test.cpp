@@ -28,9 +28,9 @@ std::vector<std::string> lines_of(const std::string& text) {
 TEST(GatewayShutdown, EveryWaitingPledgeGets503WithMaxAgeAndTheProcessExitsWithinTheDrainTimeout) {
     GatewayEnv env;
     env.upstream->set_delay(std::chrono::seconds(30));
-    env.start_gateway({"--workers", "2", "--drain-timeout", "2", "--crts-refresh", "1"});
+    env.start_gateway({"--upstream-connections", "2", "--drain-timeout", "2", "--crts-refresh", "1"});
     auto runs = start_enrollments(env, 5, "shutdown");
-    // Both workers are in upstream calls once the upstream has seen two enrollments; the other three
+    // Both upstream threads are in calls once the upstream has seen two enrollments; the other three
     // requests were sent at the same moment and wait in the queue.
     const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (env.upstream->calls("simpleenroll") < 2 && std::chrono::steady_clock::now() < limit)

@@ -76,5 +76,60 @@ TEST(DtlsHandshakes, ASessionStartedAgainAtAReusedPointerIsCountedOnce) {
     EXPECT_FALSE(h.in_progress(peer(kA, 1)));
 }
 
+// --io-threads: two fronts' bookkeeping adds up in one HandshakeTotals, which the limits are checked against.
+TEST(HandshakeTotals, TwoFrontsCountTogether) {
+    HandshakeTotals totals;
+    DtlsHandshakes front0, front1;
+    front0.share(&totals);
+    front1.share(&totals);
+    front0.started(&s1, kA, peer(kA, 1), t0);
+    front1.started(&s2, kA, peer(kA, 2), t0);
+    front1.started(&s3, kB, peer(kB, 1), t0);
+    EXPECT_EQ(front1.total(), 2u);
+    EXPECT_EQ(front1.all_total(), 3u);
+    EXPECT_EQ(front0.all_from_address(kA), 2u);
+    front1.ended(&s2);
+    front1.ended(&s2);  // once only
+    EXPECT_EQ(totals.total(), 2u);
+    EXPECT_EQ(totals.from_address(kA), 1u);
+}
+
+TEST(HandshakeTotals, ReserveRefusesAtEitherLimitAndAReservedStartIsNotCountedTwice) {
+    HandshakeTotals totals;
+    using Admission = HandshakeTotals::Admission;
+    EXPECT_EQ(totals.reserve(kA, 3, 2), Admission::Admitted);
+    EXPECT_EQ(totals.reserve(kA, 3, 2), Admission::Admitted);
+    EXPECT_EQ(totals.reserve(kA, 3, 2), Admission::AddressFull);
+    EXPECT_EQ(totals.reserve(kB, 3, 2), Admission::Admitted);
+    EXPECT_EQ(totals.reserve(kB, 3, 2), Admission::TotalFull);
+    DtlsHandshakes front;
+    front.share(&totals);
+    front.started(&s1, kB, peer(kB, 1), t0, /*reserved=*/true);
+    EXPECT_EQ(totals.total(), 3u);
+    front.ended(&s1);  // gives its place back
+    EXPECT_EQ(totals.total(), 2u);
+    totals.ended(kA);  // a reservation that found no session
+    EXPECT_EQ(totals.from_address(kA), 1u);
+    EXPECT_EQ(totals.reserve(kA, 3, 2), Admission::Admitted);
+}
+
+TEST(HandshakeTotals, EvictionRequestsAreCappedClaimedOnceAndLapseBelowTheLimit) {
+    HandshakeTotals totals;
+    EXPECT_FALSE(totals.claim_eviction(2));
+    totals.started(kA);
+    totals.started(kB);
+    totals.want_eviction(2);
+    totals.want_eviction(2);
+    totals.want_eviction(2);  // over the cap
+    EXPECT_TRUE(totals.claim_eviction(2));
+    EXPECT_TRUE(totals.claim_eviction(2));
+    EXPECT_FALSE(totals.claim_eviction(2));
+    totals.want_eviction(2);
+    totals.ended(kA);  // room again: the request lapses
+    EXPECT_FALSE(totals.claim_eviction(2));
+    totals.started(kA);
+    EXPECT_FALSE(totals.claim_eviction(2));
+}
+
 }  // namespace
 }  // namespace estgw::gateway
