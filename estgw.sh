@@ -30,6 +30,7 @@ PACKAGES=(
     prometheus  # promtool and a real Prometheus server for the metrics tests
     postgresql  # the PostgreSQL store tests start their own cluster (tests/support/postgres.sh)
     nginx libnginx-mod-stream  # the UDP load balancer of the scale-out test (tests/scaling/, docs/SCALING.md)
+    valgrind  # callgrind: instructions per enrollment in bench/cpu_per_enrollment.sh (bench/run.sh item 8)
 )
 # Only for `./estgw.sh docker` and `docker-test`: the Docker engine and what builds a base image without a
 # registry.

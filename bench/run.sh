@@ -7,6 +7,7 @@
 #   5. server RSS with 0, 1000 and 5000 idle DTLS sessions
 #   6. the latency the gateway adds over calling the upstream directly
 #   7. the gateway in front of a lenient and a split-write upstream, next to a direct client (bench/upstream.sh)
+#   8. CPU per enrollment against its cryptography (bench/cpu_per_enrollment.sh, its own fresh server)
 # Usage: bench/run.sh [--quick] [--out DIR]     (--quick: small counts, under two minutes)
 # Loopback only; every server it starts is stopped at the end. Needs ./estgw.sh build (and gnuplot for the plot).
 set -euo pipefail
@@ -167,6 +168,17 @@ log "7. the gateway at the speed of its upstream (bench/upstream.sh)"
 UPSTREAM_FLAGS=(--out "$OUT")
 [[ $QUICK -eq 1 ]] && UPSTREAM_FLAGS+=(--quick)
 "$ROOT/bench/upstream.sh" "${UPSTREAM_FLAGS[@]}" >&2 || log "bench/upstream.sh failed (see above)"
+log "8. CPU per enrollment (bench/cpu_per_enrollment.sh: ratios, s_server floor, callgrind)"
+cpu_per_enrollment() {  # its own servers, so that the load of items 1-7 does not count
+    local args=(--out "$OUT")
+    [[ $QUICK -eq 1 ]] && args+=(--quick)
+    if ESTGW="$ESTGW" "$ROOT/bench/cpu_per_enrollment.sh" "${args[@]}"; then
+        record "cpu-per-enrollment" "[$(paste -sd, "$OUT/cpu.jsonl")]"  # its items, verdict last
+    else
+        record "cpu-per-enrollment" "\"failed (see above)\""
+    fi
+}
+cpu_per_enrollment
 
 log "plot"
 # Columns: concurrency, ops/s and p99 ms for each of server/gateway x persistent/new-session.

@@ -5,7 +5,9 @@
 // worker threads at once (OpenSSL 3 treats a shared EVP_PKEY and X509 as read-only while signing).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,7 +40,23 @@ struct IssueRequest {
     const X509_NAME* subject = nullptr;                // may be empty when subject_alt_names is not
     const GENERAL_NAMES* subject_alt_names = nullptr;  // null or empty: no subjectAltName
     const EVP_PKEY* public_key = nullptr;
+    // The SubjectPublicKeyInfo DER of public_key when the caller has it already (a CSR's), copied as is;
+    // empty: encoded from public_key.
+    ByteView public_key_der{};
 };
+
+// A certificate as issued: its DER and the fields the issuance store records, without an X509 object (parsing
+// the certificate back would decode its public key again, OpenSSL 3.0's costliest step).
+struct IssuedCertificate {
+    Bytes der;
+    std::string serial_hex;       // as serial_hex() prints it
+    std::string subject;          // RFC 2253, as name_to_string() prints it
+    std::int64_t not_before = 0;  // Unix seconds
+    std::int64_t not_after = 0;
+};
+
+// What the CA puts into every certificate it signs, encoded once (see ca.cpp).
+struct IssuerParts;
 
 class IssuingCa {
   public:
@@ -72,6 +90,12 @@ class IssuingCa {
     Result<X509Ptr> issue(const X509_REQ* csr, const EVP_PKEY* public_key,
                           const IssuanceProfile& profile) const;
     Result<X509Ptr> issue(const IssueRequest& request, const IssuanceProfile& profile) const;
+    // The same certificates, as DER with the fields of the issuance record: what full-server enrollment uses.
+    // `public_key` null: the CSR's. With `key_is_the_csrs` the given key is the CSR's own (made by
+    // parse_csr_with_key), and the CSR's SubjectPublicKeyInfo is copied as received.
+    Result<IssuedCertificate> issue_der(const X509_REQ* csr, const EVP_PKEY* public_key,
+                                        const IssuanceProfile& profile, bool key_is_the_csrs = false) const;
+    Result<IssuedCertificate> issue_der(const IssueRequest& request, const IssuanceProfile& profile) const;
 
     const X509* certificate() const { return certificate_.get(); }
     const EVP_PKEY* private_key() const { return key_.get(); }
@@ -81,16 +105,27 @@ class IssuingCa {
     Result<Bytes> cacerts_response() const;
 
   private:
-    IssuingCa(X509Ptr certificate, EvpPkeyPtr key, std::vector<X509Ptr> chain)
-        : certificate_(std::move(certificate)), key_(std::move(key)), chain_(std::move(chain)) {}
+    IssuingCa(X509Ptr certificate, EvpPkeyPtr key, std::vector<X509Ptr> chain,
+              std::shared_ptr<const IssuerParts> parts)
+        : certificate_(std::move(certificate)),
+          key_(std::move(key)),
+          chain_(std::move(chain)),
+          parts_(std::move(parts)) {}
 
     X509Ptr certificate_;
     EvpPkeyPtr key_;
     std::vector<X509Ptr> chain_;
+    std::shared_ptr<const IssuerParts> parts_;
 };
+
+// A certs-only PKCS#7 (RFC 7030 §4.1.3, Content-Format 281) holding one certificate given as DER, written
+// without parsing it: the same bytes as make_certs_only_from_parsed() gives for the parsed certificate.
+Bytes certs_only_der(ByteView certificate_der);
 
 // RFC 7030 §4.2.2: a re-enrollment with the same SubjectPublicKeyInfo is a renewal, otherwise a rekey.
 Result<bool> same_public_key(const X509_REQ* csr, const X509* current);
+// The same for the CSR's key given (parse_csr_with_key).
+Result<bool> same_public_key(const EVP_PKEY* requested, const X509* current);
 
 // The certificate's serial number in uppercase hex, as `openssl x509 -serial` prints it ("4F1C...").
 std::string serial_hex(const X509* cert);

@@ -61,22 +61,23 @@ Result<void> check_reenroll_identity(const X509_REQ* csr, const PeerIdentity& pe
 
 }  // namespace
 
-Result<X509ReqPtr> check_enrollment_request(const EstRequest& request, const CsrPolicy& policy) {
-    auto csr = parse_csr_der(request.body);
-    if (!csr) return make_error(Status::BadRequest, "malformed CSR: " + csr.error().message);
+Result<CsrWithKey> check_enrollment_request(const EstRequest& request, const CsrPolicy& policy) {
+    auto parsed = parse_csr_with_key(request.body);
+    if (!parsed) return make_error(Status::BadRequest, "malformed CSR: " + parsed.error().message);
+    const X509_REQ* csr = parsed->request.get();
     // RFC 7030 §4.4.1 and RFC 9148 §4.8: for server-side key generation the CSR's key and signature are
     // ignored (the key is replaced), so only simpleenroll and simplereenroll must prove possession.
     bool server_keygen = request.op == Operation::ServerKeyGen || request.op == Operation::ServerKeyGenCert;
     if (!server_keygen) {
-        if (auto sig = verify_csr_signature(csr->get()); !sig) {
+        if (auto sig = verify_csr_signature(csr, parsed->public_key.get()); !sig) {
             return make_error(Status::BadRequest, "CSR signature does not verify: " + sig.error().message);
         }
     }
-    if (auto linked = check_tls_unique(csr->get(), request.peer, policy); !linked) return linked.error();
+    if (auto linked = check_tls_unique(csr, request.peer, policy); !linked) return linked.error();
     if (request.op == Operation::SimpleReenroll) {
-        if (auto same = check_reenroll_identity(csr->get(), request.peer); !same) return same.error();
+        if (auto same = check_reenroll_identity(csr, request.peer); !same) return same.error();
     }
-    return std::move(*csr);
+    return std::move(*parsed);
 }
 
 }  // namespace estgw::certs

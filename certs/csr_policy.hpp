@@ -4,6 +4,7 @@
 // that an EST server would make against its TLS client are made here, before anything is forwarded.
 #pragma once
 
+#include "common/csr_with_key.hpp"
 #include "common/est.hpp"
 #include "common/openssl.hpp"
 #include "common/result.hpp"
@@ -23,8 +24,9 @@ struct CsrPolicy {
 //  enough, as the session it links to was the RA's (RFC 7030 §3.7);
 //  - for sren, the CSR subject and subjectAltName equal those of the DTLS client certificate
 //    (RFC 7030 §4.2.2) → else 4.03.
-// Returns the parsed CSR so callers need not parse it again.
-Result<X509ReqPtr> check_enrollment_request(const EstRequest& request, const CsrPolicy& policy);
+// Returns the parsed CSR and its key (parse_csr_with_key: X509_REQ_get0_pubkey on it is null) so callers need
+// not parse it again.
+Result<CsrWithKey> check_enrollment_request(const EstRequest& request, const CsrPolicy& policy);
 
 // True for the operations whose body is a PKCS#10 CSR.
 bool carries_csr(Operation op);

@@ -1,5 +1,6 @@
 // Just enough DER writing for the few fixed structures certs/ builds by hand (CsrAttrs, the RFC 5958
-// AsymmetricKeyPackage) where OpenSSL has no public template.
+// AsymmetricKeyPackage) where OpenSSL has no public template, and the issued certificates themselves
+// (certs/ca.cpp), where going through OpenSSL's X509 object costs more than the signature.
 #pragma once
 
 #include <cstdint>
@@ -10,11 +11,17 @@
 namespace estgw::certs::der {
 
 inline constexpr std::uint8_t kBoolean = 0x01;
+inline constexpr std::uint8_t kInteger = 0x02;
 inline constexpr std::uint8_t kBitString = 0x03;
 inline constexpr std::uint8_t kOctetString = 0x04;
 inline constexpr std::uint8_t kOid = 0x06;
 inline constexpr std::uint8_t kSequence = 0x30;
 inline constexpr std::uint8_t kSet = 0x31;
+inline constexpr std::uint8_t kUtcTime = 0x17;
+inline constexpr std::uint8_t kGeneralizedTime = 0x18;
+inline constexpr std::uint8_t kContext0 = 0x80;             // [0] IMPLICIT, primitive
+inline constexpr std::uint8_t kContext0Constructed = 0xa0;  // [0] EXPLICIT, or IMPLICIT constructed
+inline constexpr std::uint8_t kContext3Constructed = 0xa3;
 
 // tag, definite minimal length, content.
 inline Bytes tlv(std::uint8_t tag, ByteView content) {
@@ -39,6 +46,18 @@ inline Bytes concat(std::initializer_list<ByteView> parts) {
     for (ByteView part : parts)
         out.insert(out.end(), part.begin(), part.end());
     return out;
+}
+
+// A non-negative INTEGER from its big-endian magnitude: leading zero octets dropped, one 0x00 put back when
+// the first remaining octet has its top bit set (X.690 §8.3.2).
+inline Bytes unsigned_integer(ByteView magnitude) {
+    std::size_t skip = 0;
+    while (skip + 1 < magnitude.size() && magnitude[skip] == 0)
+        ++skip;
+    Bytes content;
+    if (magnitude.empty() || (magnitude[skip] & 0x80) != 0) content.push_back(0);
+    content.insert(content.end(), magnitude.begin() + static_cast<std::ptrdiff_t>(skip), magnitude.end());
+    return tlv(kInteger, content);
 }
 
 }  // namespace estgw::certs::der

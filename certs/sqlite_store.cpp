@@ -85,6 +85,46 @@ Result<StatementPtr> prepare(sqlite3* db, const std::string& sql) {
     return statement;
 }
 
+// A statement prepared once for the connection's life (parsing the SQL cost about as many instructions as
+// running it). Each use is reset and unbound when the Use ends, so the statement neither keeps a transaction
+// open nor points at the caller's strings (bound SQLITE_STATIC).
+class ReusedStatement {
+  public:
+    class Use {
+      public:
+        explicit Use(sqlite3_stmt* statement) : statement_(statement) {}
+        Use(const Use&) = delete;
+        Use& operator=(const Use&) = delete;
+        ~Use() { done(); }
+        sqlite3_stmt* get() const { return statement_; }
+        // Before COMMIT: a statement that is still running would keep the transaction from committing
+        // cleanly.
+        void done() {
+            if (statement_ == nullptr) return;
+            sqlite3_reset(statement_);
+            sqlite3_clear_bindings(statement_);
+            statement_ = nullptr;
+        }
+
+      private:
+        sqlite3_stmt* statement_;
+    };
+
+    explicit ReusedStatement(std::string sql) : sql_(std::move(sql)) {}
+    // Call under the store's mutex.
+    Result<sqlite3_stmt*> get(sqlite3* db) {
+        if (!statement_) {
+            ESTGW_TRY(prepared, prepare(db, sql_));
+            statement_ = std::move(prepared);
+        }
+        return statement_.get();
+    }
+
+  private:
+    std::string sql_;
+    StatementPtr statement_;
+};
+
 // Rolls back unless committed: every early return leaves the database as it was.
 class Transaction {
   public:
@@ -265,6 +305,13 @@ Result<void> use_wal(sqlite3* db) {
 
 struct SqliteStore::Connection {
     DatabasePtr db;
+    // The two inserts of every enrollment. Declared after db, so finalized before it closes.
+    ReusedStatement insert_issuance{std::string("INSERT INTO issuance (") + kColumns +
+                                    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"};
+    ReusedStatement insert_journey{
+        "INSERT INTO journey (idevid_issuer, idevid_serial, device_serial, step, at_ms, fields, "
+        "ldevid_serial) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
     const char* columns = kColumns;  // what list() and find() select
     // False only for a file from before the journal opened read-only: it has no pledges to show.
     bool has_journal = true;
@@ -323,8 +370,8 @@ Result<InsertOutcome> SqliteStore::insert(const IssuanceRecord& record) {
         return make_error(Status::Internal, "issuance store: certificate too large");
     }
     ESTGW_TRY(transaction, Transaction::begin_immediate(db));
-    ESTGW_TRY(statement, prepare(db, std::string("INSERT INTO issuance (") + kColumns +
-                                         ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"));
+    ESTGW_TRY(prepared, connection_->insert_issuance.get(db));
+    ReusedStatement::Use statement(prepared);
     sqlite3_stmt* s = statement.get();
     const bool bound =
         bind_text(s, 1, serial) && bind_text(s, 2, record.subject) &&
@@ -338,7 +385,7 @@ Result<InsertOutcome> SqliteStore::insert(const IssuanceRecord& record) {
     const int rc = sqlite3_step(s);
     if (rc == SQLITE_CONSTRAINT_UNIQUE) return InsertOutcome::DuplicateSerial;  // the serial column
     if (rc != SQLITE_DONE) return database_error(db, "insert " + serial);
-    statement.reset();  // a pending statement would keep the transaction from committing cleanly
+    statement.done();
     if (auto r = transaction.commit(); !r) return r.error();
     return InsertOutcome::Inserted;
 }
@@ -384,10 +431,8 @@ Result<void> SqliteStore::record(const JourneyEvent& event) {
     const std::string fields = journey_fields_json(event.fields);
     const std::string ldevid_serial = linked_ldevid_serial(event);
     ESTGW_TRY(transaction, Transaction::begin_immediate(db));
-    ESTGW_TRY(statement,
-              prepare(db,
-                      "INSERT INTO journey (idevid_issuer, idevid_serial, device_serial, step, at_ms, "
-                      "fields, ldevid_serial) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+    ESTGW_TRY(prepared, connection_->insert_journey.get(db));
+    ReusedStatement::Use statement(prepared);
     sqlite3_stmt* s = statement.get();
     const bool bound =
         bind_text(s, 1, event.pledge.idevid_issuer) && bind_text(s, 2, idevid_serial) &&
@@ -396,7 +441,7 @@ Result<void> SqliteStore::record(const JourneyEvent& event) {
         (ldevid_serial.empty() ? sqlite3_bind_null(s, 7) == SQLITE_OK : bind_text(s, 7, ldevid_serial));
     if (!bound) return database_error(db, "bind");
     if (sqlite3_step(s) != SQLITE_DONE) return database_error(db, "record " + step + " of " + idevid_serial);
-    statement.reset();
+    statement.done();
     return transaction.commit();
 }
 

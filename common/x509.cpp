@@ -131,9 +131,15 @@ Result<void> verify_csr_signature(const X509_REQ* csr) {
     if (csr == nullptr) return make_error(Status::Internal, "CSR signature: no CSR");
     // OpenSSL 3.0 takes these non-const; neither call modifies the request.
     auto* request = const_cast<X509_REQ*>(csr);
-    EVP_PKEY* key = X509_REQ_get0_pubkey(request);
+    return verify_csr_signature(csr, X509_REQ_get0_pubkey(request));
+}
+
+Result<void> verify_csr_signature(const X509_REQ* csr, const EVP_PKEY* key) {
+    if (csr == nullptr) return make_error(Status::Internal, "CSR signature: no CSR");
     if (key == nullptr) return openssl_error(Status::BadRequest, "CSR signature", "public key unreadable");
-    if (X509_REQ_verify(request, key) != 1) {
+    // OpenSSL 3.0 takes these non-const; neither call modifies the request. The default library context
+    // explicitly: a request parsed by parse_csr_with_key carries one without algorithms.
+    if (X509_REQ_verify_ex(const_cast<X509_REQ*>(csr), const_cast<EVP_PKEY*>(key), nullptr, nullptr) != 1) {
         return openssl_error(Status::BadRequest, "CSR signature",
                              "does not verify with the CSR's public key");
     }

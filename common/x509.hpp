@@ -30,6 +30,8 @@ Result<Bytes> csr_to_der(const X509_REQ* csr);
 // ---- CSR checks ----
 // Verifies the CSR self-signature (proof of possession, RFC 7030 §4.2.1).
 Result<void> verify_csr_signature(const X509_REQ* csr);
+// The same with the request's key given (parse_csr_with_key), in the default library context.
+Result<void> verify_csr_signature(const X509_REQ* csr, const EVP_PKEY* key);
 // challengePassword attribute (1.2.840.113549.1.9.7) as bytes of its string value, if present. The value may
 // be a UTF8String, PrintableString or IA5String; another type, several values or several attributes is
 // BadRequest.

@@ -58,6 +58,24 @@ Result<std::optional<PledgeSession>> pledge_session(const PeerIdentity& peer, co
     return std::optional<PledgeSession>(PledgeSession{pledge_key_of(cert), "", "other"});
 }
 
+// The issuance store's record of a certificate issued for `peer`.
+certs::IssuanceRecord issuance_record(certs::IssuedCertificate cert, certs::IssuanceOperation operation,
+                                      const PeerIdentity& peer) {
+    certs::IssuanceRecord record;
+    record.serial = std::move(cert.serial_hex);
+    record.subject = std::move(cert.subject);
+    record.not_before = cert.not_before;
+    record.not_after = cert.not_after;
+    record.operation = operation;
+    record.client_subject = peer.subject;
+    record.ra_subject = peer.forwarded_by;
+    record.issued_at =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    record.certificate_der = std::move(cert.der);
+    return record;
+}
+
 std::int64_t unix_ms_now() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
@@ -170,32 +188,31 @@ EstResponse LocalBackend::process(const EstRequest& request) {
     return EstResponse::error(Status::Internal, "unknown operation");
 }
 
-Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
+Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY* key, bool key_is_the_csrs,
                                              certs::IssuanceOperation operation, const PeerIdentity& peer) {
     // The serial is 128 random bits; a collision is astronomically rare, but the store's uniqueness
     // constraint is what guarantees it, so a duplicate is simply issued again.
     for (int attempt = 0; attempt < 3; ++attempt) {
-        auto cert = key ? ca_.issue(csr, key, config_.profile) : ca_.issue(csr, config_.profile);
+        // As DER: an X509 object would cost a decode of the public key just written.
+        auto cert = ca_.issue_der(csr, key, config_.profile, key_is_the_csrs);
         if (!cert) return cert.error();
-        auto record = certs::make_issuance_record(cert->get(), operation, peer.subject);
-        if (!record) return record.error();
-        record->ra_subject = peer.forwarded_by;
-        auto inserted = store_.insert(*record);
+        const certs::IssuanceRecord record = issuance_record(std::move(*cert), operation, peer);
+        auto inserted = store_.insert(record);
         if (!inserted)
             return make_error(Status::Internal, "cannot record the certificate: " + inserted.error().message);
         if (*inserted == certs::InsertOutcome::Inserted) {
             metrics::estgw_metrics().certificates_issued.add({std::string(certs::operation_name(operation))});
-            log::info("issued", {{"serial", record->serial},
-                                 {"subject", record->subject},
+            log::info("issued", {{"serial", record.serial},
+                                 {"subject", record.subject},
                                  {"operation", std::string(certs::operation_name(operation))},
                                  {"client", peer.subject.empty() ? std::string("-") : peer.subject},
                                  {"ra", peer.forwarded_by.empty() ? std::string("-") : peer.forwarded_by}});
             // After the issuance record is committed, so that the journal never names an LDevID the store
             // does not hold.
             record_step(peer, certs::JourneyStep::Enrolled,
-                        {{"ldevid_serial", record->serial},
+                        {{"ldevid_serial", record.serial},
                          {"operation", std::string(certs::operation_name(operation))}});
-            return make_certs_only_from_parsed({cert->get()});
+            return certs::certs_only_der(record.certificate_der);
         }
     }
     return make_error(Status::Internal, "could not draw a unique serial number");
@@ -213,7 +230,8 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
         if (error.status == Status::Forbidden) error = for_unforwarded_ra(std::move(error), request.peer);
         return EstResponse::from_error(error);
     }
-    const EVP_PKEY* csr_key = X509_REQ_get0_pubkey(csr->get());
+    // Made from the CSR's public point: X509_REQ_get0_pubkey on this request is null.
+    const EVP_PKEY* csr_key = csr->public_key.get();
 
     certs::IssuanceOperation operation = certs::IssuanceOperation::Enroll;
     if (request.op == Operation::SimpleReenroll) {
@@ -229,7 +247,7 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
                 make_error(Status::Forbidden, "re-enrollment needs a client certificate issued by this CA"),
                 request.peer));
         }
-        auto same = certs::same_public_key(csr->get(), current);
+        auto same = certs::same_public_key(csr_key, current);
         if (!same) return EstResponse::from_error(same.error());
         operation = *same ? certs::IssuanceOperation::Renew : certs::IssuanceOperation::Rekey;
     }
@@ -239,7 +257,7 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
         if (auto allowed = config_.key_policy.check(csr_key); !allowed) {
             return EstResponse::error(Status::BadRequest, allowed.error().message);
         }
-        auto certs_only = issue_and_record(csr->get(), nullptr, operation, request.peer);
+        auto certs_only = issue_and_record(csr->request.get(), csr_key, true, operation, request.peer);
         if (!certs_only) return EstResponse::from_error(certs_only.error());
         EstResponse r;
         r.format = ContentFormat::CertsOnly;
@@ -251,12 +269,12 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
     // alone, so a protection we cannot give is refused before a key (seconds for RSA-4096) is generated.
     certs::EnvelopeKeys envelope{config_.symmetric_keys, {}};
     if (request.peer.certificate) envelope.recipient_certificates.push_back(request.peer.certificate.get());
-    auto protection = certs::resolve_key_protection(csr->get(), envelope);
+    auto protection = certs::resolve_key_protection(csr->request.get(), envelope);
     if (!protection) {
         Error error = protection.error();
         // Of the protections, only a key encrypted to the client's certificate (RFC 7030 §4.4.1.2) depends on
         // who the client is.
-        auto asked = certs::requested_key_protection(csr->get());
+        auto asked = certs::requested_key_protection(csr->request.get());
         if (asked && asked->kind == certs::KeyProtection::Asymmetric) {
             error = for_unforwarded_ra(std::move(error), request.peer);
         }
@@ -267,8 +285,8 @@ EstResponse LocalBackend::enroll(const EstRequest& request) {
     if (!key) return EstResponse::from_error(key.error());
     auto key_part = certs::server_key_part(*protection, key->get(), ca_);
     if (!key_part) return EstResponse::from_error(key_part.error());
-    auto certs_only =
-        issue_and_record(csr->get(), key->get(), certs::IssuanceOperation::ServerKeyGen, request.peer);
+    auto certs_only = issue_and_record(csr->request.get(), key->get(), false,
+                                       certs::IssuanceOperation::ServerKeyGen, request.peer);
     if (!certs_only) return EstResponse::from_error(certs_only.error());
     EstResponse r;
     r.format = ContentFormat::MultipartCore;

@@ -72,7 +72,8 @@ class LocalBackend final : public Backend {
     void record_step(const PeerIdentity& peer, certs::JourneyStep step,
                      std::vector<std::pair<std::string, std::string>> fields);
     // Issues, commits the record, and returns the certificate as certs-only (the shape every answer needs).
-    Result<Bytes> issue_and_record(const X509_REQ* csr, const EVP_PKEY* key,
+    // `key` is the CSR's own (key_is_the_csrs) or a server-generated one.
+    Result<Bytes> issue_and_record(const X509_REQ* csr, const EVP_PKEY* key, bool key_is_the_csrs,
                                    certs::IssuanceOperation operation, const PeerIdentity& peer);
 
     LocalBackendConfig config_;

@@ -9,7 +9,9 @@
 #include <set>
 #include <thread>
 
+#include "certs/store.hpp"
 #include "common/pem.hpp"
+#include "common/pkcs7.hpp"
 #include "common/x509.hpp"
 #include "support/process.hpp"
 #include "support/test_data.hpp"
@@ -399,6 +401,106 @@ TEST(IssuingCa, LoadNamesAMissingFile) {
     auto ca = IssuingCa::load(dir.path() / "missing.crt", dir.path() / "missing.key");
     ASSERT_FALSE(ca.ok());
     EXPECT_NE(ca.error().message.find("missing.crt"), std::string::npos);
+}
+
+// ---- the certificate as written (issue_der: DER writer, no X509 object) ----
+
+// What OpenSSL makes of the written DER must be exactly that DER (DER is canonical: a certificate that
+// re-encodes differently was not DER), signed by the CA, with the record fields OpenSSL reads from it.
+void expect_written_as_openssl_reads_it(const IssuingCa& ca, const IssuedCertificate& issued,
+                                        const X509_REQ* csr, const EVP_PKEY* key) {
+    auto parsed = parse_certificate_der(issued.der);
+    ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+    X509* cert = parsed->get();
+    auto reencoded = certificate_to_der(cert);
+    ASSERT_TRUE(reencoded.ok());
+    EXPECT_EQ(*reencoded, issued.der);
+    EXPECT_EQ(X509_get_version(cert), X509_VERSION_3);
+    EXPECT_EQ(X509_verify(cert, const_cast<EVP_PKEY*>(ca.private_key())), 1);
+    EXPECT_EQ(verify_chain(cert, ca.certificate()), "");
+    EXPECT_EQ(X509_NAME_cmp(X509_get_issuer_name(cert), X509_get_subject_name(ca.certificate())), 0);
+    EXPECT_EQ(X509_NAME_cmp(X509_get_subject_name(cert), X509_REQ_get_subject_name(csr)), 0);
+    EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(cert), key), 1);
+    EXPECT_EQ(issued.serial_hex, serial_hex(cert));
+    EXPECT_EQ(issued.subject, name_to_string(X509_get_subject_name(cert)));
+    auto record = make_issuance_record(cert, IssuanceOperation::Enroll, "");
+    ASSERT_TRUE(record.ok());
+    EXPECT_EQ(issued.not_before, record->not_before);
+    EXPECT_EQ(issued.not_after, record->not_after);
+    // Every extension decodes, and the flags OpenSSL derives from them are consistent.
+    EXPECT_EQ(X509_get_extension_flags(cert) & EXFLAG_INVALID, 0u);
+    for (int i = 0; i < X509_get_ext_count(cert); ++i) {
+        X509_EXTENSION* extension = X509_get_ext(cert, i);
+        const int nid = OBJ_obj2nid(X509_EXTENSION_get_object(extension));
+        if (nid == NID_undef) continue;  // a custom extension: OpenSSL keeps it as bytes
+        void* decoded = X509V3_EXT_d2i(extension);
+        EXPECT_NE(decoded, nullptr) << OBJ_nid2sn(nid);
+        if (const X509V3_EXT_METHOD* method = X509V3_EXT_get(extension); method != nullptr && decoded) {
+            if (method->it != nullptr)
+                ASN1_item_free(static_cast<ASN1_VALUE*>(decoded), ASN1_ITEM_ptr(method->it));
+        }
+    }
+}
+
+TEST(IssuingCaDer, WrittenCertificateIsWhatOpensslReadsForEveryKeyType) {
+    const IssuingCa ca = make_ca();
+    IssuanceProfile profile;
+    profile.extended_key_usages = {NID_client_auth, NID_server_auth};
+    profile.extra_extensions.push_back(
+        CustomExtension{"1.3.6.1.5.5.7.1.32", false, test::hex("160e6c6f63616c686f73743a39343433")});
+    for (test::KeyKind kind :
+         {test::KeyKind::P256, test::KeyKind::P384, test::KeyKind::Ed25519, test::KeyKind::Rsa2048}) {
+        const EvpPkeyPtr key = test::make_key(kind);
+        const X509ReqPtr csr =
+            test::make_csr("CN=device,O=Example", {"DNS:device.example", "IP:192.0.2.1"}, key.get());
+        auto issued = ca.issue_der(csr.get(), nullptr, profile);
+        ASSERT_TRUE(issued.ok()) << issued.error().message;
+        expect_written_as_openssl_reads_it(ca, *issued, csr.get(), key.get());
+    }
+}
+
+TEST(IssuingCaDer, CopiesTheCsrSubjectPublicKeyInfoByteForByte) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509ReqPtr csr = test::make_csr("CN=device", {}, key.get());
+    auto issued = ca.issue_der(csr.get(), nullptr, IssuanceProfile{});
+    ASSERT_TRUE(issued.ok()) << issued.error().message;
+    auto parsed = parse_certificate_der(issued->der);
+    ASSERT_TRUE(parsed.ok());
+    auto in_csr = i2d_bytes(X509_REQ_get_X509_PUBKEY(csr.get()), i2d_X509_PUBKEY);
+    auto in_cert = i2d_bytes(X509_get_X509_PUBKEY(parsed->get()), i2d_X509_PUBKEY);
+    ASSERT_TRUE(in_csr.ok() && in_cert.ok());
+    EXPECT_EQ(*in_cert, *in_csr);
+}
+
+TEST(IssuingCaDer, WrittenFromEachKindOfCaKey) {
+    // The signature AlgorithmIdentifier comes from the CA key's signature provider; each kind must verify.
+    for (test::KeyKind kind :
+         {test::KeyKind::P256, test::KeyKind::P384, test::KeyKind::Ed25519, test::KeyKind::Rsa2048}) {
+        const X509NamePtr name = test::make_name("CN=root of some kind");
+        auto ca = IssuingCa::create_self_signed(name.get(), test::make_key(kind), 365);
+        ASSERT_TRUE(ca.ok()) << ca.error().message;
+        EXPECT_EQ(X509_verify(const_cast<X509*>(ca->certificate()), const_cast<EVP_PKEY*>(ca->private_key())),
+                  1);
+        const EvpPkeyPtr key = test::make_key();
+        const X509ReqPtr csr = test::make_csr("CN=device", {"DNS:device.example"}, key.get());
+        auto issued = ca->issue_der(csr.get(), nullptr, IssuanceProfile{});
+        ASSERT_TRUE(issued.ok()) << issued.error().message;
+        expect_written_as_openssl_reads_it(*ca, *issued, csr.get(), key.get());
+    }
+}
+
+TEST(IssuingCaDer, CertsOnlyIsWhatOpensslWritesForTheParsedCertificate) {
+    const IssuingCa ca = make_ca();
+    const EvpPkeyPtr key = test::make_key();
+    const X509ReqPtr csr = test::make_csr("CN=device", {"DNS:device.example"}, key.get());
+    auto issued = ca.issue_der(csr.get(), nullptr, IssuanceProfile{});
+    ASSERT_TRUE(issued.ok()) << issued.error().message;
+    auto parsed = parse_certificate_der(issued->der);
+    ASSERT_TRUE(parsed.ok());
+    auto expected = make_certs_only_from_parsed({parsed->get()});
+    ASSERT_TRUE(expected.ok());
+    EXPECT_EQ(certs_only_der(issued->der), *expected);
 }
 
 // ---- renew vs rekey (RFC 7030 §4.2.2) ----
