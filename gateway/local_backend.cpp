@@ -198,8 +198,12 @@ Result<Bytes> LocalBackend::issue_and_record(const X509_REQ* csr, const EVP_PKEY
         if (!cert) return cert.error();
         const certs::IssuanceRecord record = issuance_record(std::move(*cert), operation, peer);
         auto inserted = store_.insert(record);
-        if (!inserted)
-            return make_error(Status::Internal, "cannot record the certificate: " + inserted.error().message);
+        if (!inserted) {
+            // The database's message (host, port, the driver's text) is for the operator, not the client.
+            log::error("issuance_not_recorded",
+                       {{"serial", record.serial}, {"error", inserted.error().message}});
+            return make_error(Status::Internal, "cannot record the certificate; retry later");
+        }
         if (*inserted == certs::InsertOutcome::Inserted) {
             metrics::estgw_metrics().certificates_issued.add({std::string(certs::operation_name(operation))});
             log::info("issued", {{"serial", record.serial},
