@@ -48,28 +48,6 @@ else
 fi
 CONCURRENCY=4
 
-log() { printf '==> %s\n' "$*" >&2; }
-free_port() {  # a port free for both UDP and TCP on loopback right now
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! ss -Hlnu "sport = :$p" | grep -q . && ! ss -Hlnt "sport = :$p" | grep -q .; then
-            echo "$p"
-            return
-        fi
-    done
-    echo "no free port" >&2
-    exit 1
-}
-wait_ready() {  # port
-    for _ in $(seq 600); do
-        if coap-client-openssl -B 5 -c "$PKI/pledge.crt" -j "$PKI/pledge.key" -R "$PKI/ca.crt" -v 7 \
-            "coaps://127.0.0.1:$1/.well-known/core" 2>&1 | grep -q 'c:2.05'; then return 0; fi
-        sleep 0.2
-    done
-    echo "server on $1 did not start" >&2
-    exit 1
-}
 # CPU nanoseconds of every thread of a process so far (schedstat's first field is time on the CPU). Threads
 # that ended are not counted: estgw's I/O thread and workers live as long as the server.
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f", s }'; }

@@ -34,28 +34,6 @@ mkdir -p "$OUT"
 # shellcheck source=bench/work_dir.sh
 source "$(dirname "${BASH_SOURCE[0]}")/work_dir.sh"
 
-log() { printf '==> %s\n' "$*" >&2; }
-free_port() {  # a port that is free for both UDP and TCP on loopback right now
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! ss -Hlnu "sport = :$p" | grep -q . && ! ss -Hlnt "sport = :$p" | grep -q .; then
-            echo "$p"
-            return
-        fi
-    done
-    echo "no free port" >&2
-    exit 1
-}
-wait_ready() {  # port cert key ca
-    for _ in $(seq 100); do
-        if coap-client-openssl -B 2 -c "$2" -j "$3" -R "$4" -v 7 "coaps://127.0.0.1:$1/.well-known/core" 2>&1 |
-            grep -q 'c:2.05'; then return 0; fi
-        sleep 0.1
-    done
-    echo "server on $1 did not start" >&2
-    exit 1
-}
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 
 if [[ $QUICK -eq 1 ]]; then
@@ -77,7 +55,7 @@ HTTPS_PORT="$(free_port)"
     --db "$WORK/bench.db" --log-level warn --queue-limit 100000 "${ONE_ADDRESS[@]}" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 PIDS+=("$SERVER_PID")
-wait_ready "$SRV_PORT" "$PKI/pledge.crt" "$PKI/pledge.key" "$PKI/ca.crt"
+wait_ready "$SRV_PORT"
 
 log "gateway in front of the server's HTTPS front"
 GW_PORT="$(free_port)"
@@ -86,7 +64,7 @@ GW_PORT="$(free_port)"
     --upstream-cert "$PKI/server.crt" --upstream-key "$PKI/server.key" --log-level warn --queue-limit 100000 \
     "${ONE_ADDRESS[@]}" >"$WORK/gateway.log" 2>&1 &
 PIDS+=("$!")
-wait_ready "$GW_PORT" "$PKI/pledge.crt" "$PKI/pledge.key" "$PKI/ca.crt"
+wait_ready "$GW_PORT"
 
 bench() {  # port op concurrency requests [extra...]; prints the JSON report, or null when the run failed
     local port="$1" op="$2" n="$3" m="$4" out
@@ -139,7 +117,7 @@ for n in "${IDLE[@]}"; do
         >"$WORK/rss-$n.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
-    wait_ready "$port" "$PKI/pledge.crt" "$PKI/pledge.key" "$PKI/ca.crt"
+    wait_ready "$port"
     base="$(rss_kb "$pid")"
     rss="$base"
     held='{}'

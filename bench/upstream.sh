@@ -35,28 +35,6 @@ fi
 mkdir -p "$OUT"
 # shellcheck source=bench/work_dir.sh
 source "$(dirname "${BASH_SOURCE[0]}")/work_dir.sh"
-log() { printf '==> %s\n' "$*" >&2; }
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! ss -Hlnu "sport = :$p" | grep -q . && ! ss -Hlnt "sport = :$p" | grep -q .; then
-            echo "$p"
-            return
-        fi
-    done
-    echo "no free port" >&2
-    exit 1
-}
-wait_ready() {  # port
-    for _ in $(seq 100); do
-        if coap-client-openssl -B 2 -c "$PKI/pledge.crt" -j "$PKI/pledge.key" -R "$PKI/ca.crt" -v 7 \
-            "coaps://127.0.0.1:$1/.well-known/core" 2>&1 | grep -q 'c:2.05'; then return 0; fi
-        sleep 0.1
-    done
-    echo "gateway on $1 did not start" >&2
-    exit 1
-}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 children_cpu() {  # CHILDREN_MS: user + system ms of this shell's finished children (`times`, second line)
     times >"$WORK/times"  # not in a subshell: that one would report its own children
