@@ -2,8 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdint>
+#include <thread>
 #include <utility>
 
 #include "certs/sql_rows.hpp"
@@ -291,9 +293,19 @@ Result<std::vector<JourneyEvent>> read_events(sqlite3* db, sqlite3_stmt* stateme
     }
 }
 
-Result<void> use_wal(sqlite3* db) {
+// Switching a new file to WAL needs a lock that SQLite does not wait for through busy_timeout: when several
+// servers open one new file at once, all but one can get SQLITE_BUSY here. They try again, for as long as
+// busy_timeout would have waited.
+Result<void> use_wal(sqlite3* db, std::chrono::milliseconds busy_timeout) {
+    const auto give_up = std::chrono::steady_clock::now() + busy_timeout;
     ESTGW_TRY(statement, prepare(db, "PRAGMA journal_mode = WAL"));
-    if (sqlite3_step(statement.get()) != SQLITE_ROW) return database_error(db, "journal_mode");
+    int rc = sqlite3_step(statement.get());
+    while ((rc & 0xff) == SQLITE_BUSY && std::chrono::steady_clock::now() < give_up) {
+        sqlite3_reset(statement.get());
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        rc = sqlite3_step(statement.get());
+    }
+    if (rc != SQLITE_ROW) return database_error(db, "journal_mode");
     const std::string mode = column_text(statement.get(), 0);
     // Some file systems (network mounts) cannot share WAL memory; SQLite then keeps its rollback journal,
     // which is slower under concurrency but still correct.
@@ -339,7 +351,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::pa
     const char* columns = kColumns;
     bool has_journal = true;
     if (!options.read_only) {
-        if (auto r = use_wal(db.get()); !r) return r.error();
+        if (auto r = use_wal(db.get(), std::chrono::milliseconds(options.busy_timeout_ms)); !r)
+            return r.error();
         if (auto r = exec(db.get(), "PRAGMA synchronous = FULL", "synchronous"); !r) return r.error();
         if (auto r = create_schema(db.get()); !r) return r.error();
     } else {
