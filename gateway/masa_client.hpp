@@ -7,10 +7,9 @@
 // TLS contexts) and kept for the process's life: its connections stay open between requests (keep-alive,
 // TCP_NODELAY) and its deadlines and shutdown abort are the upstream client's.
 //
-// TLS contexts: cpp-httplib 0.11 gives each client object its own SSL_CTX and has no way to share one, so a
-// MASA origin has one SSL_CTX per connection slot (UpstreamClient), all set up alike at first use and
-// sharing one X509_STORE of trust anchors; a slot reconnects through its own context. The host name (or IP
-// address) of the MASA URL is verified in the handshake and sent as SNI (cpp-httplib sets it for names).
+// TLS: a MASA origin has one SSL_CTX (its UpstreamClient's), made at first use, which every connection to it
+// shares. The host name (or IP address) of the MASA URL is verified in the handshake, and a name is sent as
+// SNI (gateway/upstream_connection.cpp).
 #pragma once
 
 #include <atomic>
