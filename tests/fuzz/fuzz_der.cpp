@@ -1,10 +1,13 @@
 // Network DER through every strict parser of common/der, x509, pkcs7 and keys, plus the round trips that
 // must hold for whatever they accept: certs-only rebuilds to the same certificates, PKCS#8 normalisation
-// is idempotent, a parsed CSR yields its identity and challengePassword without crashing.
+// is idempotent, a parsed CSR yields its identity and challengePassword without crashing, and the
+// enrollment path's own CSR parser (common/csr_with_key: the key made from the raw point, not by OpenSSL's
+// decoders) accepts nothing OpenSSL refuses and makes the very key OpenSSL would.
 #include <openssl/err.h>
 
 #include <cstdlib>
 
+#include "common/csr_with_key.hpp"
 #include "common/der.hpp"
 #include "common/pkcs7.hpp"
 #include "common/x509.hpp"
@@ -33,6 +36,22 @@ void exercise_csr(const X509_REQ* csr) {
         return cert;
     }();
     (void)estgw::csr_matches_certificate_identity(csr, reference.get());
+}
+
+void check_csr_with_key(estgw::ByteView der) {
+    auto parsed = estgw::parse_csr_with_key(der);
+    if (!parsed) return;
+    auto reference = estgw::parse_csr_der(der);
+    if (!reference) std::abort();
+    auto spki = estgw::csr_public_key_der(parsed->request.get());
+    if (!spki || !estgw::is_single_der_object(*spki)) std::abort();
+    const EVP_PKEY* decoded = X509_REQ_get0_pubkey(reference->get());
+    if (parsed->public_key) {
+        if (decoded == nullptr || EVP_PKEY_eq(parsed->public_key.get(), decoded) != 1) std::abort();
+        if (estgw::verify_csr_signature(parsed->request.get(), parsed->public_key.get()).ok() !=
+            estgw::verify_csr_signature(reference->get()).ok())
+            std::abort();
+    }
 }
 
 void check_certs_only_round_trip(estgw::ByteView der) {
@@ -69,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (estgw::check_certificate_outline(der) && !estgw::is_single_der_object(der)) std::abort();
     if (auto cert = estgw::parse_certificate_der(der)) exercise_certificate(cert->get());
     if (auto csr = estgw::parse_csr_der(der)) exercise_csr(csr->get());
+    check_csr_with_key(der);
     check_certs_only_round_trip(der);
     // Whatever the outline accepts is one complete object and its certificates lie inside it.
     if (auto outline = estgw::certs_only_outline(der)) {
