@@ -24,25 +24,10 @@ STORE_INSERT="$ROOT/build/bench/store_insert"
 [[ -x "$ESTGW" ]] || { echo "build first: ./estgw.sh build" >&2; exit 2; }
 [[ -x "$STORE_INSERT" ]] || cmake --build "$ROOT/build" --target store_insert >/dev/null
 
-WORK="$(mktemp -d)"
+# shellcheck source=bench/work_dir.sh
+source "$(dirname "${BASH_SOURCE[0]}")/work_dir.sh"
 PG_DIR="$(mktemp -d /tmp/estgw-pg-bench.XXXXXX)"  # under /tmp: the cluster's unprivileged owner reaches it
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "$ROOT/tests/support/postgres.sh" stop "$PG_DIR" || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-log() { printf '==> %s\n' "$*" >&2; }
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 30000))
-        if ! ss -Hlnu "sport = :$p" | grep -q . && ! ss -Hlnt "sport = :$p" | grep -q .; then echo "$p"; return; fi
-    done
-    echo "no free port" >&2; exit 1
-}
+trap 'cleanup; "$ROOT/tests/support/postgres.sh" stop "$PG_DIR" || true' EXIT
 cpu_ticks() {  # pid...: user + system clock ticks of the processes
     local total=0 p
     for p in "$@"; do
@@ -83,11 +68,7 @@ for kind in sqlite postgresql; do
         --queue-limit 100000 >"$WORK/server-$kind.log" 2>&1 &
     pid=$!
     PIDS+=("$pid")
-    for _ in $(seq 100); do
-        coap-client-openssl -B 2 -c "$PKI/pledge.crt" -j "$PKI/pledge.key" -R "$PKI/ca.crt" -v 7 \
-            "coaps://127.0.0.1:$port/.well-known/core" 2>&1 | grep -q 'c:2.05' && break
-        sleep 0.1
-    done
+    wait_ready "$port"
     server_before="$(cpu_ticks "$pid")"
     pg_before="$(cpu_ticks $(postgres_pids))"
     report="$("$ESTGW" bench --server "coaps://127.0.0.1:$port" --cert "$PKI/pledge.crt" --key "$PKI/pledge.key" \
