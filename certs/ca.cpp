@@ -55,13 +55,11 @@ Bytes to_bytes(std::string_view text) {
     return Bytes(text.begin(), text.end());
 }
 
+// As serial_hex() prints a serial: uppercase, whole octets.
 std::string upper_hex(ByteView octets) {
-    static constexpr char kDigits[] = "0123456789ABCDEF";
-    std::string out;
-    for (std::uint8_t octet : octets) {
-        out.push_back(kDigits[octet >> 4]);
-        out.push_back(kDigits[octet & 0x0f]);
-    }
+    std::string out = to_hex(octets);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](char c) { return c >= 'a' ? char(c - 'a' + 'A') : c; });
     return out;
 }
 
